@@ -1,0 +1,1 @@
+"""Benchmarks: request counts, latency, start-up, scale (python -m bench)."""

@@ -1,0 +1,4 @@
+from kasboot.cli import main
+
+if __name__ == "__main__":
+    main()
