@@ -1,0 +1,285 @@
+"""Plumbing shared by the emulators: a request log, fault injection, and running
+an ASGI app on a free loopback port in a background thread.
+
+Both are ASGI middleware, so every route of an emulator gets them without code of
+its own. Tests and benchmarks drive them over HTTP through the control routes
+under ``/-/sandbox/`` (never logged, never faulted):
+
+    GET    /-/sandbox/requests    the log: [{method, path, query, status, user_agent, ms, at}]
+    DELETE /-/sandbox/requests    clear it
+    GET    /-/sandbox/faults      the active fault rules
+    PUT    /-/sandbox/faults      replace them: {"rules": [FaultRule…]}
+    DELETE /-/sandbox/faults      remove them all
+
+A FaultRule is ``{"path": regex, "method": "GET"|…|null, "status": 429|500|502|503|null,
+"latency_ms": int, "rate": 0..1, "times": int|null, "retry_after": int}``: a request whose
+method matches and whose path matches the regex (re.search) waits latency_ms, then — with
+probability ``rate`` — is answered with ``status`` instead of reaching the app. ``times``
+bounds how many requests a rule hits (null = unbounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CONTROL_PREFIX = "/-/sandbox/"
+
+_REASONS = {
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class FaultRule:
+    path: str = ".*"
+    method: str | None = None
+    status: int | None = None
+    latency_ms: int = 0
+    rate: float = 1.0
+    times: int | None = None
+    retry_after: int = 1
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return re.search(self.path, path) is not None
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    query: str
+    status: int
+    user_agent: str
+    ms: float
+    at: float = field(default_factory=time.time)
+
+
+class RequestLog:
+    """Thread-safe, in memory, optionally mirrored as JSON lines to a file."""
+
+    def __init__(self, mirror: Path | None = None) -> None:
+        self._records: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._mirror = mirror
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+            if self._mirror is not None:
+                with self._mirror.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(asdict(record)) + "\n")
+
+    def records(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+
+class FaultInjector:
+    def __init__(self, seed: int | None = None) -> None:
+        self.rules: list[FaultRule] = []
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def replace(self, rules: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.rules = [FaultRule(**{k: v for k, v in r.items() if k != "hits"}) for r in rules]
+
+    def pick(self, method: str, path: str) -> tuple[float, FaultRule | None]:
+        """Latency to add (seconds) and the rule whose status answers, if any."""
+        latency = 0.0
+        chosen: FaultRule | None = None
+        with self._lock:
+            for rule in self.rules:
+                if not rule.matches(method, path):
+                    continue
+                rule.hits += 1
+                latency += rule.latency_ms / 1000
+                if chosen is None and rule.status and self._random.random() < rule.rate:
+                    chosen = rule
+        return latency, chosen
+
+
+async def _send_json(
+    send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]]
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class SandboxMiddleware:
+    """Wraps an emulator's ASGI app with the request log, faults and control routes.
+
+    ``error_body`` renders an injected error the way the emulated system would
+    (GitLab: ``{"message": "500 Internal Server Error"}``; Kubernetes: a Status)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: RequestLog,
+        faults: FaultInjector,
+        error_body: Callable[[int, str], Any],
+    ) -> None:
+        self.app = app
+        self.log = log
+        self.faults = faults
+        self.error_body = error_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path.startswith(CONTROL_PREFIX):
+            await self._control(scope, receive, send)
+            return
+        method: str = scope.get("method", "GET")
+        started = time.perf_counter()
+        status_holder = {"status": 0}
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = int(message["status"])
+            await send(message)
+
+        latency, rule = self.faults.pick(method, path)
+        if latency:
+            await asyncio.sleep(latency)
+        try:
+            if rule is not None and rule.status:
+                reason = _REASONS.get(rule.status, "Error")
+                headers = (
+                    [(b"retry-after", str(rule.retry_after).encode())] if rule.status == 429 else []
+                )
+                await _send_json(
+                    tracking_send, rule.status, self.error_body(rule.status, reason), headers
+                )
+            else:
+                await self.app(scope, receive, tracking_send)
+        finally:
+            request_headers = dict(scope.get("headers") or [])
+            self.log.add(
+                RequestRecord(
+                    method=method,
+                    path=path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    status=status_holder["status"],
+                    user_agent=request_headers.get(b"user-agent", b"").decode("latin-1"),
+                    ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+            )
+
+    async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"][len(CONTROL_PREFIX) :].rstrip("/")
+        method: str = scope["method"]
+        if path == "requests" and method == "GET":
+            await _send_json(send, 200, [asdict(r) for r in self.log.records()], [])
+        elif path == "requests" and method == "DELETE":
+            self.log.clear()
+            await _send_json(send, 200, {"cleared": True}, [])
+        elif path == "faults" and method == "GET":
+            await _send_json(send, 200, {"rules": [asdict(r) for r in self.faults.rules]}, [])
+        elif path == "faults" and method == "PUT":
+            body = json.loads(await _read_body(receive) or b"{}")
+            self.faults.replace(body.get("rules", []))
+            await _send_json(send, 200, {"rules": [asdict(r) for r in self.faults.rules]}, [])
+        elif path == "faults" and method == "DELETE":
+            self.faults.replace([])
+            await _send_json(send, 200, {"rules": []}, [])
+        else:
+            await self.app(scope, receive, send)  # emulator-specific control routes
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """Runs an ASGI app under uvicorn on 127.0.0.1 in a daemon thread.
+
+    Used by tests (one emulator per fixture) and by the sandbox world process."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        import uvicorn
+
+        self.host = host
+        self.port = port or free_port(host)
+        config = uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"asgi:{self.port}", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
