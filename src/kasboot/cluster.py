@@ -1,0 +1,319 @@
+"""Seam: the cluster, in kasboot's words (namespaces, the token Secret, Flux objects,
+reconcile requests and watches). The official kubernetes client underneath, imported
+lazily, with urllib3's Retry for transient errors on idempotent calls. Errors come
+out as ClusterError (exit 5) carrying the API server's message; nothing here prints."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kasboot import __version__
+from kasboot.errors import ClusterError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+USER_AGENT = f"kasboot/{__version__}"
+TOKEN_ID_ANNOTATION = "gitlab.com/agent-token-id"  # the annotation glab writes, kept compatible
+MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "kasboot")
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+
+
+@dataclass(frozen=True)
+class FluxKind:
+    kind: str
+    group: str
+    version: str
+    plural: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+FLUX_KINDS: dict[str, FluxKind] = {
+    kind.kind: kind
+    for kind in (
+        FluxKind("GitRepository", "source.toolkit.fluxcd.io", "v1", "gitrepositories"),
+        FluxKind("OCIRepository", "source.toolkit.fluxcd.io", "v1", "ocirepositories"),
+        FluxKind("HelmRepository", "source.toolkit.fluxcd.io", "v1", "helmrepositories"),
+        FluxKind("HelmChart", "source.toolkit.fluxcd.io", "v1", "helmcharts"),
+        FluxKind("Kustomization", "kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
+        FluxKind("HelmRelease", "helm.toolkit.fluxcd.io", "v2", "helmreleases"),
+    )
+}
+SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
+
+
+class Cluster:
+    def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
+        from kubernetes import client, config
+        from urllib3.util.retry import Retry
+
+        configuration = client.Configuration()
+        try:
+            if kubeconfig is None and not os.environ.get("KUBECONFIG") and _in_cluster():
+                config.load_incluster_config(client_configuration=configuration)
+                self.context = "in-cluster"
+            else:
+                config.load_kube_config(
+                    config_file=str(kubeconfig) if kubeconfig else None,
+                    context=context,
+                    client_configuration=configuration,
+                )
+                self.context = context or _current_context(kubeconfig)
+        except (config.ConfigException, OSError, TypeError) as error:
+            raise ClusterError(
+                f"cannot load the Kubernetes configuration: {error}",
+                hint="set KUBECONFIG or pass --kubeconfig/--context",
+            ) from error
+        configuration.retries = Retry(
+            total=4, backoff_factor=0.2, status_forcelist=(429, 500, 502, 503, 504)
+        )
+        self.server = str(configuration.host)
+        self._api: ApiClient = client.ApiClient(configuration)
+        self._api.user_agent = USER_AGENT
+        # Typed as Any: the client's generated types add nothing here, where every
+        # object is turned into a plain dict at the seam.
+        self._core: Any = client.CoreV1Api(self._api)
+        self._custom: Any = client.CustomObjectsApi(self._api)
+        self._extensions: Any = client.ApiextensionsV1Api(self._api)
+        self._apps: Any = client.AppsV1Api(self._api)
+
+    # -- error translation ---------------------------------------------------
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            yield
+        except ApiException as error:
+            raise ClusterError(
+                f"the cluster said {error.status} while {doing}: {_status_message(error)}",
+                status=error.status,
+            ) from error
+        except (HTTPError, OSError) as error:
+            raise ClusterError(
+                f"cannot reach the cluster at {self.server} while {doing}: {type(error).__name__}",
+                hint="check KUBECONFIG / --context and that the API server is up",
+            ) from error
+
+    def _plain(self, obj: Any) -> dict[str, Any]:
+        return dict(self._api.sanitize_for_serialization(obj))
+
+    # -- reads ---------------------------------------------------------------
+
+    def server_version(self) -> str:
+        from kubernetes import client
+
+        with self._errors("reading the server version"):
+            return str(client.VersionApi(self._api).get_code().git_version)
+
+    def flux_version(self) -> str | None:
+        """Flux's version from its GitRepository CRD label, like `flux check`; None if absent."""
+        from kubernetes.client.exceptions import ApiException
+
+        with self._errors("looking for Flux"):
+            try:
+                crd = self._extensions.read_custom_resource_definition(
+                    "gitrepositories.source.toolkit.fluxcd.io"
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+            labels = crd.metadata.labels or {}
+            return str(labels.get("app.kubernetes.io/version", "unknown"))
+
+    def flux_controllers(self, namespace: str = "flux-system") -> list[dict[str, Any]]:
+        with self._errors("listing Flux controllers"):
+            found = self._apps.list_namespaced_deployment(
+                namespace, label_selector="app.kubernetes.io/part-of=flux"
+            )
+            return [self._plain(item) for item in found.items]
+
+    def namespace_exists(self, name: str) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        with self._errors(f"reading namespace {name}"):
+            try:
+                self._core.read_namespace(name)
+                return True
+            except ApiException as error:
+                if error.status == 404:
+                    return False
+                raise
+
+    def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        with self._errors(f"reading Secret {namespace}/{name}"):
+            try:
+                return self._plain(self._core.read_namespaced_secret(name, namespace))
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+
+    def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        spec = FLUX_KINDS[kind]
+        with self._errors(f"reading {kind} {namespace}/{name}"):
+            try:
+                found = self._custom.get_namespaced_custom_object(
+                    spec.group, spec.version, namespace, spec.plural, name
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+            return dict(found)
+
+    def list_objects(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of a Flux kind in every namespace; [] when the kind is not served."""
+        from kubernetes.client.exceptions import ApiException
+
+        spec = FLUX_KINDS[kind]
+        with self._errors(f"listing {kind}s"):
+            try:
+                found = self._custom.list_cluster_custom_object(
+                    spec.group, spec.version, spec.plural
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return []
+                raise
+            return [dict(item) for item in found.get("items", [])]
+
+    # -- writes --------------------------------------------------------------
+
+    def create_namespace(self, name: str) -> None:
+        with self._errors(f"creating namespace {name}"):
+            body = {"metadata": {"name": name, "labels": dict([MANAGED_BY_LABEL])}}
+            self._core.create_namespace(body)
+
+    def put_secret(self, namespace: str, body: dict[str, Any], resource_version: str | None) -> str:
+        """Create the Secret, or replace it in ONE call (PUT with the resourceVersion read
+        before: a concurrent change fails with 409 instead of being lost). There is never
+        a moment without a credential, unlike delete-then-create. Returns the new
+        resourceVersion."""
+        name = body["metadata"]["name"]
+        with self._errors(f"writing Secret {namespace}/{name}"):
+            if resource_version is None:
+                created = self._core.create_namespaced_secret(namespace, body)
+                return str(created.metadata.resource_version)
+            body["metadata"]["resourceVersion"] = resource_version
+            replaced = self._core.replace_namespaced_secret(name, namespace, body)
+            return str(replaced.metadata.resource_version)
+
+    def request_reconcile(self, kind: str, namespace: str, name: str, token: str) -> dict[str, Any]:
+        """Annotate with reconcile.fluxcd.io/requestedAt, as `flux reconcile` does."""
+        spec = FLUX_KINDS[kind]
+        patch = {"metadata": {"annotations": {REQUESTED_AT: token}}}
+        with self._errors(f"annotating {kind} {namespace}/{name}"):
+            return dict(
+                self._custom.patch_namespaced_custom_object(
+                    spec.group,
+                    spec.version,
+                    namespace,
+                    spec.plural,
+                    name,
+                    patch,
+                    _content_type="application/merge-patch+json",
+                )
+            )
+
+    # -- watch ---------------------------------------------------------------
+
+    def watch_object(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        done: Callable[[dict[str, Any] | None], bool],
+        timeout: float,
+    ) -> dict[str, Any] | None:
+        """Watch one object until ``done(obj)`` is true (obj is None while it does not
+        exist) or ``timeout`` seconds pass; returns the last state seen. A watch sees each
+        change at once, where a poll would sleep; the stream is resumed from the last
+        resourceVersion when the server closes it."""
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        spec = FLUX_KINDS[kind]
+        deadline = time.monotonic() + timeout
+        selector = f"metadata.name={name}"
+        last: dict[str, Any] | None = None
+        with self._errors(f"watching {kind} {namespace}/{name}"):
+            while True:
+                listing = self._custom.list_namespaced_custom_object(
+                    spec.group, spec.version, namespace, spec.plural, field_selector=selector
+                )
+                items = listing.get("items", [])
+                last = dict(items[0]) if items else None
+                if done(last):
+                    return last
+                resource_version = listing["metadata"]["resourceVersion"]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return last
+                watcher = watch.Watch()
+                try:
+                    for event in watcher.stream(
+                        self._custom.list_namespaced_custom_object,
+                        spec.group,
+                        spec.version,
+                        namespace,
+                        spec.plural,
+                        field_selector=selector,
+                        resource_version=resource_version,
+                        timeout_seconds=max(1, int(remaining)),
+                    ):
+                        obj = event["object"]
+                        last = None if event["type"] == "DELETED" else dict(obj)
+                        if done(last):
+                            return last
+                        if time.monotonic() >= deadline:
+                            return last
+                except ApiException as error:
+                    if error.status != 410:  # 410 Gone: history expired, re-list
+                        raise
+                finally:
+                    watcher.stop()
+                if time.monotonic() >= deadline:
+                    return last
+
+
+def _in_cluster() -> bool:
+    return (
+        bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+        and not (Path.home() / ".kube" / "config").exists()
+    )
+
+
+def _current_context(kubeconfig: Path | None) -> str:
+    from kubernetes import config
+
+    try:
+        _, active = config.list_kube_config_contexts(str(kubeconfig) if kubeconfig else None)
+        return str(active["name"])
+    except Exception:  # the context is informational only
+        return "unknown"
+
+
+def _status_message(error: Any) -> str:
+    import json
+
+    try:
+        return str(json.loads(error.body).get("message") or error.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(error.reason)
