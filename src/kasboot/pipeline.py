@@ -106,7 +106,10 @@ class Runner(Generic[CtxT]):
                 return report(Result.SKIPPED, summary=reason)
             changes = step.plan(ctx)
             if not changes:
-                return report(Result.UNCHANGED, summary=step.summary(ctx))
+                # A check that finds nothing to change passed; a step that finds the
+                # world as wanted is unchanged.
+                passed = Result.OK if getattr(step, "is_check", False) else Result.UNCHANGED
+                return report(passed, summary=step.summary(ctx))
             if self.dry_run:
                 return report(Result.PLANNED, changes=changes, summary=step.summary(ctx))
             step.apply(ctx, changes)

@@ -1,0 +1,93 @@
+"""The bootstrap as a library call: resolve the project and credentials, open the
+seams, run the steps. The CLI (and the wizard, and tests) call this; it never prints."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kasboot.errors import KasbootError
+from kasboot.gitlab_api import RequestLogger
+from kasboot.pipeline import Listener, Runner, StepReport
+from kasboot.settings import Settings
+from kasboot.steps import bootstrap_steps
+from kasboot.steps.context import BootstrapContext
+
+
+@dataclass
+class BootstrapRun:
+    context: BootstrapContext | None = None
+    reports: list[StepReport] = field(default_factory=list)
+    error: KasbootError | None = None
+
+    def outcome(self) -> dict[str, Any]:
+        """What happened, by id and name — never the token."""
+        ctx = self.context
+        if ctx is None:
+            return {}
+        settings = ctx.settings
+        return {
+            "project": ctx.project_path,
+            "branch": ctx.branch,
+            "agent": {"id": ctx.agent.get("id"), "name": ctx.agent.get("name")}
+            if ctx.agent
+            else None,
+            "environments": [
+                {"id": env.get("id"), "name": env.get("name")} for env in ctx.environments.values()
+            ],
+            "token_id": ctx.token_id,
+            "token_minted": ctx.token is not None,
+            "revoked_token_ids": ctx.revoked_token_ids,
+            "secret": f"{settings.helm_release_target_namespace}/{settings.gitlab_agent_token_secret_name}",
+            "commit": ctx.commit_sha,
+            "files": sorted(ctx.staged) if ctx.commit_sha or ctx.dry_run else [],
+            "flux": ctx.flux_state or None,
+        }
+
+
+def open_context(
+    settings: Settings,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    request_logger: RequestLogger | None = None,
+) -> BootstrapContext:
+    """Resolve the project and credentials and open the seams (no request is made yet)."""
+    from kasboot.cluster import Cluster
+    from kasboot.credentials import gitlab_credentials
+    from kasboot.gitlab_api import GitLabAPI
+    from kasboot.localrepo import resolve_project
+
+    environ = dict(os.environ) if env is None else env
+    project_path, host = resolve_project(settings.repo, cwd or Path.cwd(), environ)
+    credentials = gitlab_credentials(host_hint=host, env=environ)
+    gitlab = GitLabAPI(credentials.url, credentials.token, request_logger=request_logger)
+    cluster = Cluster(settings.kubeconfig, settings.context)
+    return BootstrapContext(
+        settings=settings,
+        gitlab=gitlab,
+        cluster=cluster,
+        project_path=project_path,
+        dry_run=settings.dry_run,
+    )
+
+
+def run_bootstrap(
+    settings: Settings,
+    listener: Listener,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    request_logger: RequestLogger | None = None,
+) -> BootstrapRun:
+    run = BootstrapRun()
+    runner: Runner[BootstrapContext] = Runner(bootstrap_steps(), listener, dry_run=settings.dry_run)
+    try:
+        run.context = open_context(settings, cwd=cwd, env=env, request_logger=request_logger)
+        runner.run(run.context)
+    except KasbootError as error:
+        run.error = error
+    run.reports = runner.reports
+    return run

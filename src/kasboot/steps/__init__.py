@@ -1,0 +1,30 @@
+"""The bootstrap steps, in order. Each is small and idempotent and never prints."""
+
+from __future__ import annotations
+
+from kasboot.pipeline import Step
+from kasboot.steps.agent import RegisterAgent
+from kasboot.steps.agent_config import ConfigureAgent
+from kasboot.steps.commit import CommitFiles
+from kasboot.steps.context import BootstrapContext
+from kasboot.steps.environments import AgentEnvironment, FluxEnvironment
+from kasboot.steps.manifests import RenderManifests
+from kasboot.steps.preflight import Preflight
+from kasboot.steps.reconcile import ReconcileFlux
+from kasboot.steps.secret import StoreTokenSecret
+from kasboot.steps.token import MintToken
+
+
+def bootstrap_steps() -> list[Step[BootstrapContext]]:
+    return [
+        Preflight(),
+        RegisterAgent(),
+        ConfigureAgent(),
+        AgentEnvironment(),
+        FluxEnvironment(),
+        MintToken(),
+        StoreTokenSecret(),
+        RenderManifests(),
+        CommitFiles(),
+        ReconcileFlux(),
+    ]

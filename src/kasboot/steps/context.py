@@ -1,0 +1,71 @@
+"""What the bootstrap steps share: the settings, the seams, and what earlier steps
+learnt or decided. Steps read and fill it; nothing in it is ever printed whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kasboot.gitlab_api import CommitAction, NewToken, ProjectInfo
+
+if TYPE_CHECKING:
+    from kasboot.cluster import Cluster
+    from kasboot.gitlab_api import GitLabAPI
+    from kasboot.settings import Settings
+
+
+@dataclass
+class StagedFile:
+    """A file the single commit will write. ``previous`` is None for a new file."""
+
+    path: str
+    content: str
+    previous: str | None
+    last_commit_id: str | None
+
+    def action(self) -> CommitAction:
+        return CommitAction(
+            action="create" if self.previous is None else "update",
+            path=self.path,
+            content=self.content,
+            last_commit_id=self.last_commit_id,
+        )
+
+
+@dataclass
+class BootstrapContext:
+    settings: Settings
+    gitlab: GitLabAPI
+    cluster: Cluster
+    project_path: str
+    dry_run: bool = False
+
+    # learnt in pre-flight
+    project: ProjectInfo | None = None
+    branch: str = ""
+    branch_head: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    user: dict[str, Any] = field(default_factory=dict)
+    flux_version: str | None = None
+    # decided by the steps
+    agent: dict[str, Any] | None = None
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    held_token_id: int | None = None  # the token id the cluster's Secret holds today
+    token: NewToken | None = None  # minted in this run (secret in memory only)
+    token_id: int | None = None  # the token the Secret holds after this run
+    revoked_token_ids: list[int] = field(default_factory=list)
+    secret_changed: bool = False
+    staged: dict[str, StagedFile] = field(default_factory=dict)
+    extra_files: dict[str, str] = field(default_factory=dict)  # written by --fix
+    commit_sha: str | None = None
+    flux_state: str = ""
+
+    @property
+    def agent_id(self) -> int:
+        assert self.agent is not None, "the agent step runs first"
+        return int(self.agent["id"])
+
+    @property
+    def kas(self) -> dict[str, Any]:
+        kas = self.metadata.get("kas") or {}
+        return dict(kas)

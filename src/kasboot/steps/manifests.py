@@ -1,0 +1,60 @@
+"""Step 6: the Flux HelmRepository and HelmRelease for the gitlab-agent chart, rendered
+from templates/flux like `flux create … --export` prints them, staged for the commit."""
+
+from __future__ import annotations
+
+from kasboot.errors import PreflightError
+from kasboot.flux.render import render_manifests
+from kasboot.pipeline import Change
+from kasboot.steps.agent_config import stage_file
+from kasboot.steps.context import BootstrapContext
+
+
+def image_tag(ctx: BootstrapContext) -> str | None:
+    """agentk's image tag: --agent-version, else the KAS version (GitLab's advice: the
+    agent matches GitLab's major.minor), else the chart's default."""
+    settings = ctx.settings
+    version = settings.agent_version or (ctx.kas.get("version") if settings.pin_version else None)
+    if not version:
+        return None
+    return version if version.startswith("v") else f"v{version}"
+
+
+def kas_address(ctx: BootstrapContext) -> str:
+    address = ctx.kas.get("externalUrl")
+    if not ctx.kas.get("enabled") or not address:
+        raise PreflightError(
+            "KAS is not configured in this GitLab instance, so an agent has nowhere to connect",
+            hint="ask your GitLab administrator to enable the agent server (KAS)",
+        )
+    return str(address)
+
+
+class RenderManifests:
+    name = "manifests"
+    title = "Creating Flux Helm resources"
+
+    def skipped(self, ctx: BootstrapContext) -> str | None:
+        return None
+
+    def plan(self, ctx: BootstrapContext) -> list[Change]:
+        settings = ctx.settings
+        ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
+        rendered = render_manifests(
+            settings, kas_address=kas_address(ctx), image_tag=image_tag(ctx), kas_ca_cert=ca_cert
+        )
+        rendered.update(ctx.extra_files)
+        changes: list[Change] = []
+        for path, wanted in rendered.items():
+            existing = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
+            changes.extend(stage_file(ctx, path, wanted, existing))
+        return changes
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        """Nothing to write now: the commit step writes every staged file at once."""
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        settings = ctx.settings
+        paths = [settings.helm_repository_path, settings.helm_release_path]
+        staged = [path for path in paths if path in ctx.staged]
+        return f"staged {', '.join(staged)}" if staged else "manifests up to date"

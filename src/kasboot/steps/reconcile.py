@@ -1,0 +1,178 @@
+"""Step 8: ask Flux to reconcile now — the source, then the Kustomization(s) that apply
+the manifest path, then the HelmRelease — and WATCH each until it has handled the
+request, observed its generation, reached the commit kasboot made and is Ready, the
+way `flux bootstrap` decides. A failure is diagnosed (cause and fix) and exits 6.
+When nothing was written and the HelmRelease is already Ready, nothing is touched."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from kasboot.cluster import SOURCE_KINDS
+from kasboot.errors import FluxError
+from kasboot.flux.diagnose import diagnose
+from kasboot.flux.health import Phase, assess
+from kasboot.flux.paths import is_within, normalize_repo_path
+from kasboot.pipeline import Change
+from kasboot.steps.context import BootstrapContext
+
+
+def request_token() -> str:
+    """The value `flux reconcile` writes: the current time, RFC 3339 with nanoseconds."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond * 1000:09d}Z"
+
+
+def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
+    """Kustomizations fed by the source whose path contains the manifest path."""
+    settings = ctx.settings
+    kind = SOURCE_KINDS[settings.flux_source_type]
+    found = []
+    for item in ctx.cluster.list_objects("Kustomization"):
+        spec = item.get("spec") or {}
+        ref = spec.get("sourceRef") or {}
+        namespace = item["metadata"]["namespace"]
+        if (
+            ref.get("kind") == kind
+            and ref.get("name") == settings.flux_source_name
+            and (ref.get("namespace") or namespace) == settings.flux_source_namespace
+            and is_within(settings.manifest_path, normalize_repo_path(spec.get("path") or ""))
+        ):
+            found.append(item)
+    return found
+
+
+class ReconcileFlux:
+    name = "reconcile"
+    title = "Reconciling Flux Helm resources"
+
+    def skipped(self, ctx: BootstrapContext) -> str | None:
+        return "--no-reconcile" if ctx.settings.no_reconcile else None
+
+    def _helm_release(self, ctx: BootstrapContext) -> dict[str, Any] | None:
+        settings = ctx.settings
+        return ctx.cluster.get_object(
+            "HelmRelease", settings.helm_release_namespace, settings.helm_release_name
+        )
+
+    def plan(self, ctx: BootstrapContext) -> list[Change]:
+        settings = ctx.settings
+        written = bool(ctx.staged) or ctx.token is not None or ctx.secret_changed
+        release = self._helm_release(ctx)
+        if not written and release is not None and assess(release).phase is Phase.READY:
+            ctx.flux_state = "HelmRelease Ready"
+            return []
+        kind = SOURCE_KINDS[settings.flux_source_type]
+        source = f"{settings.flux_source_namespace}/{settings.flux_source_name}"
+        release_name = f"{settings.helm_release_namespace}/{settings.helm_release_name}"
+        changes = [Change("annotate", f"{kind} {source}", "reconcile.fluxcd.io/requestedAt")]
+        changes += [
+            Change(
+                "annotate", f"Kustomization {k['metadata']['namespace']}/{k['metadata']['name']}"
+            )
+            for k in kustomizations_for(ctx)
+        ]
+        changes.append(Change("annotate", f"HelmRelease {release_name}", "then wait until Ready"))
+        return changes
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        settings = ctx.settings
+        deadline = time.monotonic() + settings.timeout
+        token = request_token()
+        kind = SOURCE_KINDS[settings.flux_source_type]
+        revision = (
+            f"{ctx.branch}@sha1:{ctx.commit_sha}"
+            if ctx.commit_sha and kind == "GitRepository"
+            else None
+        )
+        self._reconcile(
+            ctx,
+            kind,
+            settings.flux_source_namespace,
+            settings.flux_source_name,
+            token,
+            revision,
+            deadline,
+        )
+        kustomizations = kustomizations_for(ctx)
+        if not kustomizations:
+            raise FluxError(
+                f"no Flux Kustomization applies {settings.manifest_path or 'the repository root'}",
+                hint="point a Kustomization of this source at a parent of --manifest-path",
+            )
+        for item in kustomizations:
+            meta = item["metadata"]
+            self._reconcile(
+                ctx, "Kustomization", meta["namespace"], meta["name"], token, revision, deadline
+            )
+        self._wait_exists(ctx, deadline)
+        self._reconcile(
+            ctx,
+            "HelmRelease",
+            settings.helm_release_namespace,
+            settings.helm_release_name,
+            token,
+            None,
+            deadline,
+        )
+        ctx.flux_state = "HelmRelease Ready"
+
+    def _wait_exists(self, ctx: BootstrapContext, deadline: float) -> None:
+        settings = ctx.settings
+        found = ctx.cluster.watch_object(
+            "HelmRelease",
+            settings.helm_release_namespace,
+            settings.helm_release_name,
+            lambda obj: obj is not None,
+            max(0.0, deadline - time.monotonic()),
+        )
+        if found is None:
+            raise FluxError(
+                f"HelmRelease {settings.helm_release_namespace}/{settings.helm_release_name} "
+                "was not created by Flux in time",
+                hint="check that a Kustomization applies --manifest-path (kasboot doctor)",
+            )
+
+    def _reconcile(
+        self,
+        ctx: BootstrapContext,
+        kind: str,
+        namespace: str,
+        name: str,
+        token: str,
+        revision: str | None,
+        deadline: float,
+    ) -> None:
+        ctx.cluster.request_reconcile(kind, namespace, name, token)
+
+        def settled(obj: dict[str, Any] | None) -> bool:
+            if obj is None:
+                return False
+            phase = assess(obj, requested_at=token, expected_revision=revision).phase
+            return phase is not Phase.PROGRESSING
+
+        last = ctx.cluster.watch_object(
+            kind, namespace, name, settled, max(0.0, deadline - time.monotonic())
+        )
+        health = assess(last or {}, requested_at=token, expected_revision=revision)
+        if health.phase is Phase.READY:
+            return
+        if health.phase is Phase.SUSPENDED:
+            raise FluxError(
+                f"{kind} {namespace}/{name} is suspended",
+                hint="resume it with `flux resume` or pass --no-reconcile",
+            )
+        found = diagnose(kind, last or {})
+        what = f"{kind} {namespace}/{name}"
+        if health.phase is Phase.PROGRESSING:
+            message = f"{what} did not become Ready within {ctx.settings.timeout:g}s"
+        else:
+            message = f"{what} failed: {health.reason}: {health.message}"
+        if found is not None:
+            raise FluxError(f"{message} — cause: {found.cause}", hint=found.fix)
+        raise FluxError(message, hint="run `kasboot doctor` for a full diagnosis")
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        return ctx.flux_state or "Flux reconciled"

@@ -1,0 +1,86 @@
+"""Step 5: the Kubernetes Secret holding the agent token — created, or replaced in one
+call (no delete window), type Opaque, key `token`, annotated with the token id and
+labelled as managed by kasboot. The target namespace is created when missing."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from kasboot.cluster import MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
+from kasboot.pipeline import Change
+from kasboot.steps.context import BootstrapContext
+
+
+class StoreTokenSecret:
+    name = "secret"
+    title = "Creating Kubernetes Secret with agent token"
+
+    def __init__(self) -> None:
+        self._existing: dict[str, Any] | None = None
+        self._namespace_missing = False
+
+    def skipped(self, ctx: BootstrapContext) -> str | None:
+        return None
+
+    def _target(self, ctx: BootstrapContext) -> tuple[str, str]:
+        settings = ctx.settings
+        return settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+
+    def plan(self, ctx: BootstrapContext) -> list[Change]:
+        namespace, name = self._target(ctx)
+        self._namespace_missing = not ctx.cluster.namespace_exists(namespace)
+        self._existing = (
+            None if self._namespace_missing else ctx.cluster.get_secret(namespace, name)
+        )
+        changes: list[Change] = []
+        if self._namespace_missing:
+            changes.append(Change("create", f"namespace {namespace}"))
+        token_changes = ctx.token is not None or ctx.token_id is None
+        metadata = (self._existing or {}).get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        annotations = metadata.get("annotations") or {}
+        metadata_ok = labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1] and annotations.get(
+            TOKEN_ID_ANNOTATION
+        ) == str(ctx.token_id)
+        if self._existing is None:
+            changes.append(Change("create", f"Secret {namespace}/{name}", "key token"))
+        elif token_changes:
+            changes.append(Change("replace", f"Secret {namespace}/{name}", "new token, one call"))
+        elif not metadata_ok or (self._existing.get("type") or "Opaque") != "Opaque":
+            changes.append(Change("update", f"Secret {namespace}/{name}", "label and annotation"))
+        return changes
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        namespace, name = self._target(ctx)
+        if self._namespace_missing:
+            ctx.cluster.create_namespace(namespace)
+        if ctx.token is not None:
+            token_b64 = base64.b64encode(ctx.token.secret.encode()).decode()
+        else:  # same token, metadata fixed: write back what the Secret already holds
+            token_b64 = ((self._existing or {}).get("data") or {}).get("token", "")
+        existing_meta = (self._existing or {}).get("metadata") or {}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    **(existing_meta.get("labels") or {}),
+                    MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
+                },
+                "annotations": {
+                    **(existing_meta.get("annotations") or {}),
+                    TOKEN_ID_ANNOTATION: str(ctx.token_id),
+                },
+            },
+            "data": {"token": token_b64},
+        }
+        ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
+        ctx.secret_changed = True
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        namespace, name = self._target(ctx)
+        return f"Secret {namespace}/{name} holds token {ctx.token_id}"
