@@ -40,7 +40,10 @@ class BootstrapRun:
             "token_id": ctx.token_id,
             "token_minted": ctx.token is not None,
             "revoked_token_ids": ctx.revoked_token_ids,
-            "secret": f"{settings.helm_release_target_namespace}/{settings.gitlab_agent_token_secret_name}",
+            "secret": (
+                f"{settings.helm_release_target_namespace}/"
+                f"{settings.gitlab_agent_token_secret_name}"
+            ),
             "commit": ctx.commit_sha,
             "files": sorted(ctx.staged) if ctx.commit_sha or ctx.dry_run else [],
             "flux": ctx.flux_state or None,
