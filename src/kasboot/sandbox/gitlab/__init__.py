@@ -1,0 +1,60 @@
+"""GitLab emulator: REST API ``/api/v4`` + git smart HTTP + a KAS stand-in, on loopback.
+
+Shaped like moto: ``backend`` holds state and rules (SQLite + real bare repositories
+under ``state_dir``), ``responses*`` map HTTP to it, ``urls`` is the route table and
+``exceptions`` render as GitLab's own errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kasboot.sandbox.common import (
+    FaultInjector,
+    RequestLog,
+    SandboxMiddleware,
+    ServerThread,
+    free_port,
+)
+from kasboot.sandbox.gitlab.app import GitLabApp
+from kasboot.sandbox.gitlab.backend import GitLabBackend
+from kasboot.sandbox.gitlab.exceptions import status_line_body
+
+__all__ = ["GitLabBackend", "GitLabEmulator"]
+
+
+class GitLabEmulator:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        port: int = 0,
+        kas_enabled: bool = True,
+        kas_version: str = "17.11.0",
+        gitlab_version: str = "17.11.0",
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.backend = GitLabBackend(
+            self.state_dir,
+            base_url=self.url,
+            kas_enabled=kas_enabled,
+            kas_version=kas_version,
+            gitlab_version=gitlab_version,
+        )
+        self.request_log = RequestLog()
+        self.faults = FaultInjector()
+        self.app = SandboxMiddleware(
+            GitLabApp(self.backend), self.request_log, self.faults, status_line_body
+        )
+        self._server: ServerThread | None = None
+
+    def start(self) -> GitLabEmulator:
+        self._server = ServerThread(self.app, port=self.port).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.backend.store.close()
