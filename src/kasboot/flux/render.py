@@ -1,0 +1,233 @@
+"""The Flux manifests kasboot commits, byte for byte what `flux create source helm
+--export` and `flux create helmrelease --export` print.
+
+The flux CLI builds typed objects and prints them with sigs.k8s.io/yaml (JSON, then
+go-yaml v2): keys sorted with go-yaml's natural order at every level, 2-space indent,
+sequences not indented under their key, go-yaml's quoting and line-folding rules.
+Matching that output keeps a re-run by either tool from producing a diff.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
+
+from kasboot.errors import UsageError
+from kasboot.goyaml import go_float, marshal
+from kasboot.resources import flux_template
+from kasboot.settings import Settings
+
+_PLACEHOLDER = re.compile(r"^\$\{([a-z_]+)\}$")
+
+
+# ---------------------------------------------------------------- values files
+
+
+def _timestamp_as_text(constructor: SafeConstructor, node: ScalarNode) -> str:
+    # go-yaml v2 keeps timestamp-looking scalars as strings when decoding into
+    # interface{}, which is what sigs.k8s.io/yaml.YAMLToJSON does.
+    return str(constructor.construct_scalar(node))
+
+
+def _int_unless_sexagesimal(constructor: SafeConstructor, node: ScalarNode) -> Any:
+    text = str(constructor.construct_scalar(node))
+    if ":" in text:  # YAML 1.1 base-60 ("1:20"): go-yaml v2 reads it as a string
+        return text
+    return SafeConstructor.construct_yaml_int(constructor, node)
+
+
+def _values_loader() -> YAML:
+    # The flux CLI reads values files with go-yaml v2: YAML 1.1 (yes/no/on/off are
+    # booleans, 0777 is octal).
+    loader = YAML(typ="safe", pure=True)
+    loader.version = (1, 1)
+    loader.constructor.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+    loader.constructor.add_constructor("tag:yaml.org,2002:int", _int_unless_sexagesimal)
+    return loader
+
+
+def load_values_file(path: Path) -> dict[str, Any]:
+    """A Helm values file as the flux CLI reads it: a map (an empty file is {})."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read values file {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"values file {str(path)!r} is not UTF-8 text") from None
+    try:
+        data = _values_loader().load(text)
+    except YAMLError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise UsageError(
+            f"values file {str(path)!r} is not valid YAML: {first_line}",
+            hint="check it with a YAML linter",
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"values file {str(path)!r} is not a YAML map",
+            hint="Helm values are a map at the top level, e.g. `replicas: 1`",
+        )
+    return _as_json(data, str(path))
+
+
+def _as_json(value: Any, where: str) -> Any:
+    """What survives the flux CLI's YAML -> JSON -> YAML trip (keys become strings,
+    integral floats become integers, NaN and infinity cannot be written)."""
+    if isinstance(value, dict):
+        return {_json_key(key): _as_json(item, where) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item, where) for item in value]
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise UsageError(f"values file {where!r} holds {value}, which JSON cannot carry")
+        if value.is_integer() and abs(value) < 1e21 and -(2**63) <= value < 2**64:
+            return int(value)
+        return value
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, float):
+        return go_float(key)
+    return str(key)
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Flux's MergeMaps: maps merge recursively, anything else from overlay wins."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _fill(node: Any, fields: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {str(key): _fill(value, fields) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_fill(item, fields) for item in node]
+    if isinstance(node, str):
+        match = _PLACEHOLDER.match(node)
+        if match:
+            return fields[match.group(1)]
+    return node
+
+
+def _template(name: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    loaded = YAML(typ="safe", pure=True).load(flux_template(name))
+    filled = _fill(loaded, fields)
+    assert isinstance(filled, dict)
+    return filled
+
+
+def _fields(settings: Settings) -> dict[str, str]:
+    return {
+        "helm_repository_name": settings.helm_repository_name,
+        "helm_repository_namespace": settings.helm_repository_namespace,
+        "helm_repository_address": settings.helm_repository_address,
+        "helm_release_name": settings.helm_release_name,
+        "helm_release_namespace": settings.helm_release_namespace,
+        "helm_release_target_namespace": settings.helm_release_target_namespace,
+    }
+
+
+def render_helm_repository(settings: Settings) -> str:
+    repository = _template("helm-repository.yaml", _fields(settings))
+    if settings.helm_repository_address.lower().startswith("oci://"):
+        repository["spec"]["type"] = "oci"
+    return export(repository)
+
+
+def helm_release_values(
+    settings: Settings,
+    *,
+    kas_address: str | None,
+    image_tag: str | None,
+    kas_ca_cert: str | None = None,
+    receptive_public_key: str | None = None,
+) -> dict[str, Any]:
+    """The HelmRelease's spec.values: kasboot's own, then the user's files in order."""
+    config: dict[str, Any] = {}
+    if kas_address:
+        config["kasAddress"] = kas_address
+    # The Secret's real name: glab hard-codes gitlab-agent-token here.
+    config["secretName"] = settings.gitlab_agent_token_secret_name
+    if kas_ca_cert:
+        config["kasCaCert"] = kas_ca_cert
+    if receptive_public_key:
+        config["receptive"] = {"enabled": True}
+        config["api"] = {"jwtPublicKey": receptive_public_key}
+    values: dict[str, Any] = {"config": config}
+    if image_tag:
+        values["image"] = {"tag": image_tag}
+    for path in settings.helm_release_values:
+        values = deep_merge(values, load_values_file(path))
+    return values
+
+
+def render_helm_release(
+    settings: Settings,
+    *,
+    kas_address: str | None,
+    image_tag: str | None,
+    kas_ca_cert: str | None = None,
+    receptive_public_key: str | None = None,
+) -> str:
+    release = _template("helm-release.yaml", _fields(settings))
+    values = helm_release_values(
+        settings,
+        kas_address=kas_address,
+        image_tag=image_tag,
+        kas_ca_cert=kas_ca_cert,
+        receptive_public_key=receptive_public_key,
+    )
+    if values:
+        release["spec"]["values"] = values
+    if settings.helm_release_values_from:
+        release["spec"]["valuesFrom"] = [
+            {"kind": ref.kind, "name": ref.name} for ref in settings.helm_release_values_from
+        ]
+    return export(release)
+
+
+def render_manifests(
+    settings: Settings,
+    *,
+    kas_address: str | None,
+    image_tag: str | None,
+    kas_ca_cert: str | None = None,
+) -> dict[str, str]:
+    """Repository path -> file content, for the one commit."""
+    return {
+        settings.helm_repository_path: render_helm_repository(settings),
+        settings.helm_release_path: render_helm_release(
+            settings, kas_address=kas_address, image_tag=image_tag, kas_ca_cert=kas_ca_cert
+        ),
+    }
+
+
+def export(obj: Mapping[str, Any]) -> str:
+    """One object as `flux … --export` prints it: `---`, the YAML, a final newline."""
+    return "---\n" + marshal(obj).strip() + "\n"

@@ -1,0 +1,293 @@
+"""The local clone: which GitLab project it belongs to, and (with --commit-via
+local) committing and pushing through it with the user's own git credentials.
+
+The commit is built with git plumbing on a private index on top of the remote
+branch's tip, so the user's working tree, index and checked-out branch are never
+disturbed; the push is a plain fast-forward, which the remote refuses when the
+branch moved on since kasboot read it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import git
+
+from kasboot.errors import GitLabError, UsageError
+
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class RemoteProject:
+    host: str  # "gitlab.example.com", with ":port" for http(s) on a non-default port
+    path: str  # "group/sub/project"
+    scheme: str  # https | http | ssh
+
+    @property
+    def base_url(self) -> str:
+        """Where GitLab's web and API live (an ssh remote implies https)."""
+        if self.scheme == "ssh":
+            return f"https://{self.host}"
+        return f"{self.scheme}://{self.host}"
+
+
+def _clean_project_path(raw: str, original: str) -> str:
+    path = raw.strip("/")
+    if path.endswith(".git"):
+        path = path[: -len(".git")]
+    path = path.rstrip("/")
+    segments = path.split("/")
+    if len(segments) < 2 or not all(_PATH_SEGMENT.match(s) for s in segments):
+        raise UsageError(
+            f"cannot read a GitLab project from {original!r}",
+            hint="expected group/project, e.g. https://gitlab.example.com/group/sub/project.git",
+        )
+    return path
+
+
+def parse_remote_url(url: str) -> RemoteProject:
+    text = url.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        if scheme in ("git+ssh", "ssh+git"):
+            scheme = "ssh"
+        if scheme not in ("https", "http", "ssh") or not parts.hostname:
+            raise UsageError(f"unsupported remote URL {url!r}", hint="use an https or ssh remote")
+        host = parts.hostname.lower()
+        default_port = {"https": 443, "http": 80, "ssh": 22}[scheme]
+        # An ssh port says nothing about where the web/API listens: drop it.
+        if scheme != "ssh" and parts.port and parts.port != default_port:
+            host = f"{host}:{parts.port}"
+        return RemoteProject(host, _clean_project_path(parts.path, url), scheme)
+    match = _SCP_LIKE.match(text)
+    if match and not text.startswith(("/", ".")):
+        path = _clean_project_path(match.group("path"), url)
+        return RemoteProject(match.group("host").lower(), path, "ssh")
+    raise UsageError(f"cannot read a GitLab project from {url!r}", hint="use an https or ssh URL")
+
+
+def _open_repo(cwd: Path) -> git.Repo | None:
+    try:
+        return git.Repo(cwd, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def _remote_url(repo: git.Repo, remote_name: str) -> str | None:
+    try:
+        return str(repo.remote(remote_name).url)
+    except ValueError:
+        return None
+
+
+def detect_project(cwd: Path, env: Mapping[str, str] = os.environ) -> RemoteProject | None:
+    """The project behind the clone at `cwd` (its origin remote), if any."""
+    repo = _open_repo(cwd)
+    if repo is None:
+        return None
+    url = _remote_url(repo, env.get("KASBOOT_GIT_REMOTE") or "origin")
+    if url is None:
+        return None
+    try:
+        return parse_remote_url(url)
+    except UsageError:
+        return None
+
+
+def _from_repo_value(value: str) -> tuple[str, str | None]:
+    if "://" in value or (_SCP_LIKE.match(value) and "@" in value.split(":", 1)[0]):
+        remote = parse_remote_url(value)
+        return remote.path, remote.base_url
+    return _clean_project_path(value, value), None
+
+
+def resolve_project(
+    repo_flag: str | None, cwd: Path, env: Mapping[str, str] = os.environ
+) -> tuple[str, str | None]:
+    """(project path, GitLab base URL or None): -R > the clone's origin >
+    CI_PROJECT_PATH (+ CI_SERVER_URL) > KASBOOT_PROJECT."""
+    if repo_flag:
+        return _from_repo_value(repo_flag.strip())
+    detected = detect_project(cwd, env)
+    if detected is not None:
+        return detected.path, detected.base_url
+    if env.get("CI_PROJECT_PATH"):
+        path = _clean_project_path(env["CI_PROJECT_PATH"], env["CI_PROJECT_PATH"])
+        return path, env.get("CI_SERVER_URL") or None
+    if env.get("KASBOOT_PROJECT"):
+        return _from_repo_value(env["KASBOOT_PROJECT"].strip())
+    raise UsageError(
+        "no GitLab project given and none found",
+        hint="pass -R group/project, run inside a clone of the project, or set KASBOOT_PROJECT",
+    )
+
+
+class LocalClone:
+    """A clone of the project, used to commit and push with the user's git setup."""
+
+    def __init__(
+        self, cwd: Path, project_path: str | None = None, remote_name: str = "origin"
+    ) -> None:
+        """Open the clone containing `cwd`; when `project_path` is given, check that
+        its remote is that project (UsageError otherwise)."""
+        repo = _open_repo(cwd)
+        if repo is None:
+            raise UsageError(
+                f"{cwd} is not inside a git clone",
+                hint="run from a clone of the project, or use --commit-via api",
+            )
+        url = _remote_url(repo, remote_name)
+        if url is None:
+            raise UsageError(
+                f"the clone at {repo.working_dir} has no remote named {remote_name!r}",
+                hint="add it, or use --commit-via api",
+            )
+        remote = parse_remote_url(url)
+        if project_path is not None and remote.path.lower() != project_path.lower():
+            raise UsageError(
+                f"the clone at {repo.working_dir} tracks {remote.path}, not {project_path}",
+                hint=f"run from a clone of {project_path}, or use --commit-via api",
+            )
+        self.repo = repo
+        self.remote_name = remote_name
+        self.remote = remote
+
+    @property
+    def root(self) -> Path:
+        return Path(str(self.repo.working_tree_dir))
+
+    def _tracking_ref(self, branch: str) -> str:
+        return f"refs/remotes/{self.remote_name}/{branch}"
+
+    def fetch(self, branch: str) -> str:
+        """Fetch `branch` from the remote; returns its tip."""
+        try:
+            self.repo.git.fetch(
+                self.remote_name, f"+refs/heads/{branch}:{self._tracking_ref(branch)}"
+            )
+        except git.GitCommandError as error:
+            raise GitLabError(
+                f"cannot fetch branch {branch!r} from {self.remote_name}: {_git_message(error)}",
+                hint="check the branch exists and your git credentials for the remote",
+            ) from None
+        return str(self.repo.git.rev_parse(self._tracking_ref(branch)))
+
+    def read_file(self, ref: str, path: str) -> str | None:
+        """A file's text at a commit or ref; None when it does not exist there."""
+        try:
+            return str(self.repo.git.show(f"{ref}:{path}", strip_newline_in_stdout=False))
+        except git.GitCommandError:
+            return None
+
+    def commit_and_push(
+        self,
+        files: Mapping[str, str | None],
+        *,
+        message: str,
+        branch: str,
+        author_name: str | None = None,
+        author_email: str | None = None,
+        parent: str | None = None,
+    ) -> str | None:
+        """One commit on top of `parent` (default: the fetched tip of `branch`) that
+        writes each file (None deletes it), pushed to `branch`. Returns the commit
+        sha, or None when the files already read that way (nothing pushed)."""
+        tip = self.fetch(branch)
+        base = parent or tip
+        if base != tip:
+            raise _moved_on(branch, base, tip)
+        commit = self._build_commit(files, base, message, author_name, author_email)
+        if commit is None:
+            return None
+        try:
+            self.repo.git.push(self.remote_name, f"{commit}:refs/heads/{branch}")
+        except git.GitCommandError as error:
+            detail = _git_message(error)
+            if any(w in detail for w in ("non-fast-forward", "fetch first", "rejected")):
+                raise _moved_on(branch, base, None, detail) from None
+            raise GitLabError(
+                f"git push to {branch!r} failed: {detail}",
+                hint="check your git credentials and the branch's protection rules",
+            ) from None
+        self.repo.git.update_ref(self._tracking_ref(branch), commit)
+        self._fast_forward_checkout(branch, base, commit)
+        return commit
+
+    def _build_commit(
+        self,
+        files: Mapping[str, str | None],
+        base: str,
+        message: str,
+        author_name: str | None,
+        author_email: str | None,
+    ) -> str | None:
+        with tempfile.TemporaryDirectory(prefix="kasboot-index-") as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            self.repo.git.read_tree(base, env=env)
+            for path, content in files.items():
+                if content is None:
+                    self.repo.git.update_index("--force-remove", "--", path, env=env)
+                    continue
+                blob = self._store_blob(content, scratch)
+                self.repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = str(self.repo.git.write_tree(env=env))
+        if tree == str(self.repo.git.rev_parse(f"{base}^{{tree}}")):
+            return None
+        identity: dict[str, str] = {}
+        if author_name and author_email:
+            identity = {"GIT_AUTHOR_NAME": author_name, "GIT_AUTHOR_EMAIL": author_email}
+            if not self._has_git_identity():
+                identity |= {"GIT_COMMITTER_NAME": author_name, "GIT_COMMITTER_EMAIL": author_email}
+        return str(self.repo.git.commit_tree(tree, "-p", base, "-m", message, env=identity))
+
+    def _store_blob(self, content: str, scratch: str) -> str:
+        blob_file = Path(scratch) / "blob"
+        blob_file.write_bytes(content.encode("utf-8"))
+        return str(self.repo.git.hash_object("-w", str(blob_file)))
+
+    def _has_git_identity(self) -> bool:
+        reader = self.repo.config_reader()
+        return bool(reader.get_value("user", "email", default="")) and bool(
+            reader.get_value("user", "name", default="")
+        )
+
+    def _fast_forward_checkout(self, branch: str, old: str, new: str) -> None:
+        """Bring the local branch along when that cannot lose anything."""
+        local_ref = f"refs/heads/{branch}"
+        try:
+            local_sha = str(self.repo.git.rev_parse("--verify", "-q", local_ref))
+        except git.GitCommandError:
+            return
+        if local_sha != old:
+            return
+        if not self.repo.head.is_detached and self.repo.active_branch.name == branch:
+            if not self.repo.is_dirty(untracked_files=False):
+                self.repo.git.merge("--ff-only", "-q", new)
+        else:
+            self.repo.git.update_ref(local_ref, new, old)
+
+
+def _git_message(error: git.GitCommandError) -> str:
+    text = str(error.stderr or error.stdout or error).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.removeprefix("stderr: ").strip("'") for line in lines]
+    return "; ".join(line for line in lines if line)[:400]
+
+
+def _moved_on(branch: str, base: str, tip: str | None, detail: str = "") -> GitLabError:
+    now = f" (now at {tip[:12]})" if tip else ""
+    reason = f": {detail}" if detail else ""
+    return GitLabError(
+        f"branch {branch!r} moved on since kasboot read it at {base[:12]}{now}; "
+        f"the push was refused{reason}",
+        hint="run kasboot again: it re-reads the branch and plans from there",
+    )
