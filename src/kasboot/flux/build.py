@@ -1,0 +1,436 @@
+"""Predict kustomize-controller's build of one Flux Kustomization, in pure Python.
+
+The rules (fluxcd/pkg `kustomize_generator.go`, kustomize `accumulateResources`,
+kustomize-controller `build`):
+
+- `spec.path` is joined to the artifact root without ever leaving it; a path that
+  does not exist fails with `kustomization path not found` (reason ArtifactFailed).
+- A kustomization file at `spec.path` (`kustomization.yaml`, `kustomization.yml`,
+  `Kustomization`) is used as is: only its `resources` (and `components`) are built,
+  files and directories alike; a listed directory must hold a kustomization file.
+- Otherwise Flux generates one from a recursive walk in name order: a sub-directory
+  with its own kustomization file is taken whole, every other `.yaml`/`.yml` file
+  must decode as Kubernetes objects, and the first that does not fails the build.
+- After kustomize, every object needs apiVersion, kind and metadata.name.
+
+Messages carry `/tmp/kustomization-<n>/` where Flux puts its random temp dir.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from kasboot.flux.manifests import DecodedObject, DecodeError, decode_manifests
+from kasboot.flux.paths import ancestors, join_repo_path, parent_of, secure_join
+
+KUSTOMIZATION_FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+TMP_DIR = "/tmp/kustomization-<n>"
+REASON_BUILD_FAILED = "BuildFailed"
+REASON_ARTIFACT_FAILED = "ArtifactFailed"
+
+# kustomize treats these as remote bases; the guard cannot see them and assumes they build.
+_REMOTE_PREFIXES = ("git::", "gh:", "ssh://", "https://", "http://", "git@", "github.com")
+
+
+@dataclass(frozen=True)
+class FluxKustomization:
+    namespace: str
+    name: str
+    path: str  # spec.path, as written
+    source_kind: str = "GitRepository"
+    source_name: str = "flux-system"
+    source_namespace: str = "flux-system"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def repo_path(self) -> str:
+        """spec.path inside the artifact ("" is the root)."""
+        return secure_join(self.path)
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    path: str  # repository-relative: the file to fix
+    message: str  # what Flux would say if this were the only failure
+
+
+@dataclass(frozen=True)
+class BuildPrediction:
+    kustomization: FluxKustomization
+    ok: bool
+    failures: tuple[FileFailure, ...]
+    applied_files: frozenset[str]  # files whose objects get applied (empty when failing)
+    reason: str  # "" when ok, else the Ready=False reason
+    message: str  # the Ready=False message Flux would set ("" when ok)
+    reached_files: frozenset[str] = frozenset()  # what the build includes once it passes
+
+
+def absolute(path: str) -> str:
+    """Where Flux would see a repository path inside its temp dir."""
+    return f"{TMP_DIR}/{path}" if path else TMP_DIR
+
+
+def kustomization_file_in(files: Mapping[str, Any], directory: str) -> str | None:
+    found = kustomization_files_in(files, directory)
+    return found[0] if found else None
+
+
+def kustomization_files_in(files: Mapping[str, Any], directory: str) -> list[str]:
+    prefix = f"{directory}/" if directory else ""
+    return [prefix + name for name in KUSTOMIZATION_FILE_NAMES if prefix + name in files]
+
+
+def _extension(name: str) -> str:
+    """Go's filepath.Ext: from the last dot of the final element."""
+    dot = name.rfind(".")
+    return name[dot:] if dot != -1 else ""
+
+
+def is_manifest_candidate(path: str) -> bool:
+    return _extension(path.rsplit("/", 1)[-1]) in (".yaml", ".yml")
+
+
+def _is_remote(entry: str) -> bool:
+    return entry.lower().startswith(_REMOTE_PREFIXES) or "://" in entry
+
+
+class RepoTree:
+    """The directory structure of an artifact, from its file paths alone."""
+
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        self.files = files
+        self.dirs: set[str] = {""}
+        children: dict[str, dict[str, bool]] = {"": {}}
+        for path in files:
+            children.setdefault(parent_of(path), {})[path.rsplit("/", 1)[-1]] = False
+            for directory in ancestors(path)[:-1]:
+                if directory in self.dirs:
+                    break
+                self.dirs.add(directory)
+                children.setdefault(directory, {})
+                children.setdefault(parent_of(directory), {})[directory.rsplit("/", 1)[-1]] = True
+        # filepath.Walk visits entries in lexical (byte) order.
+        self._children = {d: sorted(entries.items()) for d, entries in children.items()}
+
+    def children(self, directory: str) -> list[tuple[str, bool]]:
+        return self._children.get(directory, [])
+
+    def walk_files(self, base: str) -> Iterator[tuple[str, bool]]:
+        """(path, is_dir) below `base` in filepath.Walk order; see `skip` in callers."""
+        for name, is_dir in self.children(base):
+            yield (f"{base}/{name}" if base else name), is_dir
+
+
+def _load_kustomization(data: bytes) -> dict[str, Any]:
+    loader = YAML(typ="safe", pure=True)
+    loader.allow_duplicate_keys = True
+    try:
+        loaded = loader.load(data.decode("utf-8", errors="replace"))
+    except YAMLError as err:
+        raise DecodeError(f"MalformedYAMLError: yaml: {err}", malformed=True) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise DecodeError("error converting YAML to JSON: kustomization is not a map")
+    return loaded
+
+
+def _string_entries(value: Any) -> list[str]:
+    return [entry for entry in value if isinstance(entry, str)] if isinstance(value, list) else []
+
+
+@dataclass
+class _Stage:
+    """Errors in the order Flux meets them: generator, then kustomize, then post-build."""
+
+    generator: list[str] = field(default_factory=list)
+    kustomize: list[str] = field(default_factory=list)
+    post_build: list[str] = field(default_factory=list)
+
+    def first(self) -> str:
+        for messages in (self.generator, self.kustomize, self.post_build):
+            if messages:
+                return messages[0]
+        return ""
+
+
+class _Builder:
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        self.files = files
+        self.tree = RepoTree(files)
+        self.failures: dict[str, FileFailure] = {}
+        self.reached: set[str] = set()
+        self.objects: list[tuple[str, DecodedObject]] = []
+        self.stage = _Stage()
+        self._decoded: dict[str, list[DecodedObject] | DecodeError] = {}
+        self._visiting: set[str] = set()
+        # What the fixes need to know about the graph the build walked.
+        self.generated_resources: list[tuple[str, bool]] = []
+        self.kustomization_dirs: set[str] = set()
+
+    def _fail(self, path: str, message: str) -> None:
+        self.failures.setdefault(path, FileFailure(path, message))
+
+    def decode(self, path: str) -> list[DecodedObject]:
+        if path not in self._decoded:
+            try:
+                self._decoded[path] = decode_manifests(self.files[path])
+            except DecodeError as err:
+                self._decoded[path] = err
+        result = self._decoded[path]
+        if isinstance(result, DecodeError):
+            raise result
+        return result
+
+    # -- generated kustomization.yaml (no kustomization file at spec.path) ------------
+
+    def generate(self, base: str) -> None:
+        wrap: Callable[[str], str] = lambda message: f"kustomize build failed: {message}"  # noqa: E731
+        for path, is_dir in self._scan(base):
+            self.generated_resources.append((path, is_dir))
+            entry = "./" + path[len(base) + 1 :] if base else "./" + path
+            if is_dir:
+                message = self._entry_dir(path, entry, wrap, via_kustomization=path)
+            else:
+                message = self._add_objects(path)
+            if message:
+                self.stage.kustomize.append(wrap(f"accumulating resources: {message}"))
+
+    def _scan(self, directory: str) -> Iterator[tuple[str, bool]]:
+        for path, is_dir in self.tree.walk_files(directory):
+            if is_dir:
+                if kustomization_file_in(self.files, path):
+                    yield path, True
+                else:
+                    yield from self._scan(path)
+                continue
+            if not is_manifest_candidate(path):
+                continue
+            self.reached.add(path)
+            try:
+                self.decode(path)
+            except DecodeError as err:
+                message = f"failed to decode Kubernetes YAML from {absolute(path)}: {err.message}"
+                self._fail(path, message)
+                self.stage.generator.append(message)
+                continue
+            yield path, False
+
+    def _add_objects(self, path: str) -> str | None:
+        self.objects.extend((path, obj) for obj in self.decode(path))
+        return None
+
+    # -- an existing kustomization file --------------------------------------------
+
+    def build_dir(self, directory: str, wrap: Callable[[str], str], top: bool) -> str | None:
+        """Accumulate `directory`'s kustomization; returns kustomize's first error."""
+        kfiles = kustomization_files_in(self.files, directory)
+        kfile = kfiles[0]
+        if directory in self._visiting:
+            message = (
+                f"cycle detected: candidate root '{absolute(directory)}' contains visited root"
+            )
+            self._fail(kfile, wrap(message))
+            return message
+        self._visiting.add(directory)
+        self.kustomization_dirs.add(directory)
+        try:
+            return self._build_dir(directory, kfiles, wrap, top)
+        finally:
+            self._visiting.discard(directory)
+
+    def _build_dir(
+        self, directory: str, kfiles: list[str], wrap: Callable[[str], str], top: bool
+    ) -> str | None:
+        kfile = kfiles[0]
+        first: str | None = None
+        if len(kfiles) > 1:
+            first = f"Found multiple kustomization files under: {absolute(directory)}"
+            self._fail(kfile, wrap(first))
+        try:
+            spec = _load_kustomization(self.files[kfile])
+        except DecodeError as err:
+            self._fail(kfile, wrap(err.message))
+            return first or err.message
+        meaningful = {
+            k for k, v in spec.items() if k not in ("apiVersion", "kind") and v is not None
+        }
+        if not top and not meaningful:
+            # Flux only fills in an empty kustomization at spec.path, not below it.
+            empty = "kustomization.yaml is empty"
+            self._fail(kfile, wrap(empty))
+            return first or empty
+        entries = _string_entries(spec.get("resources")) + _string_entries(spec.get("bases"))
+        for entry in entries:
+            error = self._entry(directory, kfile, entry, wrap)
+            if error and first is None:
+                first = f"accumulating resources: {error}"
+        for entry in _string_entries(spec.get("components")):
+            error = self._component(directory, kfile, entry, wrap)
+            if error and first is None:
+                first = f"accumulating components: {error}"
+        return first
+
+    def _entry(
+        self, directory: str, kfile: str, entry: str, wrap: Callable[[str], str]
+    ) -> str | None:
+        if _is_remote(entry):
+            return None
+        try:
+            target = join_repo_path(directory, entry)
+        except ValueError:
+            message = (
+                f"accumulation err='accumulating resources from '{entry}': security; file "
+                f"'{entry}' is not in or below '{TMP_DIR}''"
+            )
+            self._fail(kfile, wrap(f"accumulating resources: {message}"))
+            return message
+        target_abs = absolute(target)
+        if target in self.files:
+            self.reached.add(target)
+            try:
+                return self._add_objects(target)
+            except DecodeError as err:
+                if err.malformed:
+                    message = (
+                        f"accumulating resources from '{entry}': {err.message} in File: {entry}"
+                    )
+                else:
+                    message = (
+                        f"accumulation err='accumulating resources from '{entry}': {err.message}': "
+                        f"must build at directory: '{target_abs}': file is not directory"
+                    )
+                self._fail(target, wrap(f"accumulating resources: {message}"))
+                return message
+        if target in self.tree.dirs:
+            return self._entry_dir(target, entry, wrap, via_kustomization=kfile)
+        lstat = (
+            f"evalsymlink failure on '{target_abs}' : lstat {target_abs}: no such file or directory"
+        )
+        message = (
+            f"accumulation err='accumulating resources from '{entry}': {lstat}': "
+            f"must build at directory: not a valid directory: {lstat}"
+        )
+        self._fail(kfile, wrap(f"accumulating resources: {message}"))
+        return message
+
+    def _entry_dir(
+        self, target: str, entry: str, wrap: Callable[[str], str], via_kustomization: str
+    ) -> str | None:
+        target_abs = absolute(target)
+        head = (
+            f"accumulation err='accumulating resources from '{entry}': "
+            f"'{target_abs}' must resolve to a file'"
+        )
+        if kustomization_file_in(self.files, target) is None:
+            message = (
+                f"{head}: couldn't make target for path '{target_abs}': unable to find one of "
+                f"'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory "
+                f"'{target_abs}'"
+            )
+            self._fail(via_kustomization, wrap(f"accumulating resources: {message}"))
+            return message
+
+        def nested(message: str) -> str:
+            return wrap(
+                f"accumulating resources: {head}: recursed accumulation of path '{target_abs}': "
+                f"{message}"
+            )
+
+        inner = self.build_dir(target, nested, top=False)
+        if inner is None:
+            return None
+        return f"{head}: recursed accumulation of path '{target_abs}': {inner}"
+
+    def _component(
+        self, directory: str, kfile: str, entry: str, wrap: Callable[[str], str]
+    ) -> str | None:
+        if _is_remote(entry):
+            return None
+        try:
+            target = join_repo_path(directory, entry)
+        except ValueError:
+            target = ""
+        if target and target in self.tree.dirs and kustomization_file_in(self.files, target):
+            return self.build_dir(target, wrap, top=False)
+        message = (
+            f"accumulation err='accumulating components from '{entry}': "
+            f"'{absolute(target)}' must be a directory containing a Component'"
+        )
+        self._fail(kfile, wrap(f"accumulating components: {message}"))
+        return message
+
+    # -- after kustomize --------------------------------------------------------------
+
+    def check_objects(self) -> None:
+        """kustomize-controller refuses objects lacking apiVersion, kind or name."""
+        for path, obj in self.objects:
+            if obj.api_version and obj.kind and obj.name:
+                continue
+            message = (
+                "failed to decode Kubernetes apiVersion, kind and name from: "
+                f"{{apiVersion: {obj.api_version}, kind: {obj.kind}, name: {obj.name}}}"
+            )
+            self._fail(path, message)
+            self.stage.post_build.append(message)
+
+
+def predict_build(files: Mapping[str, bytes], kustomization: FluxKustomization) -> BuildPrediction:
+    """What kustomize-controller would do with `kustomization` on this artifact.
+
+    `files` is the artifact (already filtered by SourceIgnore): repository-relative
+    POSIX path -> content. Content is read only for files the build reaches.
+    """
+    return run_build(files, kustomization)[0]
+
+
+def run_build(
+    files: Mapping[str, bytes], kustomization: FluxKustomization
+) -> tuple[BuildPrediction, _Builder]:
+    """predict_build, plus the walked graph (for the fixes)."""
+    base = kustomization.repo_path
+    builder = _Builder(files)
+    if base not in builder.tree.dirs:
+        reason = REASON_ARTIFACT_FAILED
+        if base in files:
+            reason, message = (
+                REASON_BUILD_FAILED,
+                f"kustomize build failed: '{absolute(base)}' is not a directory",
+            )
+        else:
+            message = (
+                f"kustomization path not found: stat {absolute(base)}: no such file or directory"
+            )
+        failure = FileFailure(base, message)
+        prediction = BuildPrediction(kustomization, False, (failure,), frozenset(), reason, message)
+        return prediction, builder
+    if kustomization_file_in(files, base):
+        top_error = builder.build_dir(
+            base, lambda message: f"kustomize build failed: {message}", top=True
+        )
+        if top_error:
+            builder.stage.kustomize.append(f"kustomize build failed: {top_error}")
+    else:
+        builder.generate(base)
+    builder.check_objects()
+    message = builder.stage.first()
+    reached = frozenset(builder.reached)
+    ok = not message and not builder.failures
+    prediction = BuildPrediction(
+        kustomization=kustomization,
+        ok=ok,
+        failures=tuple(builder.failures.values()),
+        applied_files=reached if ok else frozenset(),
+        reason="" if ok else REASON_BUILD_FAILED,
+        message=message,
+        reached_files=reached,
+    )
+    return prediction, builder
