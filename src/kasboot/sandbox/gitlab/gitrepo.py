@@ -235,19 +235,18 @@ class BareRepository:
                 self.git("read-tree", parent, env=index_env)
             else:
                 self.git("read-tree", "--empty", env=index_env)
+            # --index-info works without a work tree (a bare repository has none);
+            # mode 0 with the zero id removes a path.
+            records = []
             for change in changes:
                 if change.content is None and change.blob_id is None:
-                    self.git("update-index", "--force-remove", "--", change.path, env=index_env)
+                    records.append(f"0 {ZERO_SHA}\t{change.path}")
                     continue
                 blob_id = change.blob_id or self.write_blob(change.content or b"")
-                self.git(
-                    "update-index",
-                    "--add",
-                    "--replace",
-                    "--cacheinfo",
-                    f"{change.mode},{blob_id},{change.path}",
-                    env=index_env,
-                )
+                records.append(f"{change.mode} {blob_id}\t{change.path}")
+            if records:
+                payload = "".join(record + "\0" for record in records).encode()
+                self.git("update-index", "-z", "--index-info", input_bytes=payload, env=index_env)
             tree = self.git("write-tree", env=index_env).decode().strip()
         identity = {
             "GIT_AUTHOR_NAME": author.name,
