@@ -29,7 +29,7 @@ _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 class RemoteProject:
     host: str  # "gitlab.example.com", with ":port" for http(s) on a non-default port
     path: str  # "group/sub/project"
-    scheme: str  # https | http | ssh
+    scheme: str  # https | http | ssh (file: a local mirror, host "")
 
     @property
     def base_url(self) -> str:
@@ -55,6 +55,9 @@ def _clean_project_path(raw: str, original: str) -> str:
 
 def parse_remote_url(url: str) -> RemoteProject:
     text = url.strip()
+    if text.startswith("/") or text.lower().startswith("file://"):
+        local = urlsplit(text).path if "://" in text else text
+        return RemoteProject("", _clean_project_path(local, url), "file")
     if "://" in text:
         parts = urlsplit(text)
         scheme = parts.scheme.lower()
@@ -98,9 +101,10 @@ def detect_project(cwd: Path, env: Mapping[str, str] = os.environ) -> RemoteProj
     if url is None:
         return None
     try:
-        return parse_remote_url(url)
+        remote = parse_remote_url(url)
     except UsageError:
         return None
+    return None if remote.scheme == "file" else remote
 
 
 def _from_repo_value(value: str) -> tuple[str, str | None]:
@@ -152,7 +156,7 @@ class LocalClone:
                 hint="add it, or use --commit-via api",
             )
         remote = parse_remote_url(url)
-        if project_path is not None and remote.path.lower() != project_path.lower():
+        if project_path is not None and not _same_project(remote, project_path):
             raise UsageError(
                 f"the clone at {repo.working_dir} tracks {remote.path}, not {project_path}",
                 hint=f"run from a clone of {project_path}, or use --commit-via api",
@@ -274,6 +278,13 @@ class LocalClone:
                 self.repo.git.merge("--ff-only", "-q", new)
         else:
             self.repo.git.update_ref(local_ref, new, old)
+
+
+def _same_project(remote: RemoteProject, project_path: str) -> bool:
+    wanted = project_path.lower()
+    if remote.scheme == "file":  # a local mirror: its directory ends in the project path
+        return f"/{remote.path.lower()}".endswith(f"/{wanted}")
+    return remote.path.lower() == wanted
 
 
 def _git_message(error: git.GitCommandError) -> str:

@@ -42,8 +42,11 @@ class _Spec:
     metavar: str | None = None
 
 
-def _bool(name: str, flag: str, negative: str, help: str, default: bool) -> _Spec:
-    return _Spec(name, (flag,), help, str(default).lower(), boolean=True, negative=negative)
+def _bool(
+    name: str, flag: str, negative: str, help: str, default: bool, short: str | None = None
+) -> _Spec:
+    flags = (short, flag) if short else (flag,)
+    return _Spec(name, flags, help, str(default).lower(), boolean=True, negative=negative)
 
 
 _D = Settings(agent="x")
@@ -133,7 +136,7 @@ SPECS: tuple[_Spec, ...] = (
     _Spec("context", ("--context",), "Kubeconfig context.", "the current context"),
     _Spec("output", ("-o", "--output"), "Output format: text or json.", "text",
           metavar="text|json"),
-    _bool("verbose", "--verbose", "--no-verbose", "Say more.", False),
+    _bool("verbose", "--verbose", "--no-verbose", "Say more.", False, short="-v"),
 )  # fmt: skip
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -156,9 +159,11 @@ class GlabBoolOption(click.Option):
             parser._kasboot_bools = aliases
             original = parser.parse_args
             parser.parse_args = functools.partial(_parse_with_glab_bools, original, aliases)
-        positive, negative = self.opts[0], self.secondary_opts[0]
-        aliases[positive] = (positive, negative)
-        aliases[negative] = (negative, positive)
+        negative = self.secondary_opts[0]
+        for positive in self.opts:
+            if positive.startswith("--"):
+                aliases[positive] = (positive, negative)
+                aliases[negative] = (negative, positive)
 
 
 def _parse_with_glab_bools(
@@ -197,8 +202,8 @@ def _click_option(spec: _Spec) -> click.Option:
         "help": help_text,
     }
     if spec.boolean:
-        declaration = f"{spec.flags[0]}/{spec.negative}"
-        return GlabBoolOption([declaration, spec.name], **common)
+        declaration = f"{spec.flags[-1]}/{spec.negative}"
+        return GlabBoolOption([declaration, *spec.flags[:-1], spec.name], **common)
     if spec.multiple:
         return click.Option([*spec.flags, spec.name], multiple=True, metavar=spec.metavar, **common)
     return click.Option([*spec.flags, spec.name], metavar=spec.metavar, **common)
