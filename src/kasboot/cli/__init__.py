@@ -13,7 +13,9 @@ from kasboot import __version__
 from kasboot.errors import ExitCode, KasbootError
 
 # name -> "module:attribute"; a module is imported only when its command runs.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "sandbox": "kasboot.cli.sandbox:sandbox",
+}
 
 
 class LazyGroup(click.Group):

@@ -17,12 +17,16 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+
+try:  # libyaml's parser: gotk-components.yaml alone is ~200 KB of CRD schemas
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader = yaml.SafeLoader
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MANIFEST_EXTENSIONS = (".yaml", ".yml")
@@ -53,17 +57,14 @@ def find_kustomization_file(directory: Path) -> Path | None:
 
 
 def _describe(document: Any) -> str:
-    buffer = StringIO()
-    YAML().dump(document, buffer)
-    return buffer.getvalue()
+    return str(yaml.safe_dump(document, sort_keys=False))
 
 
 def kubernetes_decode_error(text: str) -> str | None:
     """The error kustomize's resource factory (kyaml) gives for this file, or None."""
-    loader = YAML(typ="safe", pure=True)
     try:
-        documents = list(loader.load_all(text))
-    except YAMLError as error:
+        documents = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         mark = getattr(error, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -172,7 +173,7 @@ def kustomize_build(directory: Path) -> list[dict[str, Any]]:
     if completed.returncode != 0:
         detail = completed.stderr.strip().removeprefix("Error: ").removeprefix("error: ")
         raise BuildError(f"kustomize build failed: {detail}")
-    return [doc for doc in YAML(typ="safe", pure=True).load_all(completed.stdout) if doc]
+    return [doc for doc in yaml.load_all(completed.stdout, Loader=_Loader) if doc]
 
 
 def build(

@@ -1,0 +1,260 @@
+"""The sandbox world: the GitLab emulator, the Kubernetes emulator and the Flux
+simulator in one process, seeded once, with its state (and its ports, which are part
+of URLs stored in that state) kept in one directory so it survives down/up.
+
+    python -m kasboot.sandbox.world serve --dir DIR [--project G/P] [--flux-path P]
+        [--no-kas] [--kas-version X.Y.Z] [--no-flux]
+
+Files in DIR: ``world.json`` (pid, ports, seed), ``world.log``, ``kubeconfig``,
+``sandbox.env``, and the emulators' state under ``gitlab/``, ``kube/``, ``flux/``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import signal
+import socket
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOG = logging.getLogger("kasboot.sandbox.world")
+STATE_FILE = "world.json"
+LOG_FILE = "world.log"
+ENV_FILE = "sandbox.env"
+KUBECONFIG_FILE = "kubeconfig"
+DEFAULT_DIR = ".kasboot-sandbox"
+DEFAULT_PROJECT = "demo/fleet"
+DEFAULT_FLUX_PATH = "./clusters/sandbox"
+SANDBOX_USER = "root"
+
+
+@dataclass
+class WorldOptions:
+    project: str = DEFAULT_PROJECT
+    flux_path: str = DEFAULT_FLUX_PATH
+    kas_enabled: bool = True
+    kas_version: str = "17.11.0"
+    flux: bool = True
+
+
+@dataclass
+class WorldState:
+    """``world.json``: what a later ``up``, ``down`` or ``status`` needs to know."""
+
+    options: WorldOptions = field(default_factory=WorldOptions)
+    gitlab_port: int = 0
+    kube_port: int = 0
+    token: str = ""
+    seeded: bool = False
+    pid: int | None = None
+    ready: bool = False
+
+    @property
+    def gitlab_url(self) -> str:
+        return f"http://127.0.0.1:{self.gitlab_port}"
+
+    @property
+    def kube_url(self) -> str:
+        return f"http://127.0.0.1:{self.kube_port}"
+
+    @classmethod
+    def load(cls, directory: Path) -> WorldState | None:
+        path = directory / STATE_FILE
+        if not path.is_file():
+            return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        options = WorldOptions(**raw.pop("options", {}))
+        return cls(options=options, **raw)
+
+    def save(self, directory: Path) -> None:
+        path = directory / STATE_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        temporary.chmod(0o600)  # holds the sandbox's token
+        temporary.replace(path)
+
+
+def env_exports(directory: Path, state: WorldState) -> dict[str, str]:
+    return {
+        "GITLAB_HOST": state.gitlab_url,
+        "GITLAB_TOKEN": state.token,
+        "KUBECONFIG": str((directory / KUBECONFIG_FILE).resolve()),
+        "KASBOOT_PROJECT": state.options.project,
+    }
+
+
+def render_env(exports: dict[str, str]) -> str:
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in exports.items())
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class World:
+    """Starts, seeds and stops the three parts; ``run()`` serves until SIGTERM/SIGINT."""
+
+    def __init__(self, directory: Path, options: WorldOptions) -> None:
+        from kasboot.sandbox.common import free_port
+
+        self.directory = directory.resolve()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        previous = WorldState.load(self.directory)
+        if previous is None:
+            self.state = WorldState(options=options, gitlab_port=free_port(), kube_port=free_port())
+        else:
+            # The seed options of the first up stay; KAS can be switched on any up.
+            previous.options.kas_enabled = options.kas_enabled
+            previous.options.kas_version = options.kas_version
+            self.state = previous
+        for port in (self.state.gitlab_port, self.state.kube_port):
+            if not _port_free(port):
+                raise RuntimeError(f"port {port} of this sandbox is in use by another process")
+        self.gitlab: Any = None
+        self.kube: Any = None
+        self.flux: Any = None
+
+    def start(self) -> None:
+        from kasboot.sandbox.gitlab import GitLabEmulator
+        from kasboot.sandbox.kube import KubeEmulator
+
+        options = self.state.options
+        self.gitlab = GitLabEmulator(
+            self.directory / "gitlab",
+            port=self.state.gitlab_port,
+            kas_enabled=options.kas_enabled,
+            kas_version=options.kas_version,
+        ).start()
+        self.kube = KubeEmulator(self.directory / "kube", port=self.state.kube_port).start()
+        self.gitlab.backend.set_kas(options.kas_enabled, options.kas_version)
+        if options.flux:
+            from kasboot.sandbox.flux import FluxSimulator
+
+            self.flux = FluxSimulator(self.kube.url, self.directory / "flux").start()
+        if not self.state.seeded:
+            self._seed()
+        self.kube.write_kubeconfig(self.directory / KUBECONFIG_FILE)
+        exports = env_exports(self.directory, self.state)
+        env_path = self.directory / ENV_FILE
+        env_path.write_text(render_env(exports), encoding="utf-8")
+        env_path.chmod(0o600)
+        self.state.pid = os.getpid()
+        self.state.ready = True
+        self.state.save(self.directory)
+        LOG.info("sandbox ready: GitLab %s, Kubernetes %s", self.gitlab.url, self.kube.url)
+
+    def _seed(self) -> None:
+        options = self.state.options
+        backend = self.gitlab.backend
+        backend.ensure_user(SANDBOX_USER, "Administrator", "admin@example.com")
+        self.state.token = backend.create_personal_access_token(
+            SANDBOX_USER, "kasboot-sandbox", ["api"]
+        )
+        project = backend.ensure_project(options.project, owner=SANDBOX_USER)
+        if options.flux:
+            self._bootstrap_flux(str(project.get("default_branch") or "main"))
+        self.state.seeded = True
+        self.state.save(self.directory)
+
+    def _bootstrap_flux(self, branch: str) -> None:
+        from kasboot.sandbox.flux import bootstrap
+        from kasboot.sandbox.flux.kubeapi import KubeApi
+        from kasboot.sandbox.kube import flux_crds
+
+        repository_url = f"{self.gitlab.url}/{self.state.options.project}.git"
+        crds = flux_crds()
+        files = bootstrap.repository_files(
+            crds, repository_url, branch, self.state.options.flux_path
+        )
+        bootstrap.push_files(repository_url, branch, "git", self.state.token, files)
+        api = KubeApi(self.kube.url, bootstrap.BOOTSTRAP_USER_AGENT)
+        try:
+            bootstrap.install(
+                api,
+                crds,
+                repository_url,
+                branch,
+                self.state.options.flux_path,
+                "git",
+                self.state.token,
+            )
+            verdict = bootstrap.wait_ready(api)
+            LOG.info(
+                "flux-system Kustomization: %s %s", verdict.get("reason"), verdict.get("message")
+            )
+        finally:
+            api.close()
+
+    def stop(self) -> None:
+        for part in (self.flux, self.kube, self.gitlab):
+            if part is None:
+                continue
+            try:
+                part.stop()
+            except Exception:  # stopping must go on for the other parts
+                LOG.exception("stopping %s failed", type(part).__name__)
+        if self.kube is not None:
+            self.kube.close()
+        self.state.pid = None
+        self.state.ready = False
+        self.state.save(self.directory)
+
+    def run(self) -> None:
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: Any) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        try:
+            self.start()
+            stop.wait()
+        finally:
+            self.stop()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m kasboot.sandbox.world")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the sandbox world until SIGTERM")
+    serve.add_argument("--dir", default=DEFAULT_DIR)
+    serve.add_argument("--project", default=DEFAULT_PROJECT)
+    serve.add_argument("--flux-path", default=DEFAULT_FLUX_PATH)
+    serve.add_argument("--no-kas", action="store_true")
+    serve.add_argument("--kas-version", default="17.11.0")
+    serve.add_argument("--no-flux", action="store_true")
+    return parser.parse_args(argv)
+
+
+def options_from(args: argparse.Namespace) -> WorldOptions:
+    return WorldOptions(
+        project=args.project,
+        flux_path=args.flux_path,
+        kas_enabled=not args.no_kas,
+        kas_version=args.kas_version,
+        flux=not args.no_flux,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    World(Path(args.dir), options_from(args)).run()
+
+
+if __name__ == "__main__":
+    main()
