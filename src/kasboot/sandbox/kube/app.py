@@ -121,6 +121,8 @@ class KubeHttpApi:
     async def named(self, request: Request) -> Response:
         parts = [p for p in request.path_params["rest"].split("/") if p]
         registry = self.backend.registry
+        if not parts:
+            return await self.group_list(request)
         if len(parts) == 1:
             found = discovery.group(registry, parts[0])
             return JSONResponse(found) if found else _error(_not_found())

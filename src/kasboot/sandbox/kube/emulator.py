@@ -12,7 +12,7 @@ from ..common import FaultInjector, RequestLog, SandboxMiddleware, ServerThread,
 from .app import KubeHttpApi, status_for_fault
 from .backend import KubeBackend
 from .registry import Registry
-from .store import Store
+from .store import DEFAULT_HISTORY, Store
 
 SANDBOX_TOKEN = "kasboot-sandbox-token"
 
@@ -24,11 +24,13 @@ class KubeEmulator:
         *,
         port: int = 0,
         server_version: str = "v1.33.2",
+        watch_history: int = DEFAULT_HISTORY,
     ) -> None:
+        """``watch_history`` bounds the events kept for watch resumption (older → 410)."""
         self.state_dir = state_dir
         self.port = port or free_port()
         self.server_version = server_version
-        self.store = Store(state_dir)
+        self.store = Store(state_dir, watch_history)
         self.registry = Registry()
         self.backend = KubeBackend(self.store, self.registry)
         self.http = KubeHttpApi(self.backend, server_version)
