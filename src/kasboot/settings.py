@@ -7,14 +7,33 @@ be checked without a request, so a mistake costs an exit code 2 and nothing writ
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from kasboot.errors import UsageError
+from kasboot.validation import (
+    ValuesFrom,
+    check_branch,
+    check_ca_cert,
+    check_choice,
+    check_environment_name,
+    check_flux_resource_path,
+    check_helm_repository_address,
+    check_label,
+    check_manifest_file,
+    check_subdomain,
+    check_values_file,
+    existing_file,
+    normalise_repo_path,
+    parse_bool,
+    parse_duration,
+    parse_values_from,
+    split_list,
+    validate_agent_name,
+)
 
 AGENT_CONFIG_DIR = ".gitlab/agents"
 DEFAULT_COMMIT_AUTHOR_NAME = "kasboot"
@@ -23,26 +42,8 @@ FLUX_SOURCE_TYPES = ("git", "oci", "helm")
 COMMIT_VIA = ("api", "local")
 OUTPUT_FORMATS = ("text", "json")
 FIXES = ("add-kustomization", "sourceignore")
-VALUES_FROM_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# GitLab: "can contain only letters, digits, '-', '_', '/', '$', '{', '}', '.', and spaces".
-_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9_\-/${}. ]+$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-
-
-@dataclass(frozen=True)
-class ValuesFrom:
-    """A `valuesFrom` reference of the HelmRelease: kind is "Secret" or "ConfigMap"."""
-
-    kind: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -148,208 +149,13 @@ class Settings:
 
 
 SETTINGS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+BOOLEAN_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(Settings) if f.type in ("bool", bool)
+)
 
 
 def _join_repo_path(directory: str, filename: str) -> str:
     return f"{directory}/{filename}" if directory else filename
-
-
-def validate_agent_name(name: str) -> None:
-    if not name or len(name) > 63 or not _DNS_LABEL.match(name):
-        raise UsageError(
-            f"invalid agent name {name!r}",
-            hint="an agent name is 1 to 63 lowercase letters, digits or '-', "
-            "starting and ending with a letter or digit (e.g. 'my-agent')",
-        )
-
-
-def _check_label(value: str, what: str, limit: int = 63) -> str:
-    if not value or len(value) > limit or not _DNS_LABEL.match(value):
-        raise UsageError(
-            f"invalid {what} {value!r}",
-            hint=f"use 1 to {limit} lowercase letters, digits or '-', "
-            "starting and ending with a letter or digit",
-        )
-    return value
-
-
-def _check_subdomain(value: str, what: str, limit: int = 253) -> str:
-    if not value or len(value) > limit or not _DNS_SUBDOMAIN.match(value):
-        raise UsageError(
-            f"invalid {what} {value!r}",
-            hint=f"use at most {limit} lowercase letters, digits, '-' or '.', "
-            "starting and ending with a letter or digit",
-        )
-    return value
-
-
-def normalise_repo_path(path: str, what: str) -> str:
-    """A directory inside the repository: "" is the root; no "./", no trailing "/"."""
-    raw = path.strip().replace("\\", "/")
-    if raw.startswith("/"):
-        raise UsageError(
-            f"{what} {path!r} is absolute", hint="give a path relative to the repository root"
-        )
-    normalised = posixpath.normpath(raw) if raw else "."
-    if normalised == "..":
-        raise UsageError(f"{what} {path!r} leaves the repository", hint="remove the '..'")
-    if normalised.startswith("../"):
-        raise UsageError(f"{what} {path!r} leaves the repository", hint="remove the '..'")
-    parts = normalised.split("/")
-    if ".git" in parts:
-        raise UsageError(f"{what} {path!r} points into .git", hint="choose another directory")
-    return "" if normalised == "." else normalised
-
-
-def _check_manifest_file(value: str, what: str) -> str:
-    normalised = normalise_repo_path(value, what)
-    if not normalised:
-        raise UsageError(f"{what} is empty", hint="give a file name such as 'agent.yaml'")
-    if not normalised.endswith((".yaml", ".yml")):
-        raise UsageError(
-            f"{what} {value!r} does not end in .yaml or .yml",
-            hint="Flux only reads .yaml and .yml files: the resource would be ignored",
-        )
-    return normalised
-
-
-def _check_branch(branch: str) -> str:
-    bad = (
-        not branch
-        or branch.startswith(("-", "/"))
-        or branch.endswith(("/", ".lock", "."))
-        or ".." in branch
-        or "//" in branch
-        or "@{" in branch
-        or branch == "@"
-        or any(c in branch for c in " ~^:?*[\\\x7f")
-        or any(ord(c) < 32 for c in branch)
-    )
-    if bad:
-        raise UsageError(
-            f"invalid branch name {branch!r}", hint="see `git check-ref-format --branch`"
-        )
-    return branch
-
-
-def parse_duration(value: str | float | int) -> float:
-    """Seconds from 90, "90", "90s", "5m", "1h30m", "1m0s", "500ms"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            parts = _DURATION_PART.findall(text)
-            if not parts or "".join(n + u for n, u in parts) != text:
-                raise UsageError(
-                    f"invalid duration {value!r}", hint="use e.g. 90, 90s, 5m or 1h30m"
-                ) from None
-            seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
-    if seconds <= 0:
-        raise UsageError(f"invalid duration {value!r}", hint="the timeout must be positive")
-    return seconds
-
-
-def parse_bool(value: object, what: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "t", "yes", "y", "on"):
-        return True
-    if text in ("0", "false", "f", "no", "n", "off", ""):
-        return False
-    raise UsageError(f"invalid value {value!r} for {what}", hint="use true or false")
-
-
-def split_list(value: object) -> list[str]:
-    """Repeated and comma-separated values, glab's way: ("a,b", "c") -> [a, b, c]."""
-    if value is None:
-        return []
-    items: Iterable[object] = [value] if isinstance(value, (str, Path)) else value  # type: ignore[assignment]
-    result: list[str] = []
-    for item in items:
-        result.extend(part.strip() for part in str(item).split(",") if part.strip())
-    return result
-
-
-def parse_values_from(reference: str) -> ValuesFrom:
-    kind, _, name = reference.strip().partition("/")
-    normalised_kind = VALUES_FROM_KINDS.get(kind.strip().lower())
-    if normalised_kind is None or not name:
-        raise UsageError(
-            f"invalid --helm-release-values-from {reference!r}",
-            hint="use Secret/<name> or ConfigMap/<name>",
-        )
-    return ValuesFrom(normalised_kind, _check_subdomain(name.strip(), "values-from name"))
-
-
-def _check_values_file(path: Path) -> Path:
-    from kasboot.flux.render import load_values_file  # late: keeps settings import light
-
-    load_values_file(path)
-    return path
-
-
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
-    normalised = value.strip().lower()
-    if normalised not in choices:
-        raise UsageError(f"invalid {what} {value!r}", hint=f"choose one of: {', '.join(choices)}")
-    return normalised
-
-
-def _check_helm_repository_address(url: str) -> str:
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
-    if scheme not in ("http", "https", "oci"):
-        raise UsageError(
-            f"invalid --helm-repository-address {url!r}",
-            hint=f"url scheme '{scheme}' not supported, can be: http, https and oci",
-        )
-    return url
-
-
-def _check_environment_name(name: str, what: str) -> str:
-    if (
-        not _ENVIRONMENT_NAME.match(name)
-        or len(name) > 255
-        or name.startswith("/")
-        or name.endswith("/")
-    ):
-        raise UsageError(
-            f"invalid {what} {name!r}",
-            hint="GitLab allows letters, digits, spaces and - _ / $ { } . "
-            "(not starting or ending with '/')",
-        )
-    return name
-
-
-def _check_flux_resource_path(path: str, what: str) -> str:
-    parts = path.split("/")
-    if len(parts) != 6 or parts[2] != "namespaces" or not all(parts):
-        raise UsageError(
-            f"invalid {what} {path!r}",
-            hint="use <group>/<version>/namespaces/<namespace>/<plural>/<name>",
-        )
-    return path
-
-
-def _existing_file(value: object, what: str) -> Path:
-    path = Path(str(value)).expanduser()
-    if not path.is_file():
-        raise UsageError(f"{what} {str(value)!r} does not exist", hint="check the path")
-    return path
-
-
-def _check_ca_cert(value: object) -> Path:
-    path = _existing_file(value, "--kas-ca-cert file")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise UsageError(
-            f"--kas-ca-cert file {str(value)!r} holds no PEM certificate",
-            hint="give the CA that signed KAS's certificate, PEM-encoded",
-        )
-    return path
 
 
 def _optional_str(value: object) -> str | None:
@@ -376,13 +182,7 @@ def build_settings(**options: Any) -> Settings:
     values: dict[str, Any] = {"agent": agent}
     defaults = Settings(agent=agent)
 
-    for name in ("no_reconcile", "create_environment", "create_flux_environment"):
-        if name in given:
-            values[name] = parse_bool(given[name], "--" + name.replace("_", "-"))
-    for name in ("use_api_commit_author", "rotate_token", "pin_version", "skip_preflight"):
-        if name in given:
-            values[name] = parse_bool(given[name], "--" + name.replace("_", "-"))
-    for name in ("dry_run", "verbose"):
+    for name in BOOLEAN_FIELDS:
         if name in given:
             values[name] = parse_bool(given[name], "--" + name.replace("_", "-"))
 
@@ -393,10 +193,10 @@ def build_settings(**options: Any) -> Settings:
         values["manifest_path"] = normalise_repo_path(str(given["manifest_path"]), "manifest path")
     branch = _optional_str(given.get("manifest_branch"))
     if branch is not None:
-        values["manifest_branch"] = _check_branch(branch)
+        values["manifest_branch"] = check_branch(branch)
 
     if "helm_repository_address" in given:
-        values["helm_repository_address"] = _check_helm_repository_address(
+        values["helm_repository_address"] = check_helm_repository_address(
             str(given["helm_repository_address"]).strip()
         )
     for name, what in (
@@ -405,10 +205,10 @@ def build_settings(**options: Any) -> Settings:
         ("flux_source_name", "Flux source name"),
     ):
         if name in given:
-            values[name] = _check_subdomain(str(given[name]).strip(), what)
+            values[name] = check_subdomain(str(given[name]).strip(), what)
     if "helm_release_name" in given:
         # Also the Helm release name, which Helm caps at 53 characters.
-        values["helm_release_name"] = _check_subdomain(
+        values["helm_release_name"] = check_subdomain(
             str(given["helm_release_name"]).strip(), "HelmRelease name", limit=53
         )
     for name, what in (
@@ -421,23 +221,23 @@ def build_settings(**options: Any) -> Settings:
     ):
         text = _optional_str(given.get(name))
         if text is not None:
-            values[name] = _check_label(text, what)
+            values[name] = check_label(text, what)
     for name, what in (
         ("helm_repository_filepath", "--helm-repository-filepath"),
         ("helm_release_filepath", "--helm-release-filepath"),
     ):
         if name in given:
-            values[name] = _check_manifest_file(str(given[name]), what)
+            values[name] = check_manifest_file(str(given[name]), what)
 
     values["helm_release_values"] = tuple(
-        _check_values_file(_existing_file(item, "values file"))
+        check_values_file(existing_file(item, "values file"))
         for item in split_list(given.get("helm_release_values"))
     )
     values["helm_release_values_from"] = tuple(
         parse_values_from(item) for item in split_list(given.get("helm_release_values_from"))
     )
     if "flux_source_type" in given:
-        values["flux_source_type"] = _check_choice(
+        values["flux_source_type"] = check_choice(
             str(given["flux_source_type"]), FLUX_SOURCE_TYPES, "--flux-source-type"
         )
     for name, what in (
@@ -446,19 +246,19 @@ def build_settings(**options: Any) -> Settings:
     ):
         text = _optional_str(given.get(name))
         if text is not None:
-            values[name] = _check_environment_name(text, what)
+            values[name] = check_environment_name(text, what)
     for name, what in (
         ("environment_flux_resource_path", "--environment-flux-resource-path"),
         ("flux_environment_flux_resource_path", "--flux-environment-flux-resource-path"),
     ):
         text = _optional_str(given.get(name))
         if text is not None:
-            values[name] = _check_flux_resource_path(text, what)
+            values[name] = check_flux_resource_path(text, what)
 
     _author_options(given, values)
     _kasboot_options(given, values)
     settings = Settings(**{**{f: getattr(defaults, f) for f in SETTINGS_FIELDS}, **values})
-    _check_consistency(settings)
+    check_consistency(settings)
     return settings
 
 
@@ -492,27 +292,27 @@ def _kasboot_options(given: Mapping[str, Any], values: dict[str, Any]) -> None:
             )
         values["agent_version"] = version
     if "commit_via" in given:
-        values["commit_via"] = _check_choice(str(given["commit_via"]), COMMIT_VIA, "--commit-via")
+        values["commit_via"] = check_choice(str(given["commit_via"]), COMMIT_VIA, "--commit-via")
     if "timeout" in given:
         values["timeout"] = parse_duration(given["timeout"])
     if _optional_str(given.get("kas_ca_cert")) is not None:
-        values["kas_ca_cert"] = _check_ca_cert(given["kas_ca_cert"])
+        values["kas_ca_cert"] = check_ca_cert(given["kas_ca_cert"])
     fixes = []
     for item in split_list(given.get("fix")):
-        fix = _check_choice(item, FIXES, "--fix")
+        fix = check_choice(item, FIXES, "--fix")
         if fix not in fixes:
             fixes.append(fix)
     values["fix"] = tuple(fixes)
     if _optional_str(given.get("kubeconfig")) is not None:
-        values["kubeconfig"] = _existing_file(given["kubeconfig"], "--kubeconfig file")
+        values["kubeconfig"] = existing_file(given["kubeconfig"], "--kubeconfig file")
     context = _optional_str(given.get("context"))
     if context is not None:
         values["context"] = context
     if "output" in given:
-        values["output"] = _check_choice(str(given["output"]), OUTPUT_FORMATS, "--output")
+        values["output"] = check_choice(str(given["output"]), OUTPUT_FORMATS, "--output")
 
 
-def _check_consistency(settings: Settings) -> None:
+def check_consistency(settings: Settings) -> None:
     if settings.helm_repository_path == settings.helm_release_path:
         raise UsageError(
             f"the HelmRepository and the HelmRelease would both be written to "
