@@ -26,15 +26,19 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kasboot.flux.manifests import DecodedObject, DecodeError, decode_manifests
-from kasboot.flux.paths import ancestors, join_repo_path, parent_of, secure_join
+from kasboot.flux.paths import join_repo_path, secure_join
+from kasboot.flux.tree import (
+    TMP_DIR,
+    RepoTree,
+    absolute,
+    is_manifest_candidate,
+    is_remote,
+    kustomization_file_in,
+    kustomization_files_in,
+)
 
-KUSTOMIZATION_FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-TMP_DIR = "/tmp/kustomization-<n>"
 REASON_BUILD_FAILED = "BuildFailed"
 REASON_ARTIFACT_FAILED = "ArtifactFailed"
-
-# kustomize treats these as remote bases; the guard cannot see them and assumes they build.
-_REMOTE_PREFIXES = ("git::", "gh:", "ssh://", "https://", "http://", "git@", "github.com")
 
 
 @dataclass(frozen=True)
@@ -71,62 +75,6 @@ class BuildPrediction:
     reason: str  # "" when ok, else the Ready=False reason
     message: str  # the Ready=False message Flux would set ("" when ok)
     reached_files: frozenset[str] = frozenset()  # what the build includes once it passes
-
-
-def absolute(path: str) -> str:
-    """Where Flux would see a repository path inside its temp dir."""
-    return f"{TMP_DIR}/{path}" if path else TMP_DIR
-
-
-def kustomization_file_in(files: Mapping[str, Any], directory: str) -> str | None:
-    found = kustomization_files_in(files, directory)
-    return found[0] if found else None
-
-
-def kustomization_files_in(files: Mapping[str, Any], directory: str) -> list[str]:
-    prefix = f"{directory}/" if directory else ""
-    return [prefix + name for name in KUSTOMIZATION_FILE_NAMES if prefix + name in files]
-
-
-def _extension(name: str) -> str:
-    """Go's filepath.Ext: from the last dot of the final element."""
-    dot = name.rfind(".")
-    return name[dot:] if dot != -1 else ""
-
-
-def is_manifest_candidate(path: str) -> bool:
-    return _extension(path.rsplit("/", 1)[-1]) in (".yaml", ".yml")
-
-
-def _is_remote(entry: str) -> bool:
-    return entry.lower().startswith(_REMOTE_PREFIXES) or "://" in entry
-
-
-class RepoTree:
-    """The directory structure of an artifact, from its file paths alone."""
-
-    def __init__(self, files: Mapping[str, bytes]) -> None:
-        self.files = files
-        self.dirs: set[str] = {""}
-        children: dict[str, dict[str, bool]] = {"": {}}
-        for path in files:
-            children.setdefault(parent_of(path), {})[path.rsplit("/", 1)[-1]] = False
-            for directory in ancestors(path)[:-1]:
-                if directory in self.dirs:
-                    break
-                self.dirs.add(directory)
-                children.setdefault(directory, {})
-                children.setdefault(parent_of(directory), {})[directory.rsplit("/", 1)[-1]] = True
-        # filepath.Walk visits entries in lexical (byte) order.
-        self._children = {d: sorted(entries.items()) for d, entries in children.items()}
-
-    def children(self, directory: str) -> list[tuple[str, bool]]:
-        return self._children.get(directory, [])
-
-    def walk_files(self, base: str) -> Iterator[tuple[str, bool]]:
-        """(path, is_dir) below `base` in filepath.Walk order; see `skip` in callers."""
-        for name, is_dir in self.children(base):
-            yield (f"{base}/{name}" if base else name), is_dir
 
 
 def _load_kustomization(data: bytes) -> dict[str, Any]:
@@ -282,7 +230,7 @@ class _Builder:
     def _entry(
         self, directory: str, kfile: str, entry: str, wrap: Callable[[str], str]
     ) -> str | None:
-        if _is_remote(entry):
+        if is_remote(entry):
             return None
         try:
             target = join_repo_path(directory, entry)
@@ -316,8 +264,9 @@ class _Builder:
             f"evalsymlink failure on '{target_abs}' : lstat {target_abs}: no such file or directory"
         )
         message = (
-            f"accumulation err='accumulating resources from '{entry}': {lstat}': "
-            f"must build at directory: not a valid directory: {lstat}"
+            # Flux loads with LoadRestrictionsNone, where kustomize words it this way.
+            f"accumulation err='accumulating resources from '{entry}': open {target_abs}: "
+            f"no such file or directory': must build at directory: not a valid directory: {lstat}"
         )
         self._fail(kfile, wrap(f"accumulating resources: {message}"))
         return message
@@ -328,7 +277,7 @@ class _Builder:
         target_abs = absolute(target)
         head = (
             f"accumulation err='accumulating resources from '{entry}': "
-            f"'{target_abs}' must resolve to a file'"
+            f"read {target_abs}: is a directory'"
         )
         if kustomization_file_in(self.files, target) is None:
             message = (
@@ -353,7 +302,7 @@ class _Builder:
     def _component(
         self, directory: str, kfile: str, entry: str, wrap: Callable[[str], str]
     ) -> str | None:
-        if _is_remote(entry):
+        if is_remote(entry):
             return None
         try:
             target = join_repo_path(directory, entry)
