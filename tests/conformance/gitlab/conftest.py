@@ -65,3 +65,12 @@ def project(world: World, gl: gitlab.Gitlab) -> Project:
     backend.add_member(row, "dev", 30)
     backend.add_member(row, "rep", 20)
     return gl.projects.get(row["id"])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests here start servers on 127.0.0.1 (all but the pure key maths): mark them."""
+    here = Path(__file__).parent
+    for item in items:
+        module = Path(str(item.fspath))
+        if here in module.parents and module.name != "test_ed25519.py":
+            item.add_marker(pytest.mark.sandbox)

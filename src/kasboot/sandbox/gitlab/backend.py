@@ -200,7 +200,7 @@ class GitLabBackend:
         with self.store.transaction():
             existing = self.project_by_path(path_with_namespace)
             if existing is not None:
-                return existing
+                return self._described(existing)
             namespace = self._ensure_namespace(namespace_path, owner_row)
             project = self._insert_project(namespace, path, path, owner_row, default_branch)
             self.store.execute(
@@ -209,7 +209,16 @@ class GitLabBackend:
                 (project["id"], owner_row["id"], OWNER),
             )
         self._seed_repository(project, owner_row, with_readme=True)
-        return project
+        return self._described(project)
+
+    def _described(self, project: Row) -> dict[str, Any]:
+        """A project row plus the paths callers seeding the sandbox need."""
+        full_path = self.full_path(project)
+        return {
+            **project,
+            "path_with_namespace": full_path,
+            "http_url_to_repo": f"{self.base_url}/{full_path}.git",
+        }
 
     def _insert_project(
         self, namespace: Row, name: str, path: str, creator: Row, default_branch: str
