@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import textwrap
 
 import pytest
 
-from .conftest import KubectlRunner, kubectl_json
+from .conftest import KUBECTL, KubectlRunner, kubectl_json
 
 MANIFESTS = """\
 apiVersion: v1
@@ -213,3 +214,39 @@ def test_flux_kinds(kubectl: KubectlRunner) -> None:
     assert "helmrelease.helm.toolkit.fluxcd.io/agent" in listed
     kubectl("-n", ns, "delete", "hr", "agent")
     assert kubectl("-n", ns, "get", "hr", check=False).stderr.startswith("No resources found")
+
+
+def test_get_watch(kubectl: KubectlRunner, kubeconfig: object) -> None:
+    ns = "kubectl-watch"
+    kubectl(
+        "apply", "-f", "-", stdin=f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"
+    )
+    kubectl(
+        "-n",
+        ns,
+        "apply",
+        "-f",
+        "-",
+        stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pre}\n",
+    )
+    assert KUBECTL is not None
+    watcher = subprocess.Popen(
+        [KUBECTL, "--kubeconfig", str(kubeconfig), "-n", ns, "get", "cm", "-w", "-o", "name"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "configmap/pre"  # the initial state
+        kubectl(
+            "-n",
+            ns,
+            "apply",
+            "-f",
+            "-",
+            stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: post}\n",
+        )
+        assert watcher.stdout.readline().strip() == "configmap/post"  # a live event
+    finally:
+        watcher.terminate()
+        watcher.wait()
