@@ -68,6 +68,7 @@ class KubeHttpApi:
         self.app = Starlette(
             routes=[
                 Route("/version", self.version),
+                Route("/version/", self.version),  # the Python client asks with a slash
                 Route("/api", self.core_versions),
                 Route("/apis", self.group_list),
                 Route("/api/{rest:path}", self.core, methods=_METHODS),
