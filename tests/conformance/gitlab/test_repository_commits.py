@@ -209,3 +209,17 @@ def test_branches(project: Project) -> None:
     with pytest.raises(gitlab.GitlabGetError) as missing:
         project.branches.get("absent")
     assert missing.value.error_message == "404 Branch Not Found"
+
+
+def test_concurrent_api_commits_serialise(project: Project) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def add(index: int) -> str:
+        return str(
+            commit(project, [{"action": "create", "file_path": f"c{index}.txt", "content": "c"}]).id
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        made = list(pool.map(add, range(6)))
+    history = [c.id for c in project.commits.list(ref_name="main", get_all=True)]
+    assert set(made) <= set(history) and len(history) == 7  # linear: none overwritten

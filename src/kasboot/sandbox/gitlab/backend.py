@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ class GitLabBackend:
         self.repositories_root.mkdir(parents=True, exist_ok=True)
         self.store = Store(state_dir / "gitlab.sqlite3")
         self._repositories: dict[int, BareRepository] = {}
+        self._repositories_lock = threading.Lock()
         # The instance's configuration is given at start; an explicit external URL
         # set earlier through set_kas() is kept.
         kas = self.store.get_setting("kas", {})
@@ -333,10 +335,11 @@ class GitLabBackend:
 
     def repo(self, project: Row) -> BareRepository:
         project_id = int(project["id"])
-        if project_id not in self._repositories:
-            path = self.repositories_root / f"{self.full_path(project)}.git"
-            self._repositories[project_id] = BareRepository(path)
-        return self._repositories[project_id]
+        with self._repositories_lock:  # one object, hence one commit lock, per repository
+            if project_id not in self._repositories:
+                path = self.repositories_root / f"{self.full_path(project)}.git"
+                self._repositories[project_id] = BareRepository(path)
+            return self._repositories[project_id]
 
     # -- access --------------------------------------------------------------
     def _namespace_access(self, namespace: Row | None, user_id: int) -> int:
