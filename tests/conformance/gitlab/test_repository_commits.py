@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import gitlab
@@ -212,8 +213,6 @@ def test_branches(project: Project) -> None:
 
 
 def test_concurrent_api_commits_serialise(project: Project) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     def add(index: int) -> str:
         return str(
             commit(project, [{"action": "create", "file_path": f"c{index}.txt", "content": "c"}]).id
