@@ -109,7 +109,6 @@ class GitLabAPI:
             session=session,
             timeout=timeout,
             retry_transient_errors=True,
-            max_retries=5,
             user_agent=USER_AGENT,
         )
         self._projects: dict[str, Project] = {}

@@ -14,6 +14,8 @@ from kasboot.errors import ExitCode, KasbootError
 
 # name -> "module:attribute"; a module is imported only when its command runs.
 COMMANDS: dict[str, str] = {
+    "bootstrap": "kasboot.cli.bootstrap:bootstrap",
+    "plan": "kasboot.cli.bootstrap:plan",
     "sandbox": "kasboot.cli.sandbox:sandbox",
 }
 

@@ -39,7 +39,7 @@ class CommitFiles:
 
             from kasboot.localrepo import LocalClone
 
-            clone = LocalClone(Path.cwd())
+            clone = LocalClone(Path.cwd(), ctx.project_path)
             ctx.commit_sha = clone.commit_and_push(
                 {path: staged.content for path, staged in ctx.staged.items()},
                 message=commit_message(ctx),

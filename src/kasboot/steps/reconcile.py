@@ -107,7 +107,39 @@ class ReconcileFlux:
             self._reconcile(
                 ctx, "Kustomization", meta["namespace"], meta["name"], token, revision, deadline
             )
-        self._wait_exists(ctx, deadline)
+        self._wait_exists(
+            ctx,
+            "HelmRelease",
+            settings.helm_release_namespace,
+            settings.helm_release_name,
+            deadline,
+        )
+        # As `flux reconcile helmrelease --with-source`: the chart's source first, so the
+        # release does not fail on a chart that simply has not been fetched yet.
+        self._wait_exists(
+            ctx,
+            "HelmRepository",
+            settings.helm_repository_namespace,
+            settings.helm_repository_name,
+            deadline,
+        )
+        self._reconcile(
+            ctx,
+            "HelmRepository",
+            settings.helm_repository_namespace,
+            settings.helm_repository_name,
+            token,
+            None,
+            deadline,
+        )
+        chart = f"{settings.helm_release_namespace}-{settings.helm_release_name}"
+        if (
+            ctx.cluster.get_object("HelmChart", settings.helm_repository_namespace, chart)
+            is not None
+        ):
+            self._reconcile(
+                ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
+            )
         self._reconcile(
             ctx,
             "HelmRelease",
@@ -119,19 +151,19 @@ class ReconcileFlux:
         )
         ctx.flux_state = "HelmRelease Ready"
 
-    def _wait_exists(self, ctx: BootstrapContext, deadline: float) -> None:
-        settings = ctx.settings
+    def _wait_exists(
+        self, ctx: BootstrapContext, kind: str, namespace: str, name: str, deadline: float
+    ) -> None:
         found = ctx.cluster.watch_object(
-            "HelmRelease",
-            settings.helm_release_namespace,
-            settings.helm_release_name,
+            kind,
+            namespace,
+            name,
             lambda obj: obj is not None,
             max(0.0, deadline - time.monotonic()),
         )
         if found is None:
             raise FluxError(
-                f"HelmRelease {settings.helm_release_namespace}/{settings.helm_release_name} "
-                "was not created by Flux in time",
+                f"{kind} {namespace}/{name} was not created by Flux in time",
                 hint="check that a Kustomization applies --manifest-path (kasboot doctor)",
             )
 

@@ -1,0 +1,90 @@
+"""`kasboot bootstrap` and `kasboot plan`: thin — options → Settings → run → report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.errors import UsageError
+
+
+def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
+    if not outcome:
+        return
+    agent = outcome.get("agent") or {}
+    lines = [
+        "",
+        "Planned (nothing written):" if dry_run else "Bootstrapped the GitLab agent:",
+        f"  project      {outcome['project']} (branch {outcome['branch']})",
+        f"  agent        {agent.get('name', '-')} (id {agent.get('id', '-')})",
+    ]
+    for environment in outcome["environments"]:
+        lines.append(f"  environment  {environment['name']} (id {environment['id']})")
+    lines.append(
+        f"  token id     {outcome['token_id'] if outcome['token_id'] is not None else '-'}"
+    )
+    lines.append(f"  secret       {outcome['secret']}")
+    if outcome["commit"]:
+        lines.append(f"  commit       {outcome['commit']}: {', '.join(outcome['files'])}")
+    else:
+        lines.append(
+            "  commit       none (files up to date)" if not dry_run else "  commit       -"
+        )
+    lines.append(f"  flux         {outcome['flux'] or '-'}")
+    click.echo("\n".join(lines))
+
+
+def execute(params: dict[str, Any], *, command: str, dry_run: bool) -> None:
+    from kasboot.bootstrap import run_bootstrap
+    from kasboot.ui.console import ConsoleReporter, SilentReporter
+    from kasboot.ui.jsonout import report_document
+
+    config_file = params.pop("config", None)
+    if dry_run:
+        params["dry_run"] = True
+    settings = settings_from_click(params, Path(config_file) if config_file else None)
+    json_output = settings.output == "json"
+    console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
+    listener = console_reporter if console_reporter is not None else SilentReporter()
+    logger = console_reporter.request if console_reporter and settings.verbose else None
+    run = run_bootstrap(settings, listener, request_logger=logger)
+    if json_output:
+        click.echo(report_document(command, run.reports, run.outcome(), run.error))
+        if run.error is not None:
+            sys.exit(int(run.error.exit_code))
+        return
+    if run.error is not None:
+        raise run.error
+    _print_summary(run.outcome(), settings.dry_run)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent", required=False)
+@bootstrap_options
+def bootstrap(agent: str | None, **params: Any) -> None:
+    """Register AGENT in the GitLab project and install it in the cluster with Flux.
+
+    Runs, idempotently: pre-flight checks (incl. the Flux topology guard), agent
+    registration, .gitlab/agents/AGENT/config.yaml, environments, the agent token, the
+    token Secret, the Flux HelmRepository + HelmRelease (one commit), and a watched Flux
+    reconciliation. Credentials come from GITLAB_TOKEN / glab's or python-gitlab's config
+    and from kubeconfig — never from a flag.
+    """
+    if agent is None:
+        raise UsageError(
+            "missing AGENT: the name of the agent to bootstrap",
+            hint="run `kasboot bootstrap my-agent …` (or `kasboot wizard` at a terminal)",
+        )
+    execute({"agent": agent, **params}, command="bootstrap", dry_run=False)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent")
+@bootstrap_options
+def plan(agent: str, **params: Any) -> None:
+    """Show every change `bootstrap` would make (diffs included); write nothing."""
+    execute({"agent": agent, **params}, command="plan", dry_run=True)
