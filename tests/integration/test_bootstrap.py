@@ -45,7 +45,24 @@ def active_token_ids(gl: gitlab.Gitlab, project: Any, agent_id: int) -> set[int]
     return {int(t["id"]) for t in gl.http_list(path, get_all=True)}
 
 
-def test_fresh_bootstrap_then_rerun_changes_nothing(sandbox: Any, gl: gitlab.Gitlab) -> None:
+def git_files_of(sandbox: Any, workdir: Path, sha: str) -> set[str]:
+    """The files one commit touched, as `git show` of a real clone over smart HTTP sees them."""
+    host = sandbox.gitlab_url.split("://", 1)[1]
+    url = f"http://oauth2:{sandbox.token}@{host}/{sandbox.project}.git"
+    clone = workdir / "clone"
+    subprocess.run(["git", "clone", "--quiet", url, str(clone)], check=True, capture_output=True)
+    shown = subprocess.run(
+        ["git", "-C", str(clone), "show", "--name-only", "--format=", sha],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return set(shown.stdout.split())
+
+
+def test_fresh_bootstrap_then_rerun_changes_nothing(
+    sandbox: Any, gl: gitlab.Gitlab, tmp_path: Path
+) -> None:
     project = gl.projects.get(sandbox.project)
     commits_before = {c.id for c in project.commits.list(get_all=True)}
 
@@ -85,8 +102,7 @@ def test_fresh_bootstrap_then_rerun_changes_nothing(sandbox: Any, gl: gitlab.Git
 
     new_commits = [c for c in project.commits.list(get_all=True) if c.id not in commits_before]
     assert len(new_commits) == 1
-    touched = {d["new_path"] for d in project.commits.get(new_commits[0].id).diff(get_all=True)}
-    assert touched == {
+    assert git_files_of(sandbox, tmp_path, new_commits[0].id) == {
         ".gitlab/agents/fresh/config.yaml",
         "clusters/sandbox/fresh/gitlab-helm-repository.yaml",
         "clusters/sandbox/fresh/gitlab-agent-helm-release.yaml",
