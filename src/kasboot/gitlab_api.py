@@ -112,6 +112,9 @@ class GitLabAPI:
             user_agent=USER_AGENT,
         )
         self._projects: dict[str, Project] = {}
+        # One run reads a file at most once (pre-flight and the steps share reads); a
+        # commit empties the cache.
+        self._files: dict[tuple[str, str, str], RepoFile | None] = {}
 
     # -- error translation -------------------------------------------------
 
@@ -188,6 +191,12 @@ class GitLabAPI:
                 raise
 
     def get_file(self, project: str, path: str, ref: str) -> RepoFile | None:
+        key = (project, path, ref)
+        if key not in self._files:
+            self._files[key] = self._read_file(project, path, ref)
+        return self._files[key]
+
+    def _read_file(self, project: str, path: str, ref: str) -> RepoFile | None:
         import gitlab
 
         with self._errors(f"reading {path}"):
@@ -310,6 +319,7 @@ class GitLabAPI:
             body["author_name"] = author_name
         if author_email:
             body["author_email"] = author_email
+        self._files.clear()
         with self._errors(f"committing {len(actions)} file(s) to {branch}"):
             return str(self._project(project).commits.create(body).id)
 

@@ -30,6 +30,15 @@ def kas_address(ctx: BootstrapContext) -> str:
     return str(address)
 
 
+def rendered_manifests(ctx: BootstrapContext) -> dict[str, str]:
+    """The HelmRepository and HelmRelease files, by repository path."""
+    settings = ctx.settings
+    ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
+    return render_manifests(
+        settings, kas_address=kas_address(ctx), image_tag=image_tag(ctx), kas_ca_cert=ca_cert
+    )
+
+
 class RenderManifests:
     name = "manifests"
     title = "Creating Flux Helm resources"
@@ -38,16 +47,11 @@ class RenderManifests:
         return None
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
-        settings = ctx.settings
-        ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
-        rendered = render_manifests(
-            settings, kas_address=kas_address(ctx), image_tag=image_tag(ctx), kas_ca_cert=ca_cert
-        )
-        rendered.update(ctx.extra_files)
+        wanted = {**rendered_manifests(ctx), **ctx.extra_files}
         changes: list[Change] = []
-        for path, wanted in rendered.items():
+        for path, text in wanted.items():
             existing = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
-            changes.extend(stage_file(ctx, path, wanted, existing))
+            changes.extend(stage_file(ctx, path, text, existing))
         return changes
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:

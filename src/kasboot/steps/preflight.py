@@ -4,17 +4,22 @@ here leaves the world untouched."""
 
 from __future__ import annotations
 
+from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
-from kasboot.steps.manifests import kas_address
+from kasboot.steps.guard import run_guard
+from kasboot.steps.manifests import kas_address, rendered_manifests
 
 
 class Preflight:
     name = "preflight"
     title = "Pre-flight checks"
     is_check = True
+
+    def __init__(self) -> None:
+        self._guard_summary = "topology guard not run"
 
     def skipped(self, ctx: BootstrapContext) -> str | None:
         return None
@@ -37,7 +42,31 @@ class Preflight:
         ctx.flux_version = ctx.cluster.flux_version()
         if not settings.no_reconcile:
             self._check_flux(ctx)
+        self._guard(ctx)
         return []
+
+    def _guard(self, ctx: BootstrapContext) -> None:
+        if ctx.settings.skip_preflight:
+            self._guard_summary = (
+                "topology guard SKIPPED (--skip-preflight): nothing checks that Flux can "
+                "build and apply what is committed"
+            )
+            return
+        config = ctx.gitlab.get_file(ctx.project_path, ctx.settings.agent_config_path, ctx.branch)
+        planned = {
+            ctx.settings.agent_config_path: merge_agent_config(
+                config.text if config else None, ctx.project_path
+            ),
+            **rendered_manifests(ctx),
+        }
+        verdict = run_guard(ctx, planned)
+        if verdict is None:
+            self._guard_summary = "topology guard: no Flux source to check"
+        elif ctx.extra_files:
+            self._guard_summary = f"topology fixed by --fix: {', '.join(sorted(ctx.extra_files))}"
+        else:
+            names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
+            self._guard_summary = f"topology OK (applied by {names})"
 
     def _check_flux(self, ctx: BootstrapContext) -> None:
         settings = ctx.settings
@@ -64,4 +93,7 @@ class Preflight:
     def summary(self, ctx: BootstrapContext) -> str:
         version = ctx.metadata.get("version", "?")
         flux = f"Flux {ctx.flux_version}" if ctx.flux_version else "no Flux"
-        return f"GitLab {version}, {ctx.project_path}@{ctx.branch}, {ctx.cluster.context}, {flux}"
+        return (
+            f"GitLab {version}, {ctx.project_path}@{ctx.branch}, {ctx.cluster.context}, {flux}; "
+            f"{self._guard_summary}"
+        )

@@ -1,0 +1,148 @@
+"""The Flux topology guard inside pre-flight: read the Flux source and every
+Kustomization that uses it, read the repository tree (contents only where a build
+reaches), and predict Flux's build on the tree as it will be after bootstrap. With
+--fix, add the files that make it pass (re-checked before anything is written)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kasboot.cluster import SOURCE_KINDS
+from kasboot.errors import PreflightError
+from kasboot.flux.topology import (
+    FluxKustomization,
+    LazyFiles,
+    TopologyVerdict,
+    check_topology,
+    fix_add_kustomization,
+    fix_sourceignore,
+)
+from kasboot.steps.context import BootstrapContext
+
+FIX_ADD_KUSTOMIZATION = "add-kustomization"
+FIX_SOURCEIGNORE = "sourceignore"
+
+
+def source_kustomizations(ctx: BootstrapContext) -> list[FluxKustomization]:
+    settings = ctx.settings
+    kind = SOURCE_KINDS[settings.flux_source_type]
+    found = []
+    for item in ctx.cluster.list_objects("Kustomization"):
+        meta, spec = item["metadata"], item.get("spec") or {}
+        ref = spec.get("sourceRef") or {}
+        namespace = ref.get("namespace") or meta["namespace"]
+        if (
+            ref.get("kind") == kind
+            and ref.get("name") == settings.flux_source_name
+            and namespace == settings.flux_source_namespace
+        ):
+            found.append(
+                FluxKustomization(
+                    namespace=meta["namespace"],
+                    name=meta["name"],
+                    path=spec.get("path") or "",
+                    source_kind=kind,
+                    source_name=settings.flux_source_name,
+                    source_namespace=settings.flux_source_namespace,
+                )
+            )
+    return found
+
+
+def _trap_fixes(ctx: BootstrapContext, kustomization: FluxKustomization) -> list[str]:
+    """The root-path trap's fixes, in order of preference."""
+    return [
+        "(1) point Flux at a sub-directory (e.g. `flux bootstrap gitlab --path clusters/<name>`) "
+        "and put --manifest-path under it",
+        f"(2) --fix {FIX_ADD_KUSTOMIZATION}: commit a kustomization.yaml at "
+        f"./{kustomization.repo_path} listing what Flux applies today",
+        f"(3) --fix {FIX_SOURCEIGNORE}: commit a root .sourceignore excluding /.gitlab/",
+    ]
+
+
+def refusal(ctx: BootstrapContext, verdict: TopologyVerdict) -> PreflightError:
+    problems = "; ".join(problem.message for problem in verdict.problems)
+    trap = next(
+        (
+            p
+            for p in verdict.problems
+            if p.kustomization is not None and any(f.startswith(".gitlab/") for f in p.files)
+        ),
+        None,
+    )
+    if trap is not None and trap.kustomization is not None:
+        files = ", ".join(trap.files)
+        message = (
+            f"Flux would fail to reconcile the GitLab agent: {problems} "
+            f"(offending file(s): {files})"
+        )
+        fixes = _trap_fixes(ctx, trap.kustomization)
+    else:
+        message = f"Flux would not apply the agent's manifests: {problems}"
+        fixes = [f"({n}) {fix}" for n, fix in enumerate(verdict.fixes, 1)]
+    return PreflightError(message, hint="fixes: " + " | ".join(fixes))
+
+
+def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerdict | None:
+    """Check the topology; with --fix, put the fix files in ctx.extra_files. Returns the
+    final verdict, or None when there is no Flux to predict."""
+    settings = ctx.settings
+    kind = SOURCE_KINDS[settings.flux_source_type]
+    if kind == "HelmRepository" or ctx.flux_version is None:
+        return None
+    source: dict[str, Any] | None = ctx.cluster.get_object(
+        kind, settings.flux_source_namespace, settings.flux_source_name
+    )
+    if source is None:
+        return None
+    spec = source.get("spec") or {}
+    spec_ignore = spec.get("ignore")
+    source_branch = (spec.get("ref") or {}).get("branch") if kind == "GitRepository" else None
+    kustomizations = source_kustomizations(ctx)
+    tree = ctx.gitlab.tree(ctx.project_path, ctx.branch)
+
+    def fetch(path: str) -> bytes:
+        found = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
+        return found.content if found is not None else b""
+
+    files = LazyFiles(tree, fetch)
+    added = {path: text.encode() for path, text in planned.items()}
+    manifest_files = [settings.helm_repository_path, settings.helm_release_path]
+
+    def check(extra: Mapping[str, bytes]) -> TopologyVerdict:
+        return check_topology(
+            files=files,
+            added={**added, **extra},
+            kustomizations=kustomizations,
+            manifest_files=manifest_files,
+            spec_ignore=spec_ignore,
+            source_branch=source_branch,
+            manifest_branch=ctx.branch,
+        )
+
+    verdict = check({})
+    if verdict.ok or not settings.fix:
+        if not verdict.ok:
+            raise refusal(ctx, verdict)
+        return verdict
+    extra: dict[str, bytes] = {}
+    if FIX_SOURCEIGNORE in settings.fix:
+        extra.update(fix_sourceignore(files, {**added, **extra}, spec_ignore))
+    if FIX_ADD_KUSTOMIZATION in settings.fix:
+        for problem in verdict.problems:
+            if problem.kustomization is not None:
+                extra.update(
+                    fix_add_kustomization(
+                        files,
+                        {**added, **extra},
+                        problem.kustomization,
+                        manifest_files,
+                        spec_ignore,
+                    )
+                )
+    fixed = check(extra)
+    if not fixed.ok:
+        raise refusal(ctx, fixed)
+    ctx.extra_files = {path: data.decode() for path, data in extra.items()}
+    return fixed
