@@ -167,6 +167,14 @@ class Flux:
                 return dict(condition)
         return None
 
+    def settled(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The Ready verdict once past the transient wait for a dependency (ArtifactFailed
+        while the chart or source is fetched, as in Flux)."""
+        ready = self.ready(kind, name)
+        if ready is None or ready["reason"] == "ArtifactFailed":
+            return None
+        return ready
+
     def secret(self, name: str, data: dict[str, str], namespace: str | None = None) -> None:
         self.core.create_namespaced_secret(
             namespace or self.namespace,

@@ -84,7 +84,7 @@ def test_release_waits_for_secret_then_installs_and_agent_connects(
     repo_ready = wait_for(lambda: fluxapi.ready("HelmRepository", "gitlab"), "repo")
     assert repo_ready["message"].startswith("stored artifact: revision 'sha256:")
     _release(fluxapi, _kas(gitlab_api), target)
-    failed = wait_for(lambda: fluxapi.ready("HelmRelease", "gitlab-agent"), "verdict")
+    failed = wait_for(lambda: fluxapi.settled("HelmRelease", "gitlab-agent"), "verdict")
     assert (failed["status"], failed["reason"]) == ("False", "InstallFailed")
     assert failed["message"].startswith(
         f"Helm install failed for release {target}/gitlab-agent.v1 with chart gitlab-agent@2.11.0: "
@@ -142,7 +142,7 @@ def test_revoked_token_is_not_recorded_as_used(
     fluxapi.core.create_namespace({"metadata": {"name": target}})
     fluxapi.secret("gitlab-agent-token", {"token": "glagent-not-a-real-token"}, namespace=target)
     _release(fluxapi, _kas(gitlab_api), target)
-    ready = wait_for(lambda: fluxapi.ready("HelmRelease", "gitlab-agent"), "verdict")
+    ready = wait_for(lambda: fluxapi.settled("HelmRelease", "gitlab-agent"), "verdict")
     assert ready["status"] == "True"  # helm installed; the agent just cannot connect
     wait_for(lambda: any(c.namespace == target for c in flux.connections), "agentk attempt")
     assert not any(c.namespace == target and c.accepted for c in flux.connections)
