@@ -1,0 +1,268 @@
+"""Each of glab's flags changes what it should: names, namespaces, paths, files,
+branch, author. The real CLI against the shared sandbox; --no-reconcile where Flux's
+reaction is not what the flag is about."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import gitlab
+import pytest
+from ruamel.yaml import YAML
+
+from kasboot.cluster import TOKEN_ID_ANNOTATION
+from tests.integration.bootstrap_helpers import kasboot_writes, run_kasboot
+from tests.integration.test_bootstrap import kubectl_json
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def project(sandbox: Any) -> Any:
+    return gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token).projects.get(
+        sandbox.project
+    )
+
+
+def read_yaml(project: Any, path: str, ref: str = "main") -> Any:
+    return YAML(typ="safe").load(project.files.get(path, ref=ref).decode())
+
+
+def base_args(name: str) -> list[str]:
+    return [
+        "bootstrap",
+        name,
+        "--manifest-path",
+        f"clusters/sandbox/{name}",
+        "--helm-release-name",
+        name,
+        "--helm-release-target-namespace",
+        name,
+        "--helm-repository-name",
+        f"gitlab-{name}",
+        "--no-reconcile",
+    ]
+
+
+def test_helm_repository_flags(sandbox: Any, project: Any) -> None:
+    result = run_kasboot(
+        sandbox,
+        *base_args("repoflags"),
+        "--helm-repository-address",
+        "https://charts.example.com/gitlab",
+        "--helm-repository-namespace",
+        "charts",
+        "--helm-repository-filepath",
+        "repo.yaml",
+    )
+    assert result.code == 0, result.stderr
+    repository = read_yaml(project, "clusters/sandbox/repoflags/repo.yaml")
+    assert repository["metadata"] == {"name": "gitlab-repoflags", "namespace": "charts"}
+    assert repository["spec"]["url"] == "https://charts.example.com/gitlab"
+    release = read_yaml(project, "clusters/sandbox/repoflags/gitlab-agent-helm-release.yaml")
+    assert release["spec"]["chart"]["spec"]["sourceRef"] == {
+        "kind": "HelmRepository",
+        "name": "gitlab-repoflags",
+        "namespace": "charts",
+    }
+
+
+def test_helm_release_flags_values_and_secret_name(sandbox: Any, project: Any) -> None:
+    values_a = Path(sandbox.dir) / "a.yaml"
+    values_b = Path(sandbox.dir) / "b.yaml"
+    values_a.write_text("replicas: 1\nconfig:\n  observability:\n    enabled: false\n")
+    values_b.write_text("replicas: 3\n")
+    result = run_kasboot(
+        sandbox,
+        *base_args("relflags"),
+        "--helm-release-namespace",
+        "releases",
+        "--helm-release-filepath",
+        "release.yaml",
+        "--helm-release-values",
+        f"{values_a},{values_b}",
+        "--helm-release-values-from",
+        "Secret/extra-values",
+        "--helm-release-values-from",
+        "configmap/more-values",
+        "--gitlab-agent-token-secret-name",
+        "my-token",
+    )
+    assert result.code == 0, result.stderr
+    release = read_yaml(project, "clusters/sandbox/relflags/release.yaml")
+    assert release["metadata"] == {"name": "relflags", "namespace": "releases"}
+    spec = release["spec"]
+    assert spec["targetNamespace"] == spec["storageNamespace"] == "relflags"
+    assert spec["values"]["replicas"] == 3  # the later file wins
+    assert spec["values"]["config"]["observability"] == {"enabled": False}
+    assert spec["values"]["config"]["secretName"] == "my-token"  # not glab's hard-coded name
+    assert spec["valuesFrom"] == [
+        {"kind": "Secret", "name": "extra-values"},
+        {"kind": "ConfigMap", "name": "more-values"},
+    ]
+    secret = kubectl_json(sandbox, "get", "secret", "my-token", "-n", "relflags")
+    assert TOKEN_ID_ANNOTATION in secret["metadata"]["annotations"]
+    environments = {e.name: e for e in project.environments.list(get_all=True)}
+    assert environments["releases/relflags"].flux_resource_path == (
+        "helm.toolkit.fluxcd.io/v2/namespaces/releases/helmreleases/relflags"
+    )
+
+
+def test_environment_flags(sandbox: Any, project: Any) -> None:
+    result = run_kasboot(
+        sandbox,
+        *base_args("envflags"),
+        "--environment-name",
+        "prod/agent",
+        "--environment-namespace",
+        "apps",
+        "--environment-flux-resource-path",
+        "helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/envflags",
+        "--flux-environment-name",
+        "prod/flux",
+        "--flux-environment-namespace",
+        "flux-ns",
+        "--flux-environment-flux-resource-path",
+        "kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps",
+    )
+    assert result.code == 0, result.stderr
+    environments = {e.name: e for e in project.environments.list(get_all=True)}
+    assert environments["prod/agent"].kubernetes_namespace == "apps"
+    assert environments["prod/flux"].kubernetes_namespace == "flux-ns"
+    assert environments["prod/flux"].flux_resource_path.endswith("kustomizations/apps")
+
+
+def test_create_environment_false_spelling(sandbox: Any, project: Any) -> None:
+    before = {e.name for e in project.environments.list(get_all=True)}
+    result = run_kasboot(
+        sandbox,
+        *base_args("noenv"),
+        "--create-environment=false",
+        "--create-flux-environment=false",
+        "--environment-name",
+        "never/created",
+    )
+    assert result.code == 0, result.stderr
+    assert {e.name for e in project.environments.list(get_all=True)} == before
+    steps = run_kasboot(
+        sandbox, *base_args("noenv"), "--create-environment=false", "--output", "json"
+    ).json()["steps"]
+    results = {step["name"]: step["result"] for step in steps}
+    assert results["environment"] == "SKIPPED"
+
+
+def test_commit_author_flags(sandbox: Any, project: Any) -> None:
+    result = run_kasboot(
+        sandbox,
+        *base_args("authored"),
+        "--commit-author-name",
+        "Ops Bot",
+        "--commit-author-email",
+        "ops@example.com",
+    )
+    assert result.code == 0, result.stderr
+    head = project.commits.list(ref_name="main", per_page=1, get_all=False)[0]
+    assert (head.author_name, head.author_email) == ("Ops Bot", "ops@example.com")
+
+    api_author = run_kasboot(sandbox, *base_args("apiauthor"), "--use-api-commit-author")
+    assert api_author.code == 0, api_author.stderr
+    user = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
+    user.auth()
+    assert user.user is not None
+    head = project.commits.list(ref_name="main", per_page=1, get_all=False)[0]
+    assert head.author_name == user.user.name
+
+    both = run_kasboot(
+        sandbox, *base_args("apiauthor"), "--use-api-commit-author", "--commit-author-name", "x"
+    )
+    assert both.code == 2
+    assert "--use-api-commit-author" in both.stderr
+
+
+def test_manifest_branch(sandbox: Any, project: Any) -> None:
+    project.branches.create({"branch": "staging", "ref": "main"})
+    refused = run_kasboot(sandbox, *base_args("branched"), "-b", "staging")
+    assert refused.code == 3, refused.stderr  # Flux follows main: nothing would apply it
+    assert "staging" in refused.stderr
+    result = run_kasboot(sandbox, *base_args("branched"), "-b", "staging", "--skip-preflight")
+    assert result.code == 0, result.stderr
+    assert read_yaml(project, ".gitlab/agents/branched/config.yaml", ref="staging")
+    with pytest.raises(gitlab.exceptions.GitlabGetError):
+        project.files.get(".gitlab/agents/branched/config.yaml", ref="main")
+
+
+def test_flux_source_flags(sandbox: Any) -> None:
+    result = run_kasboot(
+        sandbox,
+        *base_args("sourced")[:-1],  # with reconcile: the source must exist
+        "--flux-source-name",
+        "nope",
+        "--flux-source-namespace",
+        "elsewhere",
+    )
+    assert result.code == 3
+    assert "GitRepository elsewhere/nope not found" in result.stderr
+
+
+def test_repo_flag_wins_over_environment(sandbox: Any) -> None:
+    result = run_kasboot(
+        sandbox,
+        *base_args("repoflag"),
+        "-R",
+        "no/such-project",
+        env={"KASBOOT_PROJECT": sandbox.project},
+    )
+    assert result.code == 4
+    assert "404" in result.stderr
+
+
+def test_no_reconcile_touches_no_flux_object(sandbox: Any) -> None:
+    sandbox.clear_logs()
+    result = run_kasboot(sandbox, *base_args("quiet"), "--output", "json")
+    assert result.code == 0, result.stderr
+    document = result.json()
+    assert {s["name"]: s["result"] for s in document["steps"]}["reconcile"] == "SKIPPED"
+    writes = kasboot_writes(sandbox.kube_requests())
+    assert all("fluxcd.io" not in path for _, path in writes)
+    secret = kubectl_json(sandbox, "get", "secret", "gitlab-agent-token", "-n", "quiet")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert token not in result.stdout + result.stderr
+
+
+def test_kas_disabled_exits_3_before_any_write(sandbox: Any) -> None:
+    def set_kas(enabled: bool) -> None:
+        body = json.dumps({"enabled": enabled}).encode()
+        request = urllib.request.Request(
+            f"{sandbox.gitlab_url}/-/sandbox/kas", data=body, method="PUT"
+        )
+        request.add_header("Content-Type", "application/json")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    set_kas(False)
+    try:
+        sandbox.clear_logs()
+        result = run_kasboot(sandbox, *base_args("nokas"))
+        assert result.code == 3, result.stderr
+        assert "KAS" in result.stderr
+        assert kasboot_writes(sandbox.gitlab_requests()) == []
+        assert kasboot_writes(sandbox.kube_requests()) == []
+    finally:
+        set_kas(True)
+
+
+def test_read_only_token_exits_4(sandbox: Any) -> None:
+    body = json.dumps({"username": "root", "name": "ro", "scopes": ["read_api"]}).encode()
+    request = urllib.request.Request(
+        f"{sandbox.gitlab_url}/-/sandbox/personal_access_tokens", data=body, method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        read_only = json.loads(response.read())["token"]
+    result = run_kasboot(sandbox, *base_args("readonly"), env={"GITLAB_TOKEN": read_only})
+    assert result.code == 4, result.stderr
+    assert "403" in result.stderr
+    assert "Traceback" not in result.stderr
