@@ -132,6 +132,29 @@ def test_release_waits_for_secret_then_installs_and_agent_connects(
     )
 
 
+def test_deleted_release_is_uninstalled(
+    fluxapi: Flux, gitlab_api: gitlab.Gitlab, k8s: client.ApiClient
+) -> None:
+    target = f"{fluxapi.namespace}-agent"
+    fluxapi.create(
+        "HelmRepository", "gitlab", {"interval": "1m0s", "url": "https://charts.gitlab.io"}
+    )
+    fluxapi.core.create_namespace({"metadata": {"name": target}})
+    fluxapi.secret("gitlab-agent-token", {"token": "glagent-x"}, namespace=target)
+    _release(fluxapi, _kas(gitlab_api), target)
+    assert (
+        wait_for(lambda: fluxapi.settled("HelmRelease", "gitlab-agent"), "install")["status"]
+        == "True"
+    )
+    apps = client.AppsV1Api(k8s)
+    assert apps.read_namespaced_deployment("gitlab-agent", target)
+    fluxapi.custom.delete_namespaced_custom_object(
+        "helm.toolkit.fluxcd.io", "v2", fluxapi.namespace, "helmreleases", "gitlab-agent"
+    )
+    wait_for(lambda: not apps.list_namespaced_deployment(target).items, "agentk Deployment removed")
+    assert client.CoreV1Api(k8s).read_namespaced_secret("gitlab-agent-token", target)
+
+
 def test_revoked_token_is_not_recorded_as_used(
     fluxapi: Flux, gitlab_api: gitlab.Gitlab, flux: FluxSimulator
 ) -> None:

@@ -142,3 +142,8 @@ def test_reconcile_request_is_handled_and_prune_removes_what_left(
     )
     assert "b" not in _configmaps(k8s, namespace)
     assert "a" in _configmaps(k8s, namespace)
+
+    # deleting a pruning Kustomization garbage-collects what it applied
+    group, version, plural = "kustomize.toolkit.fluxcd.io", "v1", "kustomizations"
+    fluxapi.custom.delete_namespaced_custom_object(group, version, namespace, plural, "sync")
+    wait_for(lambda: "a" not in _configmaps(k8s, namespace), "garbage collection")

@@ -93,6 +93,16 @@ class HelmReconciler:
             if chart_location(hr) == location
         ]
 
+    def finalize(self, kind: str, obj: dict[str, Any]) -> None:
+        """A deleted HelmRelease is uninstalled: the agentk Deployment and the release
+        records go (the token Secret is not the chart's and stays)."""
+        target, release, storage = release_identity(obj)
+        self.api.delete("apps/v1", "Deployment", target, release)
+        for entry in (obj.get("status") or {}).get("history") or []:
+            self.api.delete(
+                "v1", "Secret", storage, f"sh.helm.release.v1.{release}.v{entry.get('version')}"
+            )
+
     def reconcile(self, kind: str, obj: dict[str, Any]) -> float | None:
         spec = obj.get("spec") or {}
         interval = parse_duration(spec.get("interval"), 60.0)

@@ -93,6 +93,11 @@ class KustomizeReconciler:
                 keys.append(("Kustomization", item_ns, item["metadata"]["name"]))
         return keys
 
+    def finalize(self, kind: str, obj: dict[str, Any]) -> None:
+        """A deleted Kustomization with ``prune`` garbage-collects what it applied."""
+        if (obj.get("spec") or {}).get("prune"):
+            self._prune(obj.get("status") or {}, keep=set())
+
     def reconcile(self, kind: str, obj: dict[str, Any]) -> float | None:
         started = time.monotonic()
         spec = obj.get("spec") or {}

@@ -43,6 +43,9 @@ class Reconciler(Protocol):
     def dependents(self, kind: str, obj: dict[str, Any]) -> list[Key]:
         """Objects of this controller to reconcile when ``obj`` (a dependency) changed."""
 
+    def finalize(self, kind: str, obj: dict[str, Any]) -> None:
+        """Clean up after a deleted object (what the real controllers' finalizers do)."""
+
 
 def object_key(kind: str, obj: dict[str, Any]) -> Key:
     metadata = obj["metadata"]
@@ -157,6 +160,10 @@ class ControllerLoop:
             self._handled.pop(key, None)
             with self._condition:
                 self._due.pop(key, None)
+            try:
+                self.reconciler.finalize(kind, obj)
+            except Exception:  # best effort, like a finalizer that gives up
+                LOG.exception("%s: finalizing %s failed", self.reconciler.component, key)
             return
         if self._handled.get(key) != _trigger_marker(obj):
             self.enqueue(key)

@@ -68,6 +68,9 @@ class SourceReconciler:
             and (chart.get("spec") or {}).get("sourceRef", {}).get("name") == name
         ]
 
+    def finalize(self, kind: str, obj: dict[str, Any]) -> None:
+        """Stored artifacts are garbage-collected with the next revision; nothing to do."""
+
     def reconcile(self, kind: str, obj: dict[str, Any]) -> float | None:
         spec = obj.get("spec") or {}
         interval = parse_duration(spec.get("interval"), 60.0)
