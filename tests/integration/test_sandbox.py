@@ -4,6 +4,7 @@ written kubeconfig; down leaves no process; state survives down/up."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -206,3 +207,27 @@ def test_down_leaves_no_process_and_state_survives(tmp_path: Path) -> None:
         assert core.list_namespace().items  # the cluster answers
     finally:
         sandbox_down(tmp_path)
+
+
+def test_foreground_up_runs_until_interrupted(tmp_path: Path) -> None:
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kasboot", "sandbox", "up", "--dir", str(tmp_path), "--no-flux"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        assert lines[-1].startswith("export KASBOOT_PROJECT=")
+        pid = json.loads((tmp_path / "world.json").read_text())["pid"]
+        assert _alive(pid)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert not _alive(pid)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -31,6 +31,21 @@ DEFAULT_DIR = ".kasboot-sandbox"
 DEFAULT_PROJECT = "demo/fleet"
 DEFAULT_FLUX_PATH = "./clusters/sandbox"
 SANDBOX_USER = "root"
+# "0.5" (every controller) or "kustomize-controller=0.5,helm-controller=2": seconds each
+# controller waits before a reconcile, to rehearse waiting on a slow Flux.
+LATENCY_VARIABLE = "KASBOOT_SANDBOX_FLUX_LATENCY"
+
+
+def flux_latency(value: str | None) -> float | dict[str, float]:
+    if not value:
+        return 0.0
+    if "=" not in value:
+        return float(value)
+    latency = {}
+    for part in value.split(","):
+        name, _, seconds = part.partition("=")
+        latency[name.strip()] = float(seconds)
+    return latency
 
 
 @dataclass
@@ -141,7 +156,11 @@ class World:
         if options.flux:
             from kasboot.sandbox.flux import FluxSimulator
 
-            self.flux = FluxSimulator(self.kube.url, self.directory / "flux").start()
+            self.flux = FluxSimulator(
+                self.kube.url,
+                self.directory / "flux",
+                latency=flux_latency(os.environ.get(LATENCY_VARIABLE)),
+            ).start()
         if not self.state.seeded:
             self._seed()
         self.kube.write_kubeconfig(self.directory / KUBECONFIG_FILE)
