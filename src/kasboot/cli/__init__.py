@@ -15,6 +15,7 @@ from kasboot.errors import ExitCode, KasbootError
 # name -> "module:attribute"; a module is imported only when its command runs.
 COMMANDS: dict[str, str] = {
     "bootstrap": "kasboot.cli.bootstrap:bootstrap",
+    "demo": "kasboot.cli.demo:demo",
     "plan": "kasboot.cli.bootstrap:plan",
     "sandbox": "kasboot.cli.sandbox:sandbox",
 }
