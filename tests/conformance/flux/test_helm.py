@@ -177,3 +177,19 @@ def test_missing_chart_source_is_artifact_failed(fluxapi: Flux, gitlab_api: gitl
     assert (ready["status"], ready["reason"]) == ("False", "ArtifactFailed")
     chart = f"{fluxapi.namespace}/{fluxapi.namespace}-gitlab-agent"
     assert ready["message"].startswith(f"HelmChart '{chart}' is not ready")
+
+
+def test_release_proceeds_when_its_chart_source_appears(
+    fluxapi: Flux, gitlab_api: gitlab.Gitlab
+) -> None:
+    target = f"{fluxapi.namespace}-agent"
+    fluxapi.core.create_namespace({"metadata": {"name": target}})
+    fluxapi.secret("gitlab-agent-token", {"token": "glagent-y"}, namespace=target)
+    _release(fluxapi, _kas(gitlab_api), target, repository="late")
+    waiting = wait_for(lambda: fluxapi.ready("HelmRelease", "gitlab-agent"), "waiting")
+    assert waiting["reason"] == "ArtifactFailed"
+    fluxapi.create(
+        "HelmRepository", "late", {"interval": "1m0s", "url": "https://charts.gitlab.io"}
+    )
+    done = wait_for(lambda: fluxapi.settled("HelmRelease", "gitlab-agent"), "install")
+    assert (done["status"], done["reason"]) == ("True", "InstallSucceeded")

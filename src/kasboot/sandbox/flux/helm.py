@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import yaml
+
 from kasboot.sandbox.flux.agentk import agentk_deployment, release_secret
 from kasboot.sandbox.flux.conditions import (
     FORCE_AT,
@@ -193,9 +195,7 @@ class HelmReconciler:
                     f"could not resolve {kind} chart values reference '{namespace}/{name}' "
                     f"with key '{key}': {cause}",
                 )
-            from ruamel.yaml import YAML
-
-            loaded = YAML(typ="safe", pure=True).load(data[key]) or {}
+            loaded = yaml.safe_load(data[key]) or {}
             values = merge_values(values, loaded if isinstance(loaded, dict) else {})
         return merge_values(values, spec.get("values") or {})
 

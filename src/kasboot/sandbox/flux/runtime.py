@@ -82,11 +82,11 @@ class ControllerLoop:
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         name = self.reconciler.component
-        for kind in (*self.reconciler.kinds, *self.reconciler.dependency_kinds):
-            handler = (
-                self._on_own_event if kind in self.reconciler.kinds else self._on_dependency_event
-            )
-            self._spawn(f"{name}:watch:{kind}", self._watch, kind, handler)
+        for kind in self.reconciler.kinds:
+            self._spawn(f"{name}:watch:{kind}", self._watch, kind, self._on_own_event)
+        for kind in self.reconciler.dependency_kinds:
+            if kind not in self.reconciler.kinds:  # else the own watch reports it too
+                self._spawn(f"{name}:watch:{kind}", self._watch, kind, self._on_dependency_event)
         self._spawn(f"{name}:worker", self._work)
 
     def stop(self) -> None:
@@ -155,6 +155,8 @@ class ControllerLoop:
 
     # -- watches -----------------------------------------------------------------------
     def _on_own_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        if kind in self.reconciler.dependency_kinds:
+            self._on_dependency_event(kind, event_type, obj)
         key = object_key(kind, obj)
         if event_type == "DELETED":
             self._handled.pop(key, None)
