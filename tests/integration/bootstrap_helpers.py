@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -24,7 +25,11 @@ class CliResult:
 
 
 def run_kasboot(
-    sandbox: Any, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    sandbox: Any,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
 ) -> CliResult:
     environ = {**os.environ, **sandbox.env, **(env or {})}
     environ.pop("CI_JOB_TOKEN", None)
@@ -33,7 +38,7 @@ def run_kasboot(
         capture_output=True,
         text=True,
         env=environ,
-        cwd=sandbox.dir,
+        cwd=cwd or sandbox.dir,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )

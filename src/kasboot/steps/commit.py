@@ -46,6 +46,7 @@ class CommitFiles:
                 branch=ctx.branch,
                 author_name=author_name,
                 author_email=author_email,
+                parent=ctx.branch_head,  # refuse when the branch moved since pre-flight
             )
             return
         ctx.commit_sha = ctx.gitlab.commit(
