@@ -170,11 +170,12 @@ def up(
     except BaseException:
         _terminate(process.pid)
         raise
-    _print_exports(directory)
     if detach:
+        _print_exports(directory)
         return
-    click.echo("# sandbox running; press Ctrl-C to stop it", err=True)
-    try:
+    try:  # from here on Ctrl-C is the way to stop it, not an interruption
+        _print_exports(directory)
+        click.echo("# sandbox running; press Ctrl-C to stop it", err=True)
         process.wait()
     except KeyboardInterrupt:
         _terminate(process.pid)
