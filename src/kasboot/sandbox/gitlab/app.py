@@ -112,6 +112,8 @@ class GitLabApp:
                     str(body["username"]),
                     str(body.get("name") or "sandbox"),
                     list(body.get("scopes") or ["api"]),
+                    None,
+                    body.get("expires_at"),
                 )
             except err.GitLabApiError as error:
                 return error_response(error)

@@ -123,16 +123,23 @@ class GitLabBackend:
         return self.store.one("SELECT * FROM users WHERE id = ?", (user_id,))
 
     def create_personal_access_token(
-        self, username: str, name: str, scopes: list[str], token: str | None = None
+        self,
+        username: str,
+        name: str,
+        scopes: list[str],
+        token: str | None = None,
+        expires_at: str | None = None,
     ) -> str:
+        """A new PAT for ``username``; ``expires_at`` is a date (``YYYY-MM-DD``) as in
+        GitLab, the token working until that day begins (UTC)."""
         user = self.find_user(username)
         if user is None:
             raise err.not_found("User")
         secret = token or "glpat-" + secrets.token_urlsafe(15)
         self.store.execute(
-            "INSERT INTO personal_access_tokens (user_id, name, scopes, token, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (user["id"], name, json.dumps(sorted(set(scopes))), secret, now_iso()),
+            "INSERT INTO personal_access_tokens "
+            "(user_id, name, scopes, token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (user["id"], name, json.dumps(sorted(set(scopes))), secret, now_iso(), expires_at),
         )
         return secret
 
@@ -148,7 +155,7 @@ class GitLabBackend:
         row = self.store.one(
             "SELECT * FROM personal_access_tokens WHERE token = ? AND revoked = 0", (token,)
         )
-        if row is None:
+        if row is None or _expired(row.get("expires_at")):
             raise err.unauthorized()
         user = self.user_by_id(int(row["user_id"]))
         if user is None:
@@ -158,6 +165,15 @@ class GitLabBackend:
             (now_iso(), row["id"]),
         )
         return Principal(user=user, scopes=frozenset(json.loads(row["scopes"])), token_id=row["id"])
+
+    def personal_access_token(self, principal: Principal) -> Row:
+        """The token a request authenticated with (``GET /personal_access_tokens/self``)."""
+        row = self.store.one(
+            "SELECT * FROM personal_access_tokens WHERE id = ?", (principal.token_id,)
+        )
+        if row is None:
+            raise err.unauthorized()
+        return row
 
     @staticmethod
     def require_scope(principal: Principal, allowed: list[str]) -> None:
@@ -395,3 +411,8 @@ class GitLabBackend:
     def require_access(self, project: Row, principal: Principal, minimum: int) -> None:
         if self.access_level(project, principal.user_id) < minimum:
             raise err.forbidden()
+
+
+def _expired(expires_at: str | None) -> bool:
+    """GitLab's rule: a token with expiry date D stops working when D begins (UTC)."""
+    return bool(expires_at) and str(expires_at)[:10] <= now_iso()[:10]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from kasboot.sandbox.gitlab.gitrepo import CommitInfo, TreeEntry
@@ -53,6 +54,23 @@ class Entities:
                 can_create_group=True,
             )
         return data
+
+    @staticmethod
+    def personal_access_token(row: Row) -> dict[str, Any]:
+        """``API::Entities::PersonalAccessToken`` (the secret itself is never shown)."""
+        revoked = bool(row["revoked"])
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "revoked": revoked,
+            "created_at": row["created_at"],
+            "description": None,
+            "scopes": json.loads(row["scopes"]),
+            "user_id": row["user_id"],
+            "last_used_at": row["last_used_at"],
+            "active": not revoked,
+            "expires_at": row.get("expires_at"),
+        }
 
     def namespace(self, row: Row) -> dict[str, Any]:
         prefix = "" if row["kind"] == "user" else "groups/"

@@ -15,6 +15,21 @@ from kasboot.sandbox.gitlab.context import RequestContext, json_response, no_con
 from kasboot.sandbox.gitlab.pagination import offset_page
 
 METADATA_SCOPES = [*USER_READ_SCOPES, "ai_features"]
+ALL_SCOPES = [
+    *USER_READ_SCOPES,
+    "ai_features",
+    "create_runner",
+    "k8s_proxy",
+    "read_registry",
+    "read_repository",
+    "write_registry",
+    "write_repository",
+    "sudo",
+    "admin_mode",
+    "read_service_ping",
+    "manage_runner",
+    "self_rotate",
+]
 
 
 def paginated(ctx: RequestContext, items: Sequence[Any]) -> Response:
@@ -26,6 +41,13 @@ def paginated(ctx: RequestContext, items: Sequence[Any]) -> Response:
 def current_user(ctx: RequestContext) -> Response:
     principal = ctx.principal(USER_READ_SCOPES)
     return json_response(ctx.entities.user(principal.user, private=True))
+
+
+def personal_access_token_self(ctx: RequestContext) -> Response:
+    # GitLab lets a token of ANY scope read itself (so a tool can tell what it lacks).
+    principal = ctx.principal(ALL_SCOPES)
+    row = ctx.backend.personal_access_token(principal)
+    return json_response(ctx.entities.personal_access_token(row))
 
 
 def version(ctx: RequestContext) -> Response:

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS personal_access_tokens (
     id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, name TEXT NOT NULL,
     scopes TEXT NOT NULL, token TEXT UNIQUE NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL, last_used_at TEXT);
+    created_at TEXT NOT NULL, last_used_at TEXT, expires_at TEXT);
 CREATE TABLE IF NOT EXISTS namespaces (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
     full_path TEXT UNIQUE NOT NULL, parent_id INTEGER, owner_id INTEGER);
@@ -74,7 +74,15 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(SCHEMA)
+        self._add_missing_columns()
         self._depth = 0
+
+    def _add_missing_columns(self) -> None:
+        """State written before a column existed keeps working: add it, empty."""
+        for table, column in (("personal_access_tokens", "expires_at"),):
+            present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

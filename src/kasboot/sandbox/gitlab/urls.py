@@ -25,6 +25,7 @@ FILE = f"{PROJECT}/repository/files/{{file_path}}"
 URLS: list[tuple[str, str, Handler]] = [
     ("GET", f"{API}/user", core.current_user),
     ("GET", f"{API}/version", core.version),
+    ("GET", f"{API}/personal_access_tokens/self", core.personal_access_token_self),
     ("GET", f"{API}/metadata", core.metadata),
     ("POST", f"{API}/projects", core.create_project),
     ("GET", PROJECT, core.get_project),
