@@ -130,8 +130,11 @@ def test_gitlab_over_smart_http_with_credentials(
     url = f"{gitlab_world['url']}/demo/fleet.git"
     fluxapi.secret("good", {"username": "git", "password": gitlab_world["token"]})
     fluxapi.secret("bad", {"username": "git", "password": "glpat-wrong"})
+    gitlab_world["emulator"].request_log.clear()
     ready = _git_source(fluxapi, "ok", url, secretRef={"name": "good"})
     assert ready["status"] == "True"
+    fetches = gitlab_world["emulator"].request_log.records()
+    assert fetches and all(r.user_agent.startswith("source-controller/") for r in fetches)
     assert re.fullmatch(r"stored artifact for revision 'main@sha1:[0-9a-f]{40}'", ready["message"])
 
     denied = _git_source(fluxapi, "denied", url, secretRef={"name": "bad"})

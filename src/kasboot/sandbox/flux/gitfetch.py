@@ -18,7 +18,9 @@ class GitFetchError(Exception):
     """``str()`` is the cause as source-controller reports it (after ``unable to clone``)."""
 
 
-def _environment(username: str | None, password: str | None) -> dict[str, str]:
+def _environment(
+    username: str | None, password: str | None, user_agent: str | None
+) -> dict[str, str]:
     env = {
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",
@@ -27,11 +29,16 @@ def _environment(username: str | None, password: str | None) -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
     }
     env.pop("GIT_DIR", None)
+    settings: list[tuple[str, str]] = []
+    if user_agent:  # so request logs tell the controller's fetches from everyone else's
+        settings.append(("http.userAgent", user_agent))
     if username is not None or password is not None:
-        pair = f"{username or ''}:{password or ''}".encode()
-        env["GIT_CONFIG_COUNT"] = "1"
-        env["GIT_CONFIG_KEY_0"] = "http.extraHeader"
-        env["GIT_CONFIG_VALUE_0"] = "Authorization: Basic " + base64.b64encode(pair).decode()
+        pair = base64.b64encode(f"{username or ''}:{password or ''}".encode()).decode()
+        settings.append(("http.extraHeader", f"Authorization: Basic {pair}"))
+    env["GIT_CONFIG_COUNT"] = str(len(settings))
+    for index, (key, value) in enumerate(settings):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
     return env
 
 
@@ -74,10 +81,14 @@ def _git(
 
 
 def remote_head(
-    url: str, branch: str | None, username: str | None, password: str | None
+    url: str,
+    branch: str | None,
+    username: str | None,
+    password: str | None,
+    user_agent: str | None = None,
 ) -> tuple[str, str]:
     """(branch, commit sha) of ``branch`` on the remote; ``None`` = the remote's HEAD."""
-    env = _environment(username, password)
+    env = _environment(username, password, user_agent)
     if branch is None:
         listing = _git(["ls-remote", "--symref", url, "HEAD"], env, url).stdout
         match = re.search(r"^ref: refs/heads/(\S+)\s+HEAD", listing, re.MULTILINE)
@@ -93,10 +104,15 @@ def remote_head(
 
 
 def checkout(
-    url: str, branch: str, destination: Path, username: str | None, password: str | None
+    url: str,
+    branch: str,
+    destination: Path,
+    username: str | None,
+    password: str | None,
+    user_agent: str | None = None,
 ) -> str:
     """A shallow checkout of ``branch`` into ``destination`` (must not exist); its sha."""
-    env = _environment(username, password)
+    env = _environment(username, password, user_agent)
     args = ["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags"]
     _git([*args, "--branch", branch, url, str(destination)], env, url)
     return _git(["rev-parse", "HEAD"], env, url, cwd=destination).stdout.strip()

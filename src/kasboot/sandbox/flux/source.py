@@ -57,6 +57,7 @@ class SourceReconciler:
         self.api = api
         self.storage = storage
         self.catalog = catalog
+        self.user_agent = str(api.api_client.user_agent)
 
     def dependents(self, kind: str, obj: dict[str, Any]) -> list[Key]:
         """HelmCharts whose HelmRepository changed."""
@@ -153,7 +154,9 @@ class SourceReconciler:
         else:
             git_url, branch, tag = url, (spec.get("ref") or {}).get("branch") or "master", ""
         try:
-            branch, sha = remote_head(git_url, branch, credentials.username, credentials.password)
+            branch, sha = remote_head(
+                git_url, branch, credentials.username, credentials.password, self.user_agent
+            )
             revision = (
                 f"{branch}@sha1:{sha}"
                 if kind == "GitRepository"
@@ -191,7 +194,9 @@ class SourceReconciler:
         metadata = obj["metadata"]
         with tempfile.TemporaryDirectory(prefix="source-") as scratch:
             work = Path(scratch) / "checkout"
-            checkout(git_url, branch, work, credentials.username, credentials.password)
+            checkout(
+                git_url, branch, work, credentials.username, credentials.password, self.user_agent
+            )
             shutil.rmtree(work / ".git", ignore_errors=True)
             files = SourceIgnore(work, (obj.get("spec") or {}).get("ignore")).included_files(work)
             return self.storage.store(
