@@ -1,0 +1,175 @@
+"""Repository layouts for holding the topology guard against the Flux simulator.
+
+A layout is a repository as it is before bootstrap (path -> text), the Flux
+Kustomizations that build from its source, and where bootstrap puts the agent's
+manifests. `bootstrap_files` renders what kasboot would add with the product's own
+renderers; `simulate_flux` runs the Flux simulator's own code on the tree as it
+will be: a real git commit and shallow clone (source-controller's fetch), its
+ignore rules and artifact storage, then kustomize-controller's build (Flux's
+generator + the real kustomize) per Kustomization.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kasboot.agent_config import merge_agent_config
+from kasboot.flux.render import render_manifests
+from kasboot.sandbox.flux.bootstrap import repository_files
+from kasboot.sandbox.flux.generator import BuildError, GeneratorWording, build
+from kasboot.sandbox.flux.gitfetch import checkout
+from kasboot.sandbox.flux.ignore import SourceIgnore
+from kasboot.sandbox.flux.kustomize import make_work_dir
+from kasboot.sandbox.flux.storage import ArtifactStorage
+from kasboot.settings import Settings
+
+PROJECT = "demo/fleet"
+AGENT = "edge"
+KAS_ADDRESS = "wss://kas.gitlab.example.test"
+FLUX_NAMESPACE = "flux-system"
+# The guard predicts Flux 2.9's generator wording (no trailing " <nil>").
+WORDING = GeneratorWording(flux_minor=9)
+
+HELM_VALUES = "replicas: 1\nconfig:\n  kasAddress: wss://kas.gitlab.example.test\n"
+AGENT_CONFIG = f"user_access:\n  access_as:\n    agent: {{}}\n  projects:\n  - id: {PROJECT}\n"
+
+
+def configmap(name: str, namespace: str = "default") -> str:
+    return (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+        f"  namespace: {namespace}\ndata:\n  owner: platform\n"
+    )
+
+
+def kustomization(*resources: str) -> str:
+    listed = "".join(f"- {entry}\n" for entry in resources)
+    return f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{listed}"
+
+
+def flux_bootstrapped(path: str) -> dict[str, str]:
+    """The three files `flux bootstrap gitlab --path PATH` commits (CRDs left out)."""
+    return repository_files([], f"ssh://git@gitlab.example.test/{PROJECT}", "main", path)
+
+
+@dataclass(frozen=True)
+class Sync:
+    """One Flux Kustomization on the layout's source."""
+
+    name: str
+    path: str
+    source_kind: str = "GitRepository"
+
+
+@dataclass(frozen=True)
+class Layout:
+    id: str
+    tree: Mapping[str, str]
+    manifest_path: str
+    syncs: tuple[Sync, ...]
+    expect_ok: bool
+    expect_problem: str = ""  # the guard's problem code when refused
+    expect_files: tuple[str, ...] = ()  # files the guard must name
+    spec_ignore: str | None = None
+    helm_release_filepath: str = "gitlab-agent-helm-release.yaml"
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(
+            agent=AGENT,
+            manifest_path=self.manifest_path,
+            helm_release_filepath=self.helm_release_filepath,
+        )
+
+    @property
+    def manifest_files(self) -> list[str]:
+        return [self.settings.helm_repository_path, self.settings.helm_release_path]
+
+
+def bootstrap_files(layout: Layout) -> dict[str, str]:
+    """What bootstrap commits: config.yaml (merged when present) and the two manifests."""
+    settings = layout.settings
+    existing = layout.tree.get(settings.agent_config_path)
+    files = {settings.agent_config_path: merge_agent_config(existing, PROJECT)}
+    files.update(render_manifests(settings, kas_address=KAS_ADDRESS, image_tag="v18.2.0"))
+    return files
+
+
+@dataclass
+class FluxOutcome:
+    """One Kustomization as the simulated kustomize-controller leaves it."""
+
+    sync: Sync
+    ok: bool
+    message: str = ""  # Ready=False message, the work dir written /tmp/kustomization-<n>
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+    def applies(self, kind: str, name: str) -> bool:
+        return self.ok and any(
+            obj.get("kind") == kind and (obj.get("metadata") or {}).get("name") == name
+            for obj in self.objects
+        )
+
+    def named_paths(self) -> list[str]:
+        """Repository paths Flux's message names, in order (inside its work dir)."""
+        found = re.findall(r"/tmp/kustomization-<n>/([^\s:']+)", self.message)
+        return list(dict.fromkeys(found))
+
+
+def _git(cwd: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", "-c", "user.name=fleet", "-c", "user.email=fleet@example.test", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return completed.stdout.strip()
+
+
+def commit_tree(directory: Path, tree: Mapping[str, str]) -> Path:
+    """A git repository holding `tree` in one commit on `main`."""
+    directory.mkdir(parents=True)
+    _git(directory, "init", "-q", "-b", "main")
+    for relative, text in tree.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    _git(directory, "add", "-A")
+    _git(directory, "commit", "-q", "-m", "fleet")
+    return directory
+
+
+def simulate_flux(
+    tree: Mapping[str, str], syncs: tuple[Sync, ...], spec_ignore: str | None, workspace: Path
+) -> list[FluxOutcome]:
+    """Every Kustomization of `syncs` built by the simulator from a commit of `tree`."""
+    remote = commit_tree(workspace / "remote", tree)
+    clone = workspace / "checkout"
+    sha = checkout(str(remote), "main", clone, None, None)
+    shutil.rmtree(clone / ".git")
+    kept = SourceIgnore(clone, spec_ignore).included_files(clone)
+    storage = ArtifactStorage(workspace / "artifacts")
+    outcomes = []
+    for sync in syncs:
+        artifact = storage.store(
+            sync.source_kind, FLUX_NAMESPACE, FLUX_NAMESPACE, f"main@sha1:{sha}", clone, kept
+        )
+        stored = storage.locate(artifact)
+        assert stored is not None
+        work_dir = make_work_dir(workspace)
+        try:
+            shutil.copytree(stored, work_dir, dirs_exist_ok=True)
+            objects = build(work_dir, sync.path, WORDING)
+            outcomes.append(FluxOutcome(sync, True, objects=objects))
+        except BuildError as error:
+            message = str(error).replace(str(work_dir), "/tmp/kustomization-<n>")
+            outcomes.append(FluxOutcome(sync, False, message))
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return outcomes

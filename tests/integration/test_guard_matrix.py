@@ -1,0 +1,359 @@
+"""The topology guard held against the Flux simulator, layout by layout.
+
+Each row is a repository, the Flux Kustomizations on its source and where bootstrap
+puts the agent's manifests. The guard predicts in pure Python; the simulator builds
+the same tree (as it will be after bootstrap) from a real commit with source-
+controller's ignore rules, Flux's generator and the real kustomize. Both must agree:
+on each Kustomization's pass/fail, on the file to blame, and on whether the agent's
+HelmRelease really gets applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from kasboot.flux.topology import (
+    BUILD_FAILS,
+    NOT_RECONCILED,
+    FluxKustomization,
+    TopologyVerdict,
+    check_topology,
+)
+from kasboot.flux.tree import kustomization_file_in
+from tests.integration.guard_layouts import (
+    AGENT_CONFIG,
+    FLUX_NAMESPACE,
+    HELM_VALUES,
+    FluxOutcome,
+    Layout,
+    Sync,
+    bootstrap_files,
+    configmap,
+    flux_bootstrapped,
+    kustomization,
+    simulate_flux,
+)
+
+OUR_CONFIG = ".gitlab/agents/edge/config.yaml"
+PROD = "clusters/prod"
+CI_FILE = "stages:\n- deploy\ndeploy:\n  script: [make deploy]\n"
+
+
+def prod(**extra: str) -> dict[str, str]:
+    """Flux bootstrapped at ./clusters/prod, one app, plus `extra` (keys use / for .)."""
+    return {
+        **flux_bootstrapped(PROD),
+        f"{PROD}/apps/web.yaml": configmap("web"),
+        "README.md": "# fleet\n",
+        **extra,
+    }
+
+
+def root(**extra: str) -> dict[str, str]:
+    """Flux bootstrapped without --path: the repository root."""
+    return {**flux_bootstrapped("./"), "README.md": "# fleet\n", **extra}
+
+
+ROOT_SYNC = (Sync("flux-system", "./"),)
+PROD_SYNC = (Sync("flux-system", f"./{PROD}"),)
+MANIFESTS = (
+    "agents/edge/gitlab-helm-repository.yaml",
+    "agents/edge/gitlab-agent-helm-release.yaml",
+)
+
+LAYOUTS = [
+    Layout(
+        "root-without-kustomization",
+        root(),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(OUR_CONFIG,),
+    ),
+    Layout(
+        "root-kustomization-lists-flux-system-and-manifests",
+        root(**{"kustomization.yaml": kustomization("flux-system", *MANIFESTS)}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "root-kustomization-lists-directory-without-kustomization",
+        root(**{"kustomization.yaml": kustomization("flux-system", "agents/edge")}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=("kustomization.yaml",),
+    ),
+    Layout(
+        "root-sourceignore-excludes-gitlab",
+        root(**{".sourceignore": "# agent configuration\n/.gitlab/\n"}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "root-empty-config-of-another-agent-passes-ours-fails",
+        root(**{".gitlab/agents/archive/config.yaml": ""}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(OUR_CONFIG,),
+    ),
+    Layout(
+        "root-existing-config-is-merged-and-still-fails",
+        root(**{OUR_CONFIG: "ci_access:\n  projects:\n  - id: demo/apps\n"}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(OUR_CONFIG,),
+    ),
+    Layout(
+        "prod-manifest-path-inside",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "prod-manifest-path-outside-is-not-reconciled",
+        prod(),
+        "infrastructure/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=NOT_RECONCILED,
+        expect_files=(
+            "infrastructure/gitlab-agent/gitlab-helm-repository.yaml",
+            "infrastructure/gitlab-agent/gitlab-agent-helm-release.yaml",
+        ),
+    ),
+    Layout(
+        "nested-kustomization-hides-its-unlisted-yaml",
+        prod(
+            **{
+                f"{PROD}/apps/kustomization.yaml": kustomization("web.yaml"),
+                f"{PROD}/apps/values.yaml": HELM_VALUES,
+            }
+        ),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "manifest-path-inside-nested-kustomization-is-not-reconciled",
+        prod(**{f"{PROD}/apps/kustomization.yaml": kustomization("web.yaml")}),
+        f"{PROD}/apps/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=NOT_RECONCILED,
+        expect_files=(f"{PROD}/apps/gitlab-agent/gitlab-agent-helm-release.yaml",),
+    ),
+    Layout(
+        "stray-values-yaml-under-flux-path",
+        prod(**{f"{PROD}/monitoring/values.yaml": HELM_VALUES}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/monitoring/values.yaml",),
+    ),
+    Layout(
+        "stray-values-yaml-outside-flux-path",
+        prod(**{"charts/monitoring/values.yaml": HELM_VALUES, ".gitlab-ci.yml": CI_FILE}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "empty-yaml-files-under-flux-path-pass",
+        prod(
+            **{
+                f"{PROD}/placeholder/config.yaml": "",
+                f"{PROD}/later.yml": "---\n# filled in later\n",
+            }
+        ),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "yml-extension-is-decoded-too",
+        prod(**{f"{PROD}/settings.yml": "replicas: 3\n"}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/settings.yml",),
+    ),
+    Layout(
+        "other-extensions-are-skipped",
+        prod(
+            **{
+                f"{PROD}/settings.json": '{"replicas": 3}\n',
+                f"{PROD}/values.YAML": HELM_VALUES,
+                f"{PROD}/values.yaml.orig": HELM_VALUES,
+            }
+        ),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "yml-manifest-file-name",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        helm_release_filepath="gitlab-agent-helm-release.yml",
+    ),
+    Layout(
+        "root-spec-ignore-excludes-gitlab",
+        root(),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=True,
+        spec_ignore="/.gitlab/\n",
+    ),
+    Layout(
+        "root-spec-ignore-drops-default-exclusions",
+        root(**{".gitlab-ci.yml": CI_FILE}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(".gitlab-ci.yml",),
+        spec_ignore="/.gitlab/\n",
+    ),
+    Layout(
+        "two-kustomizations-one-source",
+        prod(**{"apps/api.yaml": configmap("api")}),
+        f"{PROD}/gitlab-agent",
+        (*PROD_SYNC, Sync("apps", "./apps")),
+        expect_ok=True,
+    ),
+    Layout(
+        "two-kustomizations-second-at-root",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        (*PROD_SYNC, Sync("everything", "./")),
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(OUR_CONFIG,),
+    ),
+    Layout(
+        "two-kustomizations-one-already-broken-elsewhere",
+        prod(**{"legacy/values.yaml": HELM_VALUES}),
+        f"{PROD}/gitlab-agent",
+        (*PROD_SYNC, Sync("legacy", "./legacy")),
+        expect_ok=True,
+    ),
+    Layout(
+        "oci-repository-at-root",
+        root(),
+        "agents/edge",
+        (Sync("flux-system", "./", "OCIRepository"),),
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(OUR_CONFIG,),
+    ),
+    Layout(
+        "oci-repository-under-clusters",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        (Sync("flux-system", f"./{PROD}", "OCIRepository"),),
+        expect_ok=True,
+    ),
+]
+
+
+def encoded(tree: Mapping[str, str]) -> dict[str, bytes]:
+    return {path: text.encode() for path, text in tree.items()}
+
+
+def guard_verdict(layout: Layout, added: Mapping[str, str]) -> TopologyVerdict:
+    return check_topology(
+        files=encoded(layout.tree),
+        added=encoded(added),
+        kustomizations=[
+            FluxKustomization(FLUX_NAMESPACE, sync.name, sync.path, sync.source_kind)
+            for sync in layout.syncs
+        ],
+        manifest_files=layout.manifest_files,
+        spec_ignore=layout.spec_ignore,
+    )
+
+
+def blamed_by_guard(path: str, guard_files: list[str], tree: Mapping[str, str]) -> bool:
+    """Flux names the file it could not decode, or the directory kustomize could not
+    build; the guard names the file to fix: that file, or the kustomization listing
+    the directory."""
+    if path in guard_files:
+        return True
+    listing = [f for f in guard_files if kustomization_file_in(tree, f.rpartition("/")[0]) == f]
+    return bool(listing) and any(path.startswith(f.rpartition("/")[0]) for f in listing)
+
+
+def agent_installed(outcomes: list[FluxOutcome], layout: Layout) -> bool:
+    settings = layout.settings
+    return any(
+        outcome.applies("HelmRelease", settings.helm_release_name)
+        and outcome.applies("HelmRepository", settings.helm_repository_name)
+        for outcome in outcomes
+    )
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=[layout.id for layout in LAYOUTS])
+def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) -> None:
+    added = bootstrap_files(layout)
+    verdict = guard_verdict(layout, added)
+
+    # (a) The guard's verdict, as the row states it.
+    codes = {problem.code for problem in verdict.problems}
+    named = {path for problem in verdict.problems for path in problem.files}
+    assert verdict.ok is layout.expect_ok, [p.message for p in verdict.problems]
+    if not layout.expect_ok:
+        assert layout.expect_problem in codes, verdict.problems
+        assert set(layout.expect_files) <= named, (layout.expect_files, named)
+
+    # (b) What Flux does with the same tree once bootstrap has written.
+    after = {**layout.tree, **added}
+    outcomes = simulate_flux(after, layout.syncs, layout.spec_ignore, tmp_path / "after")
+    for prediction, outcome in zip(verdict.predictions, outcomes, strict=True):
+        assert prediction.ok is outcome.ok, (outcome.sync, outcome.message, prediction.message)
+        if outcome.ok:
+            continue
+        # Same message as the controller's Ready condition, temp dir aside.
+        assert prediction.message == outcome.message
+        guard_files = [failure.path for failure in prediction.failures]
+        flux_blames = outcome.named_paths()[0]
+        assert blamed_by_guard(flux_blames, guard_files, after), (flux_blames, guard_files)
+
+    # Bootstrap is safe when the agent gets installed and no Kustomization that builds
+    # today starts failing.
+    failing = [outcome.sync for outcome in outcomes if not outcome.ok]
+    newly_failing = failing
+    if failing:
+        before = simulate_flux(layout.tree, layout.syncs, layout.spec_ignore, tmp_path / "before")
+        newly_failing = [o.sync for o in before if o.ok and o.sync in failing]
+    installed = agent_installed(outcomes, layout)
+    assert verdict.ok is (installed and not newly_failing), (installed, newly_failing)
+    if NOT_RECONCILED in codes:
+        assert not installed
+        assert all(outcome.ok for outcome in outcomes)
+
+
+def test_the_table_covers_the_issue() -> None:
+    assert len(LAYOUTS) >= 12
+    assert len({layout.id for layout in LAYOUTS}) == len(LAYOUTS)
+    assert {True, False} == {layout.expect_ok for layout in LAYOUTS}
+    assert any(s.source_kind == "OCIRepository" for layout in LAYOUTS for s in layout.syncs)
+    assert any(len(layout.syncs) > 1 for layout in LAYOUTS)
+    assert any(layout.spec_ignore for layout in LAYOUTS)
+    assert AGENT_CONFIG.startswith("user_access:")
