@@ -266,3 +266,46 @@ def test_read_only_token_exits_4(sandbox: Any) -> None:
     assert result.code == 4, result.stderr
     assert "403" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def planned_release(sandbox: Any, name: str, *extra: str) -> Any:
+    """The HelmRelease `kasboot plan` would commit, read from its JSON document."""
+    result = run_kasboot(sandbox, "plan", *base_args(name)[1:], "--output", "json", *extra)
+    assert result.code == 0, result.stderr
+    steps = {step["name"]: step for step in result.json()["steps"]}
+    assert steps["manifests"]["result"] == "PLANNED"
+    diff = next(
+        c["detail"] for c in steps["manifests"]["changes"] if c["target"].endswith("release.yaml")
+    )
+    added = "\n".join(line[1:] for line in diff.splitlines()[2:] if line.startswith("+"))
+    return YAML(typ="safe").load(added)
+
+
+def test_plan_writes_nothing_and_pins_the_agent_version(sandbox: Any) -> None:
+    sandbox.clear_logs()
+    release = planned_release(sandbox, "planned")
+    assert release["spec"]["values"]["image"] == {"tag": "v17.11.0"}  # the KAS version
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    assert kasboot_writes(sandbox.kube_requests()) == []
+    override = planned_release(sandbox, "planned", "--agent-version", "v17.10.2")
+    assert override["spec"]["values"]["image"] == {"tag": "v17.10.2"}
+    unpinned = planned_release(sandbox, "planned", "--no-pin-version")
+    assert "image" not in unpinned["spec"]["values"]
+
+
+def test_kas_ca_cert_lands_in_the_values(sandbox: Any) -> None:
+    pem = Path(sandbox.dir) / "kas-ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n")
+    release = planned_release(sandbox, "cacert", "--kas-ca-cert", str(pem))
+    assert release["spec"]["values"]["config"]["kasCaCert"] == pem.read_text()
+
+
+def test_verbose_shows_requests_without_secrets(sandbox: Any) -> None:
+    result = run_kasboot(sandbox, *base_args("chatty"), "-v")
+    assert result.code == 0, result.stderr
+    assert "GET http://127.0.0.1" in result.stderr
+    assert "/api/v4/metadata" in result.stderr
+    assert sandbox.token not in result.stderr + result.stdout
+    secret = kubectl_json(sandbox, "get", "secret", "gitlab-agent-token", "-n", "chatty")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    assert token not in result.stderr + result.stdout
