@@ -39,6 +39,7 @@ from tests.integration.guard_layouts import (
 
 OUR_CONFIG = ".gitlab/agents/edge/config.yaml"
 PROD = "clusters/prod"
+SOPS_CONFIG = "creation_rules:\n- path_regex: .*.yaml\n  age: age1example\n"
 CI_FILE = "stages:\n- deploy\ndeploy:\n  script: [make deploy]\n"
 
 
@@ -230,6 +231,30 @@ LAYOUTS = [
         expect_problem=BUILD_FAILS,
         expect_files=(".gitlab-ci.yml",),
         spec_ignore="/.gitlab/\n",
+    ),
+    Layout(
+        "sops-config-under-flux-path-excluded-by-default",
+        prod(**{f"{PROD}/.sops.yaml": SOPS_CONFIG}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+    ),
+    Layout(
+        "spec-ignore-without-patterns-keeps-default-exclusions",
+        prod(**{f"{PROD}/.sops.yaml": SOPS_CONFIG}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        spec_ignore="# nothing excluded yet\n",
+    ),
+    Layout(
+        "any-sourceignore-drops-default-exclusions",
+        prod(**{f"{PROD}/.sops.yaml": SOPS_CONFIG, "docs/.sourceignore": "*.png\n"}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/.sops.yaml",),
     ),
     Layout(
         "two-kustomizations-one-source",

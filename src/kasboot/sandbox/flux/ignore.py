@@ -91,8 +91,9 @@ class SourceIgnore:
         user_patterns = collect_sourceignore(root)
         if spec_ignore is not None:
             user_patterns += _compile(spec_ignore.splitlines(), "")
-        # spec.ignore is a pointer in the API: an empty string still counts as "set".
-        overridden = bool(user_patterns) or spec_ignore is not None
+        # SourceIgnoreFilter switches on the patterns collected (len(ps) > 0), not on
+        # spec.ignore being set: one with only blank or comment lines keeps the defaults.
+        overridden = bool(user_patterns)
         defaults = () if overridden else DEFAULT_EXCLUSIONS
         self.patterns = _compile((*EXCLUDE_VCS, *defaults), "") + user_patterns
 
