@@ -15,9 +15,11 @@ from kasboot.errors import ExitCode, KasbootError
 # name -> "module:attribute"; a module is imported only when its command runs.
 COMMANDS: dict[str, str] = {
     "bootstrap": "kasboot.cli.bootstrap:bootstrap",
+    "completion": "kasboot.cli.completion:completion",
     "demo": "kasboot.cli.demo:demo",
     "plan": "kasboot.cli.bootstrap:plan",
     "sandbox": "kasboot.cli.sandbox:sandbox",
+    "wizard": "kasboot.cli.wizard:wizard",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from kasboot.cli.completion import complete_agent_names
 from kasboot.cli.options import bootstrap_options, settings_from_click
 from kasboot.errors import UsageError
 
@@ -63,7 +64,9 @@ def execute(params: dict[str, Any], *, command: str, dry_run: bool) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("agent", required=False)
+@click.argument(
+    "agent", required=False, envvar="KASBOOT_AGENT", shell_complete=complete_agent_names
+)
 @bootstrap_options
 def bootstrap(agent: str | None, **params: Any) -> None:
     """Register AGENT in the GitLab project and install it in the cluster with Flux.
@@ -74,16 +77,26 @@ def bootstrap(agent: str | None, **params: Any) -> None:
     reconciliation. Credentials come from GITLAB_TOKEN / glab's or python-gitlab's config
     and from kubeconfig — never from a flag.
     """
+    non_interactive = bool(params.pop("non_interactive", False))
     if agent is None:
-        raise UsageError(
-            "missing AGENT: the name of the agent to bootstrap",
-            hint="run `kasboot bootstrap my-agent …` (or `kasboot wizard` at a terminal)",
-        )
+        from kasboot.interactive import prompt_blocker
+
+        blocker = prompt_blocker(non_interactive=non_interactive)
+        if blocker is not None:
+            raise UsageError(
+                f"missing AGENT, the name of the agent to bootstrap (no prompt: {blocker})",
+                hint="pass it as the first argument (`kasboot bootstrap my-agent …`) "
+                "or set KASBOOT_AGENT",
+            )
+        from kasboot.ui.wizard import run_wizard
+
+        run_wizard(params)
+        return
     execute({"agent": agent, **params}, command="bootstrap", dry_run=False)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("agent")
+@click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
 @bootstrap_options
 def plan(agent: str, **params: Any) -> None:
     """Show every change `bootstrap` would make (diffs included); write nothing."""

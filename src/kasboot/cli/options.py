@@ -206,7 +206,15 @@ def _click_option(spec: _Spec) -> click.Option:
         return GlabBoolOption([declaration, *spec.flags[:-1], spec.name], **common)
     if spec.multiple:
         return click.Option([*spec.flags, spec.name], multiple=True, metavar=spec.metavar, **common)
+    if spec.name == "context":
+        common["shell_complete"] = _complete_kube_contexts
     return click.Option([*spec.flags, spec.name], metavar=spec.metavar, **common)
+
+
+def _complete_kube_contexts(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from kasboot.cli.completion import complete_kube_contexts
+
+    return complete_kube_contexts(ctx, param, incomplete)
 
 
 def bootstrap_options(f: F) -> F:
@@ -216,10 +224,19 @@ def bootstrap_options(f: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         envvar="KASBOOT_CONFIG",
         show_envvar=True,
-        help=f"YAML file of option values (keys as the long flags).  [default: "
+        help=f"YAML file of option values (keys as the long flags). Precedence: flag > "
+        f"KASBOOT_<OPTION> variable > this file > default.  [default: "
         f"{CONFIG_FILE_NAME} at the repository root]",
     )
-    params = [_click_option(spec) for spec in SPECS] + [config]
+    non_interactive = click.Option(
+        ["--non-interactive/--interactive", "-y", "--yes", "non_interactive"],
+        default=False,
+        envvar="KASBOOT_NON_INTERACTIVE",
+        show_envvar=True,
+        help="Never prompt: a missing value is an error naming its flag and variable. "
+        "Also implied when CI is set or stdin is not a terminal.",
+    )
+    params = [_click_option(spec) for spec in SPECS] + [config, non_interactive]
     existing = getattr(f, "__click_params__", [])
     # click collects decorators bottom-up and reverses them: append in reverse so
     # --help lists the options in the order above.

@@ -1,0 +1,354 @@
+"""The interactive bootstrap: questionary prompts, each with a detected default and the
+same checks `kasboot bootstrap` applies, then a review (the dry-run plan and the
+equivalent command line) before anything is written.
+
+Prompts raise KeyboardInterrupt on Ctrl-C (`unsafe_ask`), which the entry point turns
+into exit 130; until the last confirmation the wizard has only read."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import questionary
+
+from kasboot.credentials import gitlab_credentials, normalise_url
+from kasboot.errors import UsageError
+from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings
+from kasboot.steps.context import BootstrapContext
+from kasboot.wizard_discovery import (
+    WizardGitLab,
+    baseline_settings,
+    collision,
+    flux_sources,
+    guard_verdict,
+    guess_gitlab,
+    kube_contexts,
+    kustomization_paths,
+    names_taken,
+    open_probe,
+    resolve_presets,
+)
+from kasboot.wizard_model import (
+    RBAC_CHOICES,
+    check_agent_name,
+    check_option,
+    check_project_path,
+    check_with,
+    command_line,
+    default_manifest_path,
+    default_release_names,
+    equivalent_args,
+    generated_values,
+    order_contexts,
+    pick_source,
+    suggest_agent_name,
+)
+
+FIX_CHOICES = {
+    "path": "choose another manifest path",
+    "add-kustomization": "--fix add-kustomization: commit a kustomization.yaml listing what "
+    "Flux applies today",
+    "sourceignore": "--fix sourceignore: commit a root .sourceignore excluding /.gitlab/",
+}
+
+
+def say(text: str = "", *, style: str | None = None) -> None:
+    click.echo(click.style(text, fg=style) if style and not os.environ.get("NO_COLOR") else text)
+
+
+def ask_text(message: str, default: str = "", validate: Any = None) -> str:
+    answer = questionary.text(message, default=default, validate=validate).unsafe_ask()
+    return str(answer).strip()
+
+
+def ask_select(message: str, choices: Mapping[str, str], default: str) -> str:
+    options = [questionary.Choice(title, value=value) for value, title in choices.items()]
+    return str(questionary.select(message, choices=options, default=default).unsafe_ask())
+
+
+def ask_confirm(message: str, default: bool) -> bool:
+    return bool(questionary.confirm(message, default=default).unsafe_ask())
+
+
+def with_fields(settings: Settings, **changes: Any) -> Settings:
+    """Settings with some answers changed, through the same gate as every run."""
+    values = {f: getattr(settings, f) for f in SETTINGS_FIELDS}
+    values.update(changes)
+    return build_settings(**values)
+
+
+class Wizard:
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self.presets = resolve_presets(params)
+        self.settings = self.presets.settings
+        self.env_prefix: dict[str, str] = {}
+        self.values_text: str | None = None
+        self.values_path: str | None = None
+
+    def preset(self, field: str) -> bool:
+        return field in self.presets.explicit
+
+    # -- GitLab ------------------------------------------------------------------
+
+    def ask_gitlab(self) -> tuple[WizardGitLab, str]:
+        guess = guess_gitlab(Path.cwd(), os.environ)
+        url = normalise_url(
+            ask_text("GitLab host:", guess.url, check_with(lambda t: normalise_url(t)))
+        )
+        project = ask_text(
+            "GitLab project (group/project):",
+            (self.settings.repo if self.preset("repo") else guess.project) or "",
+            check_project_path,
+        )
+        if url != guess.url:
+            # The run reads the host from the environment: carry the answer there.
+            os.environ["GITLAB_HOST"] = url
+            self.env_prefix["GITLAB_HOST"] = url
+        credentials = gitlab_credentials(host_hint=url, env={**os.environ, "GITLAB_HOST": url})
+        say(f"  token from {credentials.source}", style="bright_black")
+        return WizardGitLab(credentials.url, credentials.token), project.strip("/")
+
+    # -- agent and cluster ---------------------------------------------------------
+
+    def ask_context(self) -> str | None:
+        names, current = kube_contexts(self.settings.kubeconfig)
+        if self.preset("context") or not names:
+            return self.settings.context
+        ordered = order_contexts(names, current)
+        if len(ordered) == 1:
+            say(f"Kube context: {ordered[0]} (the only one in kubeconfig)")
+            return None
+        titles = {n: f"{n} (current)" if n == current else n for n in ordered}
+        chosen = ask_select("Kube context:", titles, ordered[0])
+        return None if chosen == current else chosen
+
+    def ask_agent(self, existing: Sequence[str], context: str | None) -> str:
+        if context is None:
+            context = kube_contexts(self.settings.kubeconfig)[1]
+        default = self.presets.agent or suggest_agent_name(context, existing)
+        if existing:
+            say(f"Agents in this project: {', '.join(existing)}")
+        answer = questionary.autocomplete(
+            "Agent name (new, or an existing one to re-bootstrap):",
+            choices=list(existing),
+            default=default,
+            validate=check_agent_name,
+        ).unsafe_ask()
+        return str(answer).strip()
+
+    # -- Flux --------------------------------------------------------------------
+
+    def ask_flux_source(self, ctx: BootstrapContext, project: str) -> None:
+        sources = flux_sources(ctx.cluster)
+        if not sources or self.preset("flux_source_name"):
+            return
+        picked = pick_source(sources, project) or sources[0]
+        if len(sources) > 1:
+            titles = {s.ref: f"{s.ref}  {s.url}" for s in sources}
+            ref = ask_select("Flux source that syncs this project:", titles, picked.ref)
+            picked = next(s for s in sources if s.ref == ref)
+        else:
+            say(f"Flux source: {picked.ref} ({picked.url})")
+        self.settings = with_fields(
+            self.settings,
+            flux_source_type=picked.type,
+            flux_source_namespace=picked.namespace,
+            flux_source_name=picked.name,
+        )
+        ctx.settings = self.settings
+
+    def ask_manifest_path(self, ctx: BootstrapContext, gitlab: WizardGitLab) -> None:
+        paths = kustomization_paths(ctx)
+        if paths:
+            say(f"Flux applies: {', '.join(paths)}")
+        default = (
+            self.settings.manifest_path
+            if self.preset("manifest_path")
+            else default_manifest_path(paths, self.settings.agent)
+        )
+        while True:
+            path = ask_text(
+                "Manifest path (directory for the Flux Helm resources):",
+                default,
+                check_option("manifest_path"),
+            )
+            self.settings = with_fields(self.settings, manifest_path=path, fix=())
+            self.default_names(ctx, gitlab)
+            while True:
+                ctx.settings = self.settings
+                verdict = guard_verdict(ctx)
+                say(("✔ " if verdict.ok else "✖ ") + verdict.text, style=None)
+                if verdict.ok:
+                    if ask_confirm(f"Use manifest path {path or '(root)'}?", True):
+                        return
+                    break
+                choice = ask_select(
+                    "The topology guard refuses this layout. How to go on?", FIX_CHOICES, "path"
+                )
+                if choice == "path":
+                    break
+                fixes = tuple(dict.fromkeys((*self.settings.fix, choice)))
+                self.settings = with_fields(self.settings, fix=fixes)
+            default = path
+
+    def default_names(self, ctx: BootstrapContext, gitlab: WizardGitLab) -> None:
+        if any(
+            self.preset(f)
+            for f in ("helm_release_name", "helm_release_target_namespace", "helm_repository_name")
+        ):
+            return
+        names = default_release_names(self.settings.agent, names_taken(ctx, gitlab, self.settings))
+        self.settings = with_fields(self.settings, **dataclasses.asdict(names))
+
+    # -- Helm release ----------------------------------------------------------------
+
+    def ask_release(self, ctx: BootstrapContext, gitlab: WizardGitLab) -> None:
+        while True:
+            s = self.settings
+            name = ask_text(
+                "Helm release name:", s.helm_release_name, check_option("helm_release_name")
+            )
+            namespace = ask_text(
+                "HelmRelease namespace:",
+                s.helm_release_namespace,
+                check_option("helm_release_namespace"),
+            )
+            target = ask_text(
+                "Namespace agentk runs in:",
+                s.helm_release_target_namespace,
+                check_option("helm_release_target_namespace"),
+            )
+            self.settings = with_fields(
+                s,
+                helm_release_name=name,
+                helm_release_namespace=namespace,
+                helm_release_target_namespace=target,
+            )
+            clash = collision(ctx, gitlab, self.settings)
+            if clash is None:
+                return
+            say(f"! {clash}", style="yellow")
+            if ask_confirm("Use these names anyway?", False):
+                return
+
+    # -- the rest --------------------------------------------------------------------
+
+    def ask_environments(self) -> None:
+        s = self.settings
+        wanted = ask_confirm(
+            "Create GitLab environments (dashboards) for the agent and Flux?",
+            s.create_environment or s.create_flux_environment,
+        )
+        self.settings = with_fields(s, create_environment=wanted, create_flux_environment=wanted)
+
+    def ask_advanced(self) -> None:
+        if not ask_confirm(
+            "Customise advanced options (values files, CA certificate, proxy, RBAC, agent "
+            "version)?",
+            False,
+        ):
+            return
+        s = self.settings
+        files = ask_text(
+            "Helm values files (comma-separated, empty for none):",
+            ",".join(str(p) for p in s.helm_release_values),
+            check_option("helm_release_values"),
+        )
+        ca_cert = ask_text(
+            "PEM file of the CA that signed KAS's certificate (empty for none):",
+            str(s.kas_ca_cert or ""),
+            lambda t: True if not t.strip() else check_option("kas_ca_cert")(t),
+        )
+        https_proxy = ask_text("HTTPS proxy for agentk (empty for none):")
+        no_proxy = ask_text("NO_PROXY for agentk (empty for none):") if https_proxy else ""
+        rbac = ask_select("RBAC for agentk:", RBAC_CHOICES, "cluster-admin")
+        role = ask_text("Name of the existing ClusterRole:") if rbac == "existing" else ""
+        version = ask_text(
+            "agentk version (empty: the GitLab instance's KAS version):",
+            s.agent_version or "",
+            lambda t: True if not t.strip() else check_option("agent_version")(t),
+        )
+        values = [v for v in files.split(",") if v.strip()]
+        self.values_text = generated_values(
+            https_proxy=https_proxy, no_proxy=no_proxy, rbac=rbac, role=role
+        )
+        if self.values_text is not None:
+            self.values_path = ask_text(
+                "File for the generated values (written on confirmation):",
+                f"kasboot-values-{s.agent}.yaml",
+            )
+        self.settings = with_fields(
+            s,
+            helm_release_values=tuple(values),
+            kas_ca_cert=ca_cert or None,
+            agent_version=version or None,
+        )
+
+    # -- review and run ----------------------------------------------------------------
+
+    def final_args(self, values_file: str | None) -> list[str]:
+        settings = self.settings
+        if values_file is not None:
+            settings = dataclasses.replace(
+                settings, helm_release_values=(*settings.helm_release_values, Path(values_file))
+            )
+        baseline = baseline_settings(settings.agent, self.presets.config)
+        args = equivalent_args(settings, baseline)
+        if self.presets.config is not None:
+            args += ["--config", str(self.presets.config)]
+        return args
+
+    def review_and_run(self) -> None:
+        from kasboot.cli.bootstrap import bootstrap, plan
+
+        with tempfile.TemporaryDirectory(prefix="kasboot-wizard-") as scratch:
+            preview_values = None
+            if self.values_text is not None:
+                preview_values = str(Path(scratch) / "values.yaml")
+                Path(preview_values).write_text(self.values_text, encoding="utf-8")
+            say()
+            say("Review: the plan (nothing has been written)", style="cyan")
+            plan.main(args=self.final_args(preview_values), prog_name="kasboot plan",
+                      standalone_mode=False)  # fmt: skip
+        args = self.final_args(self.values_path)
+        say()
+        say("Equivalent command (repeats this bootstrap without questions, e.g. in CI):")
+        say("  " + command_line(args, self.env_prefix), style="green")
+        if self.values_path:
+            say(f"  ({self.values_path} is written when you confirm; commit it for CI)")
+        say()
+        if not ask_confirm("Apply these changes now?", True):
+            say("Nothing written.")
+            return
+        if self.values_path and self.values_text is not None:
+            Path(self.values_path).write_text(self.values_text, encoding="utf-8")
+        bootstrap.main(args=args, prog_name="kasboot bootstrap", standalone_mode=False)
+
+    def run(self) -> None:
+        gitlab, project = self.ask_gitlab()
+        existing = gitlab.agent_names(project)
+        context = self.ask_context()
+        agent = self.ask_agent(existing, context)
+        self.settings = with_fields(self.settings, agent=agent, repo=project, context=context)
+        ctx = open_probe(self.settings, gitlab, project)
+        self.ask_flux_source(ctx, project)
+        self.ask_manifest_path(ctx, gitlab)
+        self.ask_release(ctx, gitlab)
+        self.ask_environments()
+        self.ask_advanced()
+        self.review_and_run()
+
+
+def run_wizard(params: Mapping[str, Any]) -> None:
+    """Ask, review, run. `params` as click parsed them (flags or KASBOOT_* variables)
+    preset the answers' defaults."""
+    try:
+        Wizard(params).run()
+    except EOFError:
+        raise UsageError("input closed before the wizard finished: nothing written") from None
