@@ -292,6 +292,49 @@ class Cluster:
                 if time.monotonic() >= deadline:
                     return last
 
+    # -- doctor and status ---------------------------------------------------
+
+    def flux_crds(self) -> list[dict[str, Any]]:
+        """The CustomResourceDefinitions of Flux's API groups (``*.toolkit.fluxcd.io``)."""
+        with self._errors("listing CustomResourceDefinitions"):
+            found = self._extensions.list_custom_resource_definition()
+            return [
+                self._plain(crd)
+                for crd in found.items
+                if str(crd.spec.group).endswith(".toolkit.fluxcd.io")
+            ]
+
+    def list_deployments(
+        self, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Deployments in one namespace, or in all when ``namespace`` is None."""
+        selector = {"label_selector": label_selector} if label_selector else {}
+        with self._errors("listing Deployments"):
+            if namespace is None:
+                found = self._apps.list_deployment_for_all_namespaces(**selector)
+            else:
+                found = self._apps.list_namespaced_deployment(namespace, **selector)
+            return [self._plain(item) for item in found.items]
+
+    def list_secrets(
+        self, label_selector: str, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Secrets matching a label selector, in one namespace or all. Callers read their
+        metadata; the data stays in memory and is never printed."""
+        with self._errors("listing Secrets"):
+            if namespace is None:
+                found = self._core.list_secret_for_all_namespaces(label_selector=label_selector)
+            else:
+                found = self._core.list_namespaced_secret(namespace, label_selector=label_selector)
+            return [self._plain(item) for item in found.items]
+
+    def events_for(self, kind: str, namespace: str, name: str) -> list[dict[str, Any]]:
+        """The core/v1 Events about one object (what `kubectl describe` shows)."""
+        selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+        with self._errors(f"listing events of {kind} {namespace}/{name}"):
+            found = self._core.list_namespaced_event(namespace, field_selector=selector)
+            return [self._plain(item) for item in found.items]
+
 
 def _in_cluster() -> bool:
     return (

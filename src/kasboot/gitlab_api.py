@@ -323,6 +323,41 @@ class GitLabAPI:
         with self._errors(f"committing {len(actions)} file(s) to {branch}"):
             return str(self._project(project).commits.create(body).id)
 
+    # -- doctor and status ---------------------------------------------------
+
+    def token_self(self) -> dict[str, Any] | None:
+        """The personal access token in use (``scopes``, ``expires_at``, ``active``), from
+        ``GET /personal_access_tokens/self``; None when the token is not a personal (or
+        project/group) access token, which GitLab answers with 404."""
+        import gitlab
+
+        with self._errors("reading the token's scopes"):
+            try:
+                return dict(self._gl.http_get("/personal_access_tokens/self"))  # type: ignore[arg-type]
+            except gitlab.exceptions.GitlabHttpError as error:
+                if error.response_code == 404:
+                    return None
+                raise
+
+    def project_access_level(self, project: str) -> int | None:
+        """The caller's role on the project (10 guest … 40 maintainer, 50 owner), the
+        higher of its project and group membership; None when GitLab does not say."""
+        permissions = getattr(self._project(project), "permissions", None) or {}
+        levels = [
+            int(access["access_level"])
+            for access in (permissions.get("project_access"), permissions.get("group_access"))
+            if isinstance(access, dict) and access.get("access_level") is not None
+        ]
+        return max(levels) if levels else None
+
+    def list_agents(self, project: str) -> list[dict[str, Any]]:
+        """Every agent registered in the project (all pages)."""
+        with self._errors("listing agents"):
+            return [
+                dict(agent.attributes)
+                for agent in self._project(project).cluster_agents.list(iterator=True, per_page=100)
+            ]
+
 
 def quote_path(path: str) -> str:
     return quote(path, safe="")

@@ -17,8 +17,10 @@ COMMANDS: dict[str, str] = {
     "bootstrap": "kasboot.cli.bootstrap:bootstrap",
     "completion": "kasboot.cli.completion:completion",
     "demo": "kasboot.cli.demo:demo",
+    "doctor": "kasboot.cli.doctor:doctor",
     "plan": "kasboot.cli.bootstrap:plan",
     "sandbox": "kasboot.cli.sandbox:sandbox",
+    "status": "kasboot.cli.doctor:status",
     "wizard": "kasboot.cli.wizard:wizard",
 }
 

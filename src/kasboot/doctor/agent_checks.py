@@ -1,0 +1,258 @@
+"""The doctor's lines for one AGENT: registered, tokens, the token Secret, the
+HelmRelease, connected, and name collisions with another agent's release, namespace or
+Secret. Problems of an agent that is registered exit 6 (as `status` does), an agent
+that is not registered 4, a collision 3 (bootstrap's pre-flight would refuse it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kasboot.doctor.agent_state import AgentState, read_cluster_side, read_gitlab_side
+from kasboot.doctor.context import CONNECTED_WITHIN_SECONDS, DoctorContext, ago
+from kasboot.doctor.model import Check, failed, failed_with, passed, skipped, warned
+from kasboot.errors import ExitCode, KasbootError
+from kasboot.flux.health import Phase
+
+
+def _bootstrap_fix(ctx: DoctorContext, why: str) -> str:
+    return f"{why}: `kasboot bootstrap {ctx.settings.agent}` with the same options"
+
+
+def agent_checks(ctx: DoctorContext) -> list[Check]:
+    project = ctx.project.path if ctx.project is not None else None
+    state = AgentState(name=ctx.settings.agent, project=project or "")
+    gitlab_error: KasbootError | None = None
+    cluster_error: KasbootError | None = None
+    if ctx.gitlab is not None and project is not None:
+        try:
+            read_gitlab_side(ctx.gitlab, project, state)
+        except KasbootError as error:
+            gitlab_error = error
+    if ctx.cluster is not None and ctx.cluster_answers:
+        try:
+            read_cluster_side(ctx.cluster, ctx.settings, state)
+        except KasbootError as error:
+            cluster_error = error
+    ctx.agent = state.agent
+    lines = [_registered(ctx, state, project, gitlab_error)]
+    if state.registered:
+        lines.append(_tokens(ctx, state))
+    lines.append(_secret(ctx, state, cluster_error))
+    lines.append(_release(ctx, state, cluster_error))
+    if state.registered:
+        lines.append(_connected(ctx, state))
+    lines.append(_collisions(ctx, state))
+    return lines
+
+
+def _registered(
+    ctx: DoctorContext, state: AgentState, project: str | None, error: KasbootError | None
+) -> Check:
+    title = "Agent registered"
+    if error is not None:
+        return failed_with("agent", title, error)
+    if project is None:
+        return skipped("agent", title, "the project could not be read")
+    if state.agent is None:
+        return failed(
+            "agent",
+            title,
+            f"no agent {state.name!r} in {project}",
+            _bootstrap_fix(ctx, "register it"),
+            ExitCode.GITLAB,
+        )
+    created = state.agent.get("created_at") or "?"
+    return passed("agent", title, f"{state.name} (id {state.agent['id']}), created {created}")
+
+
+def _tokens(ctx: DoctorContext, state: AgentState) -> Check:
+    title = "Agent tokens"
+    if not state.tokens:
+        return failed(
+            "agent-tokens",
+            title,
+            "no active token: the agent cannot authenticate",
+            _bootstrap_fix(ctx, "mint one and store it in the Secret"),
+            ExitCode.FLUX,
+        )
+    listed = ", ".join(
+        f"{t.id} {t.name} (last used {ago(t.last_used_at, ctx.now)})" for t in state.tokens
+    )
+    return passed("agent-tokens", title, f"{len(state.tokens)} active: {listed}")
+
+
+def _secret(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -> Check:
+    title = "Token Secret"
+    if error is not None:
+        return failed_with("agent-secret", title, error)
+    secret = state.secret
+    if secret is None:
+        return skipped("agent-secret", title, "the cluster did not answer")
+    ref = f"Secret {secret.namespace}/{secret.name}"
+    fix = _bootstrap_fix(ctx, "store an active token in it")
+    if not secret.present:
+        return failed("agent-secret", title, f"{ref} does not exist", fix, ExitCode.FLUX)
+    if not secret.has_token_key:
+        return failed("agent-secret", title, f"{ref} has no key `token`", fix, ExitCode.FLUX)
+    if secret.token_id is None:
+        return warned(
+            "agent-secret",
+            title,
+            f"{ref} holds a token without the token-id annotation: which one cannot be told",
+            fix,
+        )
+    if not state.registered:
+        return warned("agent-secret", title, f"{ref} holds token {secret.token_id}")
+    if secret.token_id not in state.active_token_ids:
+        return failed(
+            "agent-secret",
+            title,
+            f"{ref} holds token {secret.token_id}, which is not an active token of "
+            f"{state.name} (revoked, or another agent's)",
+            fix,
+            ExitCode.FLUX,
+        )
+    return passed("agent-secret", title, f"{ref} holds active token {secret.token_id}")
+
+
+def _release(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -> Check:
+    title = "HelmRelease"
+    if error is not None:
+        return failed_with("agent-release", title, error)
+    release = state.release
+    if release is None:
+        return skipped("agent-release", title, "the cluster did not answer")
+    ref = f"HelmRelease {release.namespace}/{release.name}"
+    if not release.present:
+        settings = ctx.settings
+        return failed(
+            "agent-release",
+            title,
+            f"{ref} does not exist",
+            f"is {settings.helm_release_path} committed, and applied by a Flux Kustomization? "
+            "(see the Flux topology line; `flux get kustomizations -A`)",
+            ExitCode.FLUX,
+        )
+    if release.ready:
+        return passed("agent-release", title, f"{ref} Ready: {release.message}")
+    if release.phase is Phase.PROGRESSING:
+        return warned("agent-release", title, f"{ref} is reconciling: {release.message}")
+    found = release.diagnosis
+    if found is not None:
+        return failed("agent-release", title, f"{ref}: {found.cause}", found.fix, ExitCode.FLUX)
+    return failed(
+        "agent-release",
+        title,
+        f"{ref}: {release.reason}: {release.message}",
+        f"see `flux get helmreleases -n {release.namespace}` and its events",
+        ExitCode.FLUX,
+    )
+
+
+def _connected(ctx: DoctorContext, state: AgentState) -> Check:
+    title = "Agent connected"
+    latest = state.last_contact
+    if latest is None:
+        return failed(
+            "agent-connected",
+            title,
+            "no token of the agent was ever used: agentk has never connected",
+            "see the HelmRelease and Secret lines; `kubectl logs` of the agentk pods",
+            ExitCode.FLUX,
+        )
+    when = ago(latest.last_used_at, ctx.now)
+    if state.connected(ctx.now):
+        return passed("agent-connected", title, f"last contact {when} (token {latest.id})")
+    return failed(
+        "agent-connected",
+        title,
+        f"last contact {when} (token {latest.id}); GitLab shows an agent as connected for "
+        f"{CONNECTED_WITHIN_SECONDS // 60} minutes after its last contact",
+        "check that the agentk pods run and can reach KAS (`kubectl logs` of agentk)",
+        ExitCode.FLUX,
+    )
+
+
+def _collisions(ctx: DoctorContext, state: AgentState) -> Check:
+    title = "Name collisions"
+    if ctx.cluster is None or not ctx.cluster_answers or ctx.flux_version is None:
+        return skipped("collisions", title, "needs the cluster with Flux")
+    try:
+        found = release_collisions(ctx, ctx.cluster.list_objects("HelmRelease"))
+        found += _secret_collision(ctx, state)
+    except KasbootError as error:
+        return failed_with("collisions", title, error)
+    if found:
+        return failed(
+            "collisions",
+            title,
+            "; ".join(found),
+            "give this agent its own --helm-release-name, --helm-release-target-namespace "
+            "and --gitlab-agent-token-secret-name",
+            ExitCode.PREFLIGHT,
+        )
+    return passed("collisions", title, "no other agent's release, namespace or Secret in the way")
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str]:
+    """(target namespace, Helm release name), with helm-controller's defaults."""
+    spec, meta = obj.get("spec") or {}, obj["metadata"]
+    target = spec.get("targetNamespace") or meta["namespace"]
+    default = f"{target}-{meta['name']}" if spec.get("targetNamespace") else meta["name"]
+    return target, spec.get("releaseName") or default
+
+
+def _secret_name(obj: dict[str, Any], release: str) -> str:
+    config = ((obj.get("spec") or {}).get("values") or {}).get("config") or {}
+    # Without config.secretName the chart makes (and reads) "<release>-token".
+    return str(config.get("secretName") or f"{release}-token")
+
+
+def release_collisions(ctx: DoctorContext, releases: list[dict[str, Any]]) -> list[str]:
+    """Other HelmReleases that would install the same Helm release, or read the same token
+    Secret, as this agent's."""
+    settings = ctx.settings
+    target = settings.helm_release_target_namespace
+    ours = (settings.helm_release_namespace, settings.helm_release_name)
+    found = []
+    for obj in releases:
+        meta = obj["metadata"]
+        if (meta["namespace"], meta["name"]) == ours:
+            continue
+        ref = f"HelmRelease {meta['namespace']}/{meta['name']}"
+        other_target, other_release = _identity(obj)
+        if (other_target, other_release) == (target, settings.helm_release_name):
+            found.append(f"{ref} installs the same Helm release {target}/{other_release}")
+        elif (
+            other_target == target
+            and _secret_name(obj, other_release) == settings.gitlab_agent_token_secret_name
+        ):
+            found.append(
+                f"{ref} reads the same Secret {target}/{settings.gitlab_agent_token_secret_name}"
+            )
+    return found
+
+
+def _secret_collision(ctx: DoctorContext, state: AgentState) -> list[str]:
+    """The Secret holds a token of ANOTHER agent of the project (asked only when the
+    token is not this agent's)."""
+    secret = state.secret
+    if (
+        ctx.gitlab is None
+        or ctx.project is None
+        or secret is None
+        or secret.token_id is None
+        or secret.token_id in state.active_token_ids
+    ):
+        return []
+    project = ctx.project.path
+    for agent in ctx.gitlab.list_agents(project):
+        if agent.get("name") == state.name:
+            continue
+        tokens = ctx.gitlab.active_tokens(project, int(agent["id"]))
+        if any(int(token["id"]) == secret.token_id for token in tokens):
+            return [
+                f"Secret {secret.namespace}/{secret.name} holds token {secret.token_id} of "
+                f"agent {agent.get('name')!r}"
+            ]
+    return []

@@ -1,0 +1,175 @@
+"""One agent as GitLab and the cluster see it: registered? its active tokens and when
+each was last used (the single-token GET: the list has no `last_used_at`), the token
+Secret (key `token`, the token-id annotation), the HelmRelease's health, and whether
+the agent is connected. `kasboot status` shows it; `kasboot doctor AGENT` checks it."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kasboot.cluster import MANAGED_BY_LABEL
+from kasboot.doctor.context import CONNECTED_WITHIN_SECONDS, parse_gitlab_time
+from kasboot.flux.diagnose import Diagnosis, diagnose
+from kasboot.flux.health import Phase, assess
+from kasboot.steps.token import held_token_id
+
+if TYPE_CHECKING:
+    from kasboot.cluster import Cluster
+    from kasboot.gitlab_api import GitLabAPI
+    from kasboot.settings import Settings
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    created_at: str | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    namespace: str
+    name: str
+    present: bool
+    has_token_key: bool = False
+    token_id: int | None = None  # from the token-id annotation
+    managed_by_kasboot: bool = False
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    namespace: str
+    name: str
+    present: bool
+    phase: Phase | None = None
+    reason: str = ""
+    message: str = ""
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.phase is Phase.READY
+
+
+@dataclass
+class AgentState:
+    name: str
+    project: str
+    agent: dict[str, Any] | None = None
+    tokens: list[TokenInfo] = field(default_factory=list)
+    secret: SecretInfo | None = None  # None: the cluster was not asked
+    release: ReleaseInfo | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.agent is not None
+
+    @property
+    def active_token_ids(self) -> set[int]:
+        return {token.id for token in self.tokens}
+
+    @property
+    def secret_token_active(self) -> bool:
+        secret = self.secret
+        return bool(
+            secret
+            and secret.present
+            and secret.has_token_key
+            and secret.token_id in self.active_token_ids
+        )
+
+    @property
+    def last_contact(self) -> TokenInfo | None:
+        used = [token for token in self.tokens if token.last_used_at is not None]
+        return max(used, key=lambda t: t.last_used_at or datetime.min) if used else None
+
+    def connected(self, now: datetime) -> bool:
+        latest = self.last_contact
+        if latest is None or latest.last_used_at is None:
+            return False
+        return (now - latest.last_used_at).total_seconds() <= CONNECTED_WITHIN_SECONDS
+
+    def healthy(self, now: datetime) -> bool:
+        return (
+            self.registered
+            and self.secret_token_active
+            and self.release is not None
+            and self.release.ready
+            and self.connected(now)
+        )
+
+
+def read_gitlab_side(gitlab: GitLabAPI, project: str, state: AgentState) -> None:
+    """The agent and its active tokens, each with its last use."""
+    state.agent = gitlab.find_agent(project, state.name)
+    if state.agent is None:
+        return
+    agent_id = int(state.agent["id"])
+    tokens = []
+    for listed in gitlab.active_tokens(project, agent_id):
+        detail = gitlab.get_token(project, agent_id, int(listed["id"])) or listed
+        tokens.append(
+            TokenInfo(
+                id=int(detail["id"]),
+                name=str(detail.get("name") or ""),
+                created_at=detail.get("created_at"),
+                last_used_at=parse_gitlab_time(detail.get("last_used_at")),
+            )
+        )
+    state.tokens = sorted(tokens, key=lambda t: t.id)
+
+
+def secret_info(namespace: str, name: str, secret: dict[str, Any] | None) -> SecretInfo:
+    if secret is None:
+        return SecretInfo(namespace, name, present=False)
+    data = secret.get("data") or {}
+    labels = (secret.get("metadata") or {}).get("labels") or {}
+    encoded = data.get("token") or ""
+    try:
+        has_token = bool(base64.b64decode(encoded).strip()) if encoded else False
+    except ValueError:
+        has_token = False
+    return SecretInfo(
+        namespace,
+        name,
+        present=True,
+        has_token_key=has_token,
+        token_id=held_token_id(secret),
+        managed_by_kasboot=labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1],
+    )
+
+
+def release_info(cluster: Cluster, namespace: str, name: str) -> ReleaseInfo:
+    obj = cluster.get_object("HelmRelease", namespace, name)
+    if obj is None:
+        return ReleaseInfo(namespace, name, present=False)
+    health = assess(obj)
+    found = None
+    if health.phase is not Phase.READY:
+        found = diagnose("HelmRelease", obj, cluster.events_for("HelmRelease", namespace, name))
+    return ReleaseInfo(namespace, name, True, health.phase, health.reason, health.message, found)
+
+
+def read_cluster_side(cluster: Cluster, settings: Settings, state: AgentState) -> None:
+    """The token Secret (metadata only kept: the token never leaves this function) and
+    the HelmRelease."""
+    namespace = settings.helm_release_target_namespace
+    name = settings.gitlab_agent_token_secret_name
+    secret = cluster.get_secret(namespace, name) if cluster.namespace_exists(namespace) else None
+    state.secret = secret_info(namespace, name, secret)
+    state.release = release_info(
+        cluster, settings.helm_release_namespace, settings.helm_release_name
+    )
+
+
+def read_agent_state(
+    gitlab: GitLabAPI, cluster: Cluster, project: str, settings: Settings
+) -> AgentState:
+    state = AgentState(name=settings.agent, project=project)
+    read_gitlab_side(gitlab, project, state)
+    read_cluster_side(cluster, settings, state)
+    return state

@@ -1,0 +1,51 @@
+"""`kasboot doctor` as a library call: every check in order, each reported whatever the
+others found; never prints, never writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kasboot.doctor import cluster_checks, gitlab_checks
+from kasboot.doctor.agent_checks import agent_checks
+from kasboot.doctor.context import open_doctor_context
+from kasboot.doctor.model import Report
+
+if TYPE_CHECKING:
+    from kasboot.gitlab_api import RequestLogger
+    from kasboot.settings import Settings
+
+
+def run_doctor(
+    settings: Settings,
+    *,
+    agent_given: bool,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    request_logger: RequestLogger | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The checklist for the setup `settings` describe (the options bootstrap would get).
+    Without ``agent_given`` the agent in ``settings`` is a placeholder: only the guard
+    uses it, and the agent's own lines are left out."""
+    ctx = open_doctor_context(settings, cwd=cwd, env=env, request_logger=request_logger, now=now)
+    report = Report(project=ctx.project_path, agent=settings.agent if agent_given else None)
+    for check in (
+        gitlab_checks.check_gitlab,
+        gitlab_checks.check_token,
+        gitlab_checks.check_project,
+        gitlab_checks.check_kas,
+        cluster_checks.check_cluster,
+        cluster_checks.check_flux,
+        cluster_checks.check_flux_source,
+        cluster_checks.check_agent_version,
+        cluster_checks.check_topology,
+    ):
+        report.add(check(ctx))
+    if ctx.project is not None:
+        report.project = ctx.project.path
+    if agent_given:
+        for line in agent_checks(ctx):
+            report.add(line)
+    return report
