@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from kubernetes import client
 
 from .conftest import Flux, GitRepo, configmap, wait_for
@@ -147,3 +149,15 @@ def test_reconcile_request_is_handled_and_prune_removes_what_left(
     group, version, plural = "kustomize.toolkit.fluxcd.io", "v1", "kustomizations"
     fluxapi.custom.delete_namespaced_custom_object(group, version, namespace, plural, "sync")
     wait_for(lambda: "a" not in _configmaps(k8s, namespace), "garbage collection")
+
+
+def test_missing_path_is_an_artifact_failure(fluxapi: Flux, repo: GitRepo) -> None:
+    repo.commit({"app/a.yaml": ""})
+    _sync(fluxapi, repo, "./clusters/absent")
+    ready = wait_for(lambda: fluxapi.ready("Kustomization", "sync"), "verdict")
+    assert ready["reason"] == "ArtifactFailed"
+    assert re.fullmatch(
+        r"kustomization path not found: stat /tmp/kustomization-\d+/clusters/absent: "
+        r"no such file or directory",
+        ready["message"],
+    )

@@ -36,6 +36,10 @@ class BuildError(Exception):
     """The Kustomization's build failed; ``str()`` is the condition message Flux shows."""
 
 
+class PathNotFound(BuildError):
+    """``spec.path`` is not in the artifact (Flux reports it as ArtifactFailed)."""
+
+
 @dataclass(frozen=True)
 class GeneratorWording:
     """How the generator's decode error reads, which changed between Flux releases:
@@ -190,7 +194,7 @@ def build(
     if not str(directory).startswith(str(work_dir)):
         raise BuildError(f"kustomization path '{spec_path}' is outside the source artifact")
     if not directory.is_dir():
-        raise BuildError(
+        raise PathNotFound(
             f"kustomization path not found: stat {directory}: no such file or directory"
         )
     existing = find_kustomization_file(directory)

@@ -17,7 +17,7 @@ from kasboot.sandbox.flux.conditions import (
     remove_condition,
     set_condition,
 )
-from kasboot.sandbox.flux.generator import BuildError, GeneratorWording, build
+from kasboot.sandbox.flux.generator import BuildError, GeneratorWording, PathNotFound, build
 from kasboot.sandbox.flux.kubeapi import KubeApi, KubeRequestError
 from kasboot.sandbox.flux.runtime import Key
 from kasboot.sandbox.flux.status import finish_status
@@ -183,6 +183,8 @@ class KustomizeReconciler:
             return build(
                 work_dir, str(spec.get("path") or ""), self.wording, spec.get("targetNamespace")
             )
+        except PathNotFound as error:
+            raise ReconcileFailure("ArtifactFailed", str(error)) from None
         except BuildError as error:
             raise ReconcileFailure("BuildFailed", str(error)) from None
         finally:
