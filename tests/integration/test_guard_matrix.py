@@ -10,9 +10,12 @@ HelmRelease really gets applied.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, cast
 
+import gitlab
+import kubernetes
 import pytest
 
 from kasboot.flux.topology import (
@@ -23,7 +26,10 @@ from kasboot.flux.topology import (
     check_topology,
 )
 from kasboot.flux.tree import kustomization_file_in
+from tests.integration.bootstrap_helpers import CliResult, kasboot_writes, run_kasboot
+from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 from tests.integration.guard_layouts import (
+    AGENT,
     AGENT_CONFIG,
     FLUX_NAMESPACE,
     HELM_VALUES,
@@ -372,6 +378,87 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
     if NOT_RECONCILED in codes:
         assert not installed
         assert all(outcome.ok for outcome in outcomes)
+
+
+STRAY_VALUES = f"{PROD}/monitoring/values.yaml"
+
+
+@pytest.fixture(scope="module")
+def prod_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """Flux bootstrapped at ./clusters/prod, then someone commits Helm values under it."""
+    directory = tmp_path_factory.mktemp("prod-sandbox")
+    world = sandbox_up(directory, "--flux-path", f"./{PROD}")
+    try:
+        project = gitlab.Gitlab(world.gitlab_url, private_token=world.token).projects.get(
+            world.project
+        )
+        project.files.create(
+            {
+                "file_path": STRAY_VALUES,
+                "branch": "main",
+                "content": HELM_VALUES,
+                "commit_message": "Monitoring chart values",
+            }
+        )
+        yield world
+    finally:
+        sandbox_down(directory)
+
+
+def kasboot_bootstrap(world: Sandbox, *extra: str) -> CliResult:
+    return run_kasboot(
+        world,
+        "bootstrap",
+        AGENT,
+        "--manifest-path",
+        f"{PROD}/gitlab-agent",
+        "--timeout",
+        "30s",
+        *extra,
+    )
+
+
+@pytest.mark.sandbox
+def test_cli_refuses_then_flux_really_fails_on_a_stray_values_file(prod_world: Sandbox) -> None:
+    prod_world.clear_logs()
+    refused = kasboot_bootstrap(prod_world)
+    assert refused.code == 3, refused.stderr
+    assert STRAY_VALUES in refused.stderr
+    assert kasboot_writes(prod_world.gitlab_requests()) == []
+    assert kasboot_writes(prod_world.kube_requests()) == []
+
+    skipped = kasboot_bootstrap(prod_world, "--skip-preflight")
+    assert skipped.code == 6, skipped.stderr
+    assert STRAY_VALUES in skipped.stderr
+
+    # What the cluster shows: the Kustomization failed on that file, and the
+    # committed HelmRelease was never applied.
+    api = kubernetes.client.CustomObjectsApi(
+        kubernetes.config.new_client_from_config(str(prod_world.kubeconfig))
+    )
+    sync = cast(
+        dict[str, Any],
+        api.get_namespaced_custom_object(
+            "kustomize.toolkit.fluxcd.io", "v1", FLUX_NAMESPACE, "kustomizations", "flux-system"
+        ),
+    )
+    ready = next(c for c in sync["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "BuildFailed")
+    assert ready["message"].startswith("failed to decode Kubernetes YAML from /tmp/kustomization-")
+    assert f"/{STRAY_VALUES}: missing Resource metadata" in ready["message"]
+    listed = cast(
+        dict[str, Any],
+        api.list_namespaced_custom_object(
+            "helm.toolkit.fluxcd.io", "v2", FLUX_NAMESPACE, "helmreleases"
+        ),
+    )
+    releases = listed["items"]
+    assert [r["metadata"]["name"] for r in releases] == []
+    project = gitlab.Gitlab(prod_world.gitlab_url, private_token=prod_world.token).projects.get(
+        prod_world.project
+    )
+    tree = {item["path"] for item in project.repository_tree(recursive=True, get_all=True)}
+    assert f"{PROD}/gitlab-agent/gitlab-agent-helm-release.yaml" in tree
 
 
 def test_the_table_covers_the_issue() -> None:
