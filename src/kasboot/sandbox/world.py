@@ -34,6 +34,9 @@ SANDBOX_USER = "root"
 # "0.5" (every controller) or "kustomize-controller=0.5,helm-controller=2": seconds each
 # controller waits before a reconcile, to rehearse waiting on a slow Flux.
 LATENCY_VARIABLE = "KASBOOT_SANDBOX_FLUX_LATENCY"
+# The Flux minor version whose kustomization-generator wording to reproduce: ≤ 8 appends
+# " <nil>" to decode failures (the form seen in most clusters), 9 does not.
+WORDING_VARIABLE = "KASBOOT_SANDBOX_FLUX_WORDING"
 
 
 def flux_latency(value: str | None) -> float | dict[str, float]:
@@ -160,6 +163,7 @@ class World:
                 self.kube.url,
                 self.directory / "flux",
                 latency=flux_latency(os.environ.get(LATENCY_VARIABLE)),
+                generator_flux_minor=int(os.environ.get(WORDING_VARIABLE, "2.8").split(".")[-1]),
             ).start()
         if not self.state.seeded:
             self._seed()

@@ -9,6 +9,7 @@ real controllers document (conditions, reasons, messages, revisions, events).
 from __future__ import annotations
 
 import tempfile
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,8 @@ class FluxSimulator:
     latency: float | Mapping[str, float] = 0.0
     generator_flux_minor: int = 8
     latest_agent_chart: str = "2.11.0"
-    connections: list[AgentConnection] = field(default_factory=list)
+    # the latest agentk connection attempts (bounded: agentk retries forever)
+    connections: deque[AgentConnection] = field(default_factory=lambda: deque(maxlen=256))
 
     def __post_init__(self) -> None:
         self._temp: tempfile.TemporaryDirectory[str] | None = None
