@@ -132,13 +132,12 @@ class Wizard:
         if context is None:
             context = kube_contexts(self.settings.kubeconfig)[1]
         default = self.presets.agent or suggest_agent_name(context, existing)
-        if existing:
-            say(f"Agents in this project: {', '.join(existing)}")
+        message = "Agent name (new, or an existing one to re-bootstrap):"
+        if not existing:  # autocomplete needs something to offer
+            return ask_text(message, default, check_agent_name)
+        say(f"Agents in this project: {', '.join(existing)}")
         answer = questionary.autocomplete(
-            "Agent name (new, or an existing one to re-bootstrap):",
-            choices=list(existing),
-            default=default,
-            validate=check_agent_name,
+            message, choices=list(existing), default=default, validate=check_agent_name
         ).unsafe_ask()
         return str(answer).strip()
 
