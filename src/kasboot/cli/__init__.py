@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "demo": "kasboot.cli.demo:demo",
     "doctor": "kasboot.cli.doctor:doctor",
     "plan": "kasboot.cli.bootstrap:plan",
+    "render": "kasboot.cli.render:render",
     "sandbox": "kasboot.cli.sandbox:sandbox",
     "status": "kasboot.cli.doctor:status",
     "wizard": "kasboot.cli.wizard:wizard",

@@ -3,31 +3,45 @@ from templates/flux like `flux create … --export` prints them, staged for the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from kasboot.errors import PreflightError
 from kasboot.flux.render import render_manifests
 from kasboot.pipeline import Change
 from kasboot.steps.agent_config import stage_file
 from kasboot.steps.context import BootstrapContext
 
+if TYPE_CHECKING:
+    from kasboot.settings import Settings
 
-def image_tag(ctx: BootstrapContext) -> str | None:
+
+def agent_image_tag(settings: Settings, kas_version: str | None) -> str | None:
     """agentk's image tag: --agent-version, else the KAS version (GitLab's advice: the
     agent matches GitLab's major.minor), else the chart's default."""
-    settings = ctx.settings
-    version = settings.agent_version or (ctx.kas.get("version") if settings.pin_version else None)
+    version = settings.agent_version or (kas_version if settings.pin_version else None)
     if not version:
         return None
     return version if version.startswith("v") else f"v{version}"
 
 
-def kas_address(ctx: BootstrapContext) -> str:
-    address = ctx.kas.get("externalUrl")
-    if not ctx.kas.get("enabled") or not address:
+def enabled_kas_address(kas: Mapping[str, Any]) -> str:
+    """KAS's external URL from GitLab's /metadata; refuses when KAS is disabled."""
+    address = kas.get("externalUrl")
+    if not kas.get("enabled") or not address:
         raise PreflightError(
             "KAS is not configured in this GitLab instance, so an agent has nowhere to connect",
             hint="ask your GitLab administrator to enable the agent server (KAS)",
         )
     return str(address)
+
+
+def image_tag(ctx: BootstrapContext) -> str | None:
+    return agent_image_tag(ctx.settings, ctx.kas.get("version"))
+
+
+def kas_address(ctx: BootstrapContext) -> str:
+    return enabled_kas_address(ctx.kas)
 
 
 def rendered_manifests(ctx: BootstrapContext) -> dict[str, str]:

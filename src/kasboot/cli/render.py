@@ -1,0 +1,58 @@
+"""`kasboot render AGENT`: print the Flux HelmRepository and HelmRelease that bootstrap
+would commit, like `flux create … --export` — nothing is written anywhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.steps.manifests import agent_image_tag, enabled_kas_address
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent")
+@click.option(
+    "--kas-address",
+    default=None,
+    envvar="KASBOOT_KAS_ADDRESS",
+    show_envvar=True,
+    help="KAS URL for config.kasAddress (default: read from GitLab's /metadata).",
+)
+@click.option(
+    "--kas-version",
+    default=None,
+    envvar="KASBOOT_KAS_VERSION",
+    show_envvar=True,
+    help="KAS version to pin image.tag to when --kas-address is given (default: unpinned).",
+)
+@bootstrap_options
+def render(agent: str, kas_address: str | None, kas_version: str | None, **params: Any) -> None:
+    """Print the manifests bootstrap would commit for AGENT (to stdout, as YAML)."""
+    from kasboot.flux.render import render_manifests
+
+    config_file = params.pop("config", None)
+    params.pop("non_interactive", None)
+    settings = settings_from_click(
+        {"agent": agent, **params}, Path(config_file) if config_file else None
+    )
+    if kas_address is None:
+        from kasboot.credentials import gitlab_credentials
+        from kasboot.gitlab_api import GitLabAPI
+        from kasboot.localrepo import resolve_project
+
+        _, host = resolve_project(settings.repo, Path.cwd(), dict(os.environ))
+        credentials = gitlab_credentials(host_hint=host)
+        kas = GitLabAPI(credentials.url, credentials.token).metadata().get("kas") or {}
+        kas_address = enabled_kas_address(kas)
+        kas_version = kas_version or kas.get("version")
+    tag = agent_image_tag(settings, kas_version)
+    ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
+    for path, text in render_manifests(
+        settings, kas_address=kas_address, image_tag=tag, kas_ca_cert=ca_cert
+    ).items():
+        click.echo(f"# {path}")
+        click.echo(text, nl=False)
