@@ -1,0 +1,203 @@
+"""`kasboot doctor` end to end: the real CLI as a subprocess against the sandbox. All ✔
+and exit 0 on a healthy setup; the matching ✖ line and exit code for KAS disabled, a bad
+or read-only token, Flux missing, the root-path trap and a name collision."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.bootstrap_helpers import CliResult, agent_args, kasboot_writes, run_kasboot
+from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
+
+pytestmark = pytest.mark.sandbox
+AGENT = "doc-ok"
+
+
+def doctor_args(name: str, *extra: str) -> list[str]:
+    """The options bootstrap got (agent_args), given to doctor instead."""
+    return ["doctor", *agent_args(name)[1:], *extra]
+
+
+def line(result: CliResult, title: str) -> str:
+    found = [text for text in result.stdout.splitlines() if text[2:].startswith(title)]
+    assert found, f"no {title!r} line in:\n{result.stdout}"
+    return found[0]
+
+
+def statuses(result: CliResult) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in result.json()["checks"]}
+
+
+@pytest.fixture(scope="module")
+def healthy(sandbox: Sandbox) -> str:
+    result = run_kasboot(sandbox, *agent_args(AGENT))
+    assert result.code == 0, result.stderr
+    return AGENT
+
+
+def set_kas(sandbox: Sandbox, enabled: bool) -> None:
+    body = json.dumps({"enabled": enabled}).encode()
+    request = urllib.request.Request(f"{sandbox.gitlab_url}/-/sandbox/kas", data=body, method="PUT")
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def test_healthy_setup_is_all_green_and_writes_nothing(sandbox: Sandbox, healthy: str) -> None:
+    sandbox.clear_logs()
+    result = run_kasboot(sandbox, *doctor_args(healthy))
+    assert result.code == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    marks = [text[0] for text in lines[1:-1] if not text.startswith(" ")]
+    assert marks and set(marks) == {"✔"}, result.stdout
+    for title in (
+        "GitLab",
+        "Token",
+        "Project",
+        "KAS",
+        "Cluster",
+        "Flux ",
+        "Flux source",
+        "agentk version",
+        "Flux topology",
+        "Agent registered",
+        "Agent tokens",
+        "Token Secret",
+        "HelmRelease",
+        "Agent connected",
+        "Name collisions",
+    ):
+        assert line(result, title).startswith("✔"), title
+    assert "scopes api" in line(result, "Token")
+    assert "v17.11.0" in line(result, "agentk version")
+    assert "all checks pass" in lines[-1]
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    assert kasboot_writes(sandbox.kube_requests()) == []
+
+
+def test_kas_disabled_is_a_failing_line_exit_3(sandbox: Sandbox, healthy: str) -> None:
+    set_kas(sandbox, False)
+    try:
+        result = run_kasboot(sandbox, *doctor_args(healthy))
+    finally:
+        set_kas(sandbox, True)
+    assert result.code == 3, result.stdout + result.stderr
+    assert line(result, "KAS").startswith("✖")
+    assert "KAS is not configured" in line(result, "KAS")
+    assert "enable the agent server" in result.stdout
+    # Every other line is still reported: the guard ran with a stand-in KAS address.
+    assert line(result, "Flux topology").startswith("✔")
+    assert line(result, "Agent connected").startswith("✔")
+
+
+def test_bad_token_exit_4_and_gitlab_still_answers(sandbox: Sandbox) -> None:
+    result = run_kasboot(sandbox, "doctor", "--output", "json", env={"GITLAB_TOKEN": "glpat-wrong"})
+    assert result.code == 4, result.stdout + result.stderr
+    document = result.json()
+    assert document["ok"] is False and document["exit_code"] == 4
+    found = statuses(result)
+    assert found["gitlab"] == "pass"
+    assert found["token"] == "fail"
+    assert found["project"] == "skip"
+    assert found["cluster"] == "pass"  # the cluster side is checked all the same
+    token = next(c for c in document["checks"] if c["id"] == "token")
+    assert "401" in token["summary"] and "GITLAB_TOKEN" in token["fix"]
+    assert "glpat-wrong" not in result.stdout + result.stderr
+
+
+def test_token_without_api_scope_exit_4(sandbox: Sandbox) -> None:
+    body = json.dumps({"username": "root", "name": "ro", "scopes": ["read_api"]}).encode()
+    request = urllib.request.Request(
+        f"{sandbox.gitlab_url}/-/sandbox/personal_access_tokens", data=body, method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        read_only = json.loads(response.read())["token"]
+    result = run_kasboot(sandbox, *doctor_args(AGENT), env={"GITLAB_TOKEN": read_only})
+    assert result.code == 4, result.stdout + result.stderr
+    token_line = line(result, "Token")
+    assert token_line.startswith("✖") and "read_api" in token_line and "'api'" in token_line
+
+
+def test_name_collision_with_another_agents_release(sandbox: Sandbox, healthy: str) -> None:
+    """A second agent aimed at the first one's namespace would share its Secret."""
+    result = run_kasboot(
+        sandbox,
+        "doctor",
+        "doc-twin",
+        "--manifest-path",
+        "clusters/sandbox/doc-twin",
+        "--helm-release-name",
+        "doc-twin",
+        "--helm-release-target-namespace",
+        healthy,
+        "--output",
+        "json",
+    )
+    document = result.json()
+    collisions = next(c for c in document["checks"] if c["id"] == "collisions")
+    assert collisions["status"] == "fail", collisions
+    assert f"HelmRelease flux-system/{healthy} reads the same Secret" in collisions["summary"]
+    assert f"of agent '{healthy}'" in collisions["summary"]
+    assert collisions["exit_code"] == 3
+    # Not registered is the first failure, so it decides the exit code.
+    assert statuses(result)["agent"] == "fail"
+    assert result.code == 4
+
+
+@pytest.fixture(scope="module")
+def no_flux(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    directory = tmp_path_factory.mktemp("doctor-no-flux")
+    world = sandbox_up(directory, "--no-flux")
+    try:
+        yield world
+    finally:
+        sandbox_down(directory)
+
+
+def test_flux_missing_exit_3(no_flux: Sandbox) -> None:
+    result = run_kasboot(no_flux, "doctor", "--manifest-path", "clusters/sandbox/a")
+    assert result.code == 3, result.stdout + result.stderr
+    flux = line(result, "Flux ")
+    assert flux.startswith("✖") and "no Flux CRDs" in flux
+    assert "flux bootstrap gitlab" in result.stdout
+    assert line(result, "Flux topology").startswith("-")  # skipped: nothing to predict
+    assert line(result, "KAS").startswith("✔")
+
+
+def test_no_reconcile_makes_missing_flux_a_warning(no_flux: Sandbox) -> None:
+    result = run_kasboot(
+        no_flux, "doctor", "--manifest-path", "clusters/sandbox/a", "--no-reconcile"
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    assert line(result, "Flux ").startswith("⚠")
+
+
+@pytest.fixture(scope="module")
+def root_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    directory = tmp_path_factory.mktemp("doctor-root-path")
+    world = sandbox_up(directory, "--flux-path", "./")
+    try:
+        yield world
+    finally:
+        sandbox_down(directory)
+
+
+def test_root_path_trap_exit_3_with_the_fixes(root_path: Sandbox) -> None:
+    result = run_kasboot(root_path, "doctor", "trapped", "--manifest-path", "agents/trapped")
+    assert result.code == 3, result.stdout + result.stderr
+    topology = line(result, "Flux topology")
+    assert topology.startswith("✖")
+    assert ".gitlab/agents/trapped/config.yaml" in topology
+    assert "--fix add-kustomization" in result.stdout and "--fix sourceignore" in result.stdout
+    assert line(result, "Flux source").startswith("✔")  # nothing is broken yet
+
+
+def test_doctor_help_lists_bootstraps_options(tmp_path: Path) -> None:
+    result = run_kasboot(Sandbox(tmp_path, {}), "doctor", "--help")
+    assert result.code == 0
+    assert "--manifest-path" in result.stdout and "--flux-source-name" in result.stdout

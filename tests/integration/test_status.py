@@ -1,0 +1,104 @@
+"""`kasboot status AGENT` end to end: a bootstrapped agent is healthy (exit 0), one that
+is only registered is not (exit 6), an unknown one is not registered (exit 4); text and
+--output json, never the token."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import gitlab
+import pytest
+
+from tests.integration.bootstrap_helpers import agent_args, run_kasboot
+from tests.integration.conftest import Sandbox
+
+pytestmark = pytest.mark.sandbox
+AGENT = "stat-ok"
+KUBECTL = str(Path(sys.executable).parent / "kubectl")
+
+
+def status_args(name: str, *extra: str) -> list[str]:
+    return ["status", *agent_args(name)[1:], *extra]
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(sandbox: Sandbox) -> str:
+    result = run_kasboot(sandbox, *agent_args(AGENT))
+    assert result.code == 0, result.stderr
+    return AGENT
+
+
+def secret_token(sandbox: Sandbox, namespace: str) -> str:
+    completed = subprocess.run(
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(sandbox.kubeconfig),
+            "get",
+            "secret",
+            "-n",
+            namespace,
+            "gitlab-agent-token",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return base64.b64decode(json.loads(completed.stdout)["data"]["token"]).decode()
+
+
+def test_bootstrapped_agent_is_healthy(sandbox: Sandbox, bootstrapped: str) -> None:
+    result = run_kasboot(sandbox, *status_args(bootstrapped))
+    assert result.code == 0, result.stdout + result.stderr
+    rows = {text.split()[0]: text for text in result.stdout.splitlines()}
+    assert f"{bootstrapped} (id " in rows["agent"]
+    assert "last used" in rows["tokens"] and "never" not in rows["tokens"]
+    assert f"{bootstrapped}/gitlab-agent-token holds token" in rows["secret"]
+    assert "(active)" in rows["secret"]
+    assert rows["helmrelease"].endswith(f"flux-system/{bootstrapped} Ready")
+    assert rows["connected"].split()[1] == "yes"
+    assert rows["health"].split()[1] == "healthy"
+    assert secret_token(sandbox, bootstrapped) not in result.stdout + result.stderr
+
+
+def test_json_names_the_token_the_secret_holds(sandbox: Sandbox, bootstrapped: str) -> None:
+    result = run_kasboot(sandbox, *status_args(bootstrapped, "--output", "json"))
+    assert result.code == 0, result.stderr
+    document = result.json()
+    assert document["registered"] is True and document["healthy"] is True
+    token_ids = [token["id"] for token in document["tokens"]]
+    assert document["secret"]["token_id"] in token_ids
+    assert document["secret"]["token_active"] is True
+    assert document["helm_release"]["ready"] is True
+    assert document["connected"] is True and document["last_contact"]
+    assert document["exit_code"] == 0
+    assert secret_token(sandbox, bootstrapped) not in result.stdout
+
+
+def test_registered_only_agent_exits_6(sandbox: Sandbox) -> None:
+    project = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token).projects.get(
+        sandbox.project
+    )
+    project.cluster_agents.create({"name": "stat-bare"})
+    result = run_kasboot(sandbox, *status_args("stat-bare", "--output", "json"))
+    assert result.code == 6, result.stdout + result.stderr
+    document = result.json()
+    assert document["registered"] is True
+    assert document["tokens"] == []
+    assert document["secret"]["present"] is False
+    assert document["helm_release"]["present"] is False
+    assert document["connected"] is False and document["healthy"] is False
+
+
+def test_unknown_agent_exits_4(sandbox: Sandbox) -> None:
+    result = run_kasboot(sandbox, "status", "no-such-agent")
+    assert result.code == 4, result.stdout + result.stderr
+    assert "no-such-agent is not registered in demo/fleet" in result.stdout
+    document = run_kasboot(sandbox, "status", "no-such-agent", "-o", "json").json()
+    assert document["registered"] is False and document["exit_code"] == 4
