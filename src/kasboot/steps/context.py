@@ -47,6 +47,8 @@ class BootstrapContext:
     metadata: dict[str, Any] = field(default_factory=dict)
     user: dict[str, Any] = field(default_factory=dict)
     flux_version: str | None = None
+    # "namespace/name" of the Kustomizations the guard found applying the manifests
+    reconciled_by: list[str] = field(default_factory=list)
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)

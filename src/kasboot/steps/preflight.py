@@ -60,6 +60,8 @@ class Preflight:
             **rendered_manifests(ctx),
         }
         verdict = run_guard(ctx, planned)
+        if verdict is not None:
+            ctx.reconciled_by = [k.ref for k in verdict.manifest_reconciled_by]
         if verdict is None:
             self._guard_summary = "topology guard: no Flux source to check"
         elif ctx.extra_files:

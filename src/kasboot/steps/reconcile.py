@@ -26,7 +26,8 @@ def request_token() -> str:
 
 
 def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
-    """Kustomizations fed by the source whose path contains the manifest path."""
+    """The Kustomizations that apply the manifests: those the topology guard found, else
+    (guard skipped) those fed by the source whose path contains the manifest path."""
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
     found = []
@@ -34,7 +35,10 @@ def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
         spec = item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = item["metadata"]["namespace"]
-        if (
+        if ctx.reconciled_by:
+            if f"{namespace}/{item['metadata']['name']}" in ctx.reconciled_by:
+                found.append(item)
+        elif (
             ref.get("kind") == kind
             and ref.get("name") == settings.flux_source_name
             and (ref.get("namespace") or namespace) == settings.flux_source_namespace
