@@ -233,8 +233,8 @@ def bootstrap_options(f: F) -> F:
         default=False,
         envvar="KASBOOT_NON_INTERACTIVE",
         show_envvar=True,
-        help="Never prompt: a missing value is an error naming its flag and variable. "
-        "Also implied when CI is set or stdin is not a terminal.",
+        help="Never prompt: a missing value is an error naming its flag and variable "
+        "(AGENT's is KASBOOT_AGENT). Also implied when CI is set or stdin is not a terminal.",
     )
     params = [_click_option(spec) for spec in SPECS] + [config, non_interactive]
     existing = getattr(f, "__click_params__", [])
