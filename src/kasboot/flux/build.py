@@ -25,6 +25,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from kasboot.flux.duplicates import duplicate_key_error
 from kasboot.flux.manifests import DecodedObject, DecodeError, decode_manifests
 from kasboot.flux.paths import join_repo_path, secure_join
 from kasboot.flux.tree import (
@@ -319,6 +320,15 @@ class _Builder:
 
     # -- after kustomize --------------------------------------------------------------
 
+    def check_duplicate_keys(self) -> None:
+        """kustomize's build decodes each resource into a map: a repeated key fails it."""
+        for path in dict.fromkeys(path for path, _ in self.objects):
+            complaint = duplicate_key_error(self.files[path])
+            if complaint:
+                message = f"kustomize build failed: {complaint}"
+                self._fail(path, message)
+                self.stage.kustomize.append(message)
+
     def check_objects(self) -> None:
         """kustomize-controller refuses objects lacking apiVersion, kind or name."""
         for path, obj in self.objects:
@@ -369,6 +379,7 @@ def run_build(
             builder.stage.kustomize.append(f"kustomize build failed: {top_error}")
     else:
         builder.generate(base)
+    builder.check_duplicate_keys()
     builder.check_objects()
     message = builder.stage.first()
     reached = frozenset(builder.reached)
