@@ -14,6 +14,7 @@ from pathlib import Path
 import gitlab
 import pexpect
 import pytest
+from ruamel.yaml import YAML
 
 from tests.integration.bootstrap_helpers import kasboot_writes, run_kasboot
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
@@ -171,3 +172,27 @@ def test_agent_name_checked_as_you_type_and_advanced_options_reviewed(
     assert not (world.dir / "kasboot-values-proxied.yaml").exists()
     assert kasboot_writes(world.gitlab_requests()) == []
     assert kasboot_writes(world.kube_requests()) == []
+
+
+def test_kube_context_chosen_from_kubeconfig_reaches_the_command(
+    world: Sandbox, tmp_path: Path
+) -> None:
+    kubeconfig = YAML(typ="safe").load(world.kubeconfig.read_text())
+    kubeconfig["contexts"].append(
+        {"name": "admin@other", "context": dict(kubeconfig["contexts"][0]["context"])}
+    )
+    path = tmp_path / "kubeconfig"
+    with path.open("w") as stream:
+        YAML(typ="safe").dump(kubeconfig, stream)
+    terminal = Terminal(world, "wizard", env={"KUBECONFIG": str(path)})
+    run_through(terminal, DEFAULT_RUN[:2])
+    terminal.answer("Kube context:", "\x1b[B\r")  # arrow down to the other context, Enter
+    terminal.answer("Agent name", "\x15second\r")
+    run_through(terminal, DEFAULT_RUN[3:10])
+    terminal.answer("Apply these changes", "n")
+    assert terminal.finish() == 0
+    screen = terminal.screen
+    assert "sandbox (current)" in screen
+    args = equivalent_command(screen)
+    assert args[args.index("--context") + 1] == "admin@other"
+    assert "Nothing written." in screen

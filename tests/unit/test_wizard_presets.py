@@ -115,3 +115,25 @@ def test_equivalent_command_is_relative_to_what_the_environment_says(
     assert baseline.manifest_path == "env/path" and baseline.create_environment is False
     same = Settings(agent="a", manifest_path="env/path", create_environment=False)
     assert equivalent_args(same, baseline) == ["a"]
+
+
+def test_ci_example_and_docs_use_real_variables() -> None:
+    """Every KASBOOT_* name the CI example and docs/ci.md mention is one kasboot reads."""
+    import re
+
+    from ruamel.yaml import YAML
+
+    from kasboot.cli.options import SPECS, env_var
+
+    root = Path(__file__).resolve().parents[2]
+    example = (root / "examples/gitlab-ci/.gitlab-ci.yml").read_text()
+    job = YAML(typ="safe").load(example)
+    known = {env_var(spec.name) for spec in SPECS} | {
+        "KASBOOT_AGENT", "KASBOOT_CONFIG", "KASBOOT_NON_INTERACTIVE", "KASBOOT_PROJECT",
+        "KASBOOT_DEBUG", "KASBOOT_OPTION",
+    }  # fmt: skip
+    mentioned = set(re.findall(r"KASBOOT_[A-Z_]+", example + (root / "docs/ci.md").read_text()))
+    assert mentioned <= known, mentioned - known
+    assert set(job["variables"]) <= known
+    script = " ".join(job["bootstrap-agent"]["script"])
+    assert "kasboot plan" in script and "kasboot bootstrap --output json" in script
