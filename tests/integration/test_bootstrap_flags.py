@@ -15,7 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from kasboot.cluster import TOKEN_ID_ANNOTATION
-from tests.integration.bootstrap_helpers import kasboot_writes, run_kasboot
+from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot
 from tests.integration.test_bootstrap import kubectl_json
 
 pytestmark = pytest.mark.sandbox
@@ -33,19 +33,7 @@ def read_yaml(project: Any, path: str, ref: str = "main") -> Any:
 
 
 def base_args(name: str) -> list[str]:
-    return [
-        "bootstrap",
-        name,
-        "--manifest-path",
-        f"clusters/sandbox/{name}",
-        "--helm-release-name",
-        name,
-        "--helm-release-target-namespace",
-        name,
-        "--helm-repository-name",
-        f"gitlab-{name}",
-        "--no-reconcile",
-    ]
+    return agent_args(name, "--no-reconcile")
 
 
 def test_helm_repository_flags(sandbox: Any, project: Any) -> None:
@@ -198,7 +186,7 @@ def test_manifest_branch(sandbox: Any, project: Any) -> None:
 def test_flux_source_flags(sandbox: Any) -> None:
     result = run_kasboot(
         sandbox,
-        *base_args("sourced")[:-1],  # with reconcile: the source must exist
+        *agent_args("sourced"),  # with reconcile: the source must exist
         "--flux-source-name",
         "nope",
         "--flux-source-namespace",
