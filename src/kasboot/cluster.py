@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,12 +80,34 @@ class Cluster:
         self.server = str(configuration.host)
         self._api: ApiClient = client.ApiClient(configuration)
         self._api.user_agent = USER_AGENT
-        # Typed as Any: the client's generated types add nothing here, where every
-        # object is turned into a plain dict at the seam.
-        self._core: Any = client.CoreV1Api(self._api)
-        self._custom: Any = client.CustomObjectsApi(self._api)
-        self._extensions: Any = client.ApiextensionsV1Api(self._api)
-        self._apps: Any = client.AppsV1Api(self._api)
+
+    # -- the client's API groups, built on first use: each imports its generated
+    # models, which costs up to a second of start-up (typed as Any: every object is
+    # turned into a plain dict at the seam) ------------------------------------
+
+    @cached_property
+    def _core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self._api)
+
+    @cached_property
+    def _custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self._api)
+
+    @cached_property
+    def _extensions(self) -> Any:
+        from kubernetes import client
+
+        return client.ApiextensionsV1Api(self._api)
+
+    @cached_property
+    def _apps(self) -> Any:
+        from kubernetes import client
+
+        return client.AppsV1Api(self._api)
 
     # -- error translation ---------------------------------------------------
 
@@ -314,18 +337,6 @@ class Cluster:
                 found = self._apps.list_deployment_for_all_namespaces(**selector)
             else:
                 found = self._apps.list_namespaced_deployment(namespace, **selector)
-            return [self._plain(item) for item in found.items]
-
-    def list_secrets(
-        self, label_selector: str, namespace: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Secrets matching a label selector, in one namespace or all. Callers read their
-        metadata; the data stays in memory and is never printed."""
-        with self._errors("listing Secrets"):
-            if namespace is None:
-                found = self._core.list_secret_for_all_namespaces(label_selector=label_selector)
-            else:
-                found = self._core.list_namespaced_secret(namespace, label_selector=label_selector)
             return [self._plain(item) for item in found.items]
 
     def events_for(self, kind: str, namespace: str, name: str) -> list[dict[str, Any]]:
