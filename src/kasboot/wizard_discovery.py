@@ -5,7 +5,7 @@ verdict. Reads only: nothing here writes to GitLab or the cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,18 @@ def kustomization_paths(ctx: BootstrapContext) -> list[str]:
 class GuardVerdict:
     ok: bool
     text: str
+    error: PreflightError | None = None
+
+    @property
+    def about_layout(self) -> bool:
+        """A refusal another manifest path (or a --fix) can cure, as opposed to one
+        about the world (no Flux, no branch, KAS disabled)."""
+        return self.error is not None and self.error.message.startswith("Flux would")
+
+    @property
+    def fixable(self) -> bool:
+        hint = (self.error.hint or "") if self.error is not None else ""
+        return self.about_layout and "--fix" in hint
 
 
 def guard_verdict(ctx: BootstrapContext) -> GuardVerdict:
@@ -166,7 +178,7 @@ def guard_verdict(ctx: BootstrapContext) -> GuardVerdict:
     try:
         preflight.plan(ctx)
     except PreflightError as error:
-        return GuardVerdict(False, error.one_line())
+        return GuardVerdict(False, error.one_line(), error)
     return GuardVerdict(True, preflight.summary(ctx))
 
 
@@ -187,7 +199,9 @@ def collision(ctx: BootstrapContext, gitlab: WizardGitLab, names: Settings) -> s
     return release_collision(release, ours, held_id, token_ids)
 
 
-def names_taken(ctx: BootstrapContext, gitlab: WizardGitLab, settings: Settings) -> Any:
+def names_taken(
+    ctx: BootstrapContext, gitlab: WizardGitLab, settings: Settings
+) -> Callable[[ReleaseNames], bool]:
     """A `taken(ReleaseNames)` callback for `default_release_names`."""
 
     def taken(names: ReleaseNames) -> bool:

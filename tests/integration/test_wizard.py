@@ -196,3 +196,27 @@ def test_kube_context_chosen_from_kubeconfig_reaches_the_command(
     args = equivalent_command(screen)
     assert args[args.index("--context") + 1] == "admin@other"
     assert "Nothing written." in screen
+
+
+def test_root_path_trap_verdict_before_confirming_and_a_fix_chosen(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("wizard-root-sandbox")
+    trapped = sandbox_up(directory, "--flux-path", "./")
+    try:
+        trapped.clear_logs()
+        terminal = Terminal(trapped, "wizard")
+        run_through(terminal, DEFAULT_RUN[:4])
+        terminal.answer("How to go on?", "\x1b[B\x1b[B\r")  # the third fix: sourceignore
+        run_through(terminal, DEFAULT_RUN[4:10])
+        terminal.answer("Apply these changes", "n")
+        assert terminal.finish() == 0
+        screen = terminal.screen
+        refusal = screen.index("✖ Flux would fail to reconcile the GitLab agent")
+        assert refusal < screen.index("topology fixed by --fix: .sourceignore")
+        args = equivalent_command(screen)
+        assert args[args.index("--fix") + 1] == "sourceignore"
+        assert kasboot_writes(trapped.gitlab_requests()) == []
+        assert kasboot_writes(trapped.kube_requests()) == []
+    finally:
+        sandbox_down(directory)

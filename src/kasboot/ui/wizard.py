@@ -187,8 +187,11 @@ class Wizard:
                     if ask_confirm(f"Use manifest path {path or '(root)'}?", True):
                         return
                     break
+                if not verdict.about_layout and verdict.error is not None:
+                    raise verdict.error  # no path can cure it: exit 3, nothing written
+                choices = FIX_CHOICES if verdict.fixable else {"path": FIX_CHOICES["path"]}
                 choice = ask_select(
-                    "The topology guard refuses this layout. How to go on?", FIX_CHOICES, "path"
+                    "The topology guard refuses this layout. How to go on?", choices, "path"
                 )
                 if choice == "path":
                     break
