@@ -76,6 +76,10 @@ def bootstrap(agent: str | None, **params: Any) -> None:
     token Secret, the Flux HelmRepository + HelmRelease (one commit), and a watched Flux
     reconciliation. Credentials come from GITLAB_TOKEN / glab's or python-gitlab's config
     and from kubeconfig — never from a flag.
+
+    AGENT may also come from KASBOOT_AGENT; without it, on a terminal, the wizard asks.
+    Every option below can come from its KASBOOT_<OPTION> variable or a config file:
+    flag > environment > file > default.
     """
     non_interactive = bool(params.pop("non_interactive", False))
     if agent is None:

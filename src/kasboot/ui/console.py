@@ -52,10 +52,12 @@ class ConsoleReporter:
     def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
         self.console = console or make_console()
         self.verbose = verbose
+        # A spinner only for a person at a terminal: never in CI, in a pipe, or with NO_COLOR.
+        self.spinner = self.console.is_terminal and not os.environ.get("NO_COLOR")
         self._status: Status | None = None
 
     def step_started(self, name: str, title: str) -> None:
-        if self.console.is_terminal:
+        if self.spinner:
             self._status = self.console.status(f"{title} …")
             self._status.start()
 
