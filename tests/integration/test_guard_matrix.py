@@ -18,6 +18,7 @@ import gitlab
 import kubernetes
 import pytest
 
+from kasboot.flux.render import render_manifests
 from kasboot.flux.topology import (
     BUILD_FAILS,
     NOT_RECONCILED,
@@ -26,6 +27,7 @@ from kasboot.flux.topology import (
     check_topology,
 )
 from kasboot.flux.tree import kustomization_file_in
+from kasboot.settings import Settings
 from tests.integration.bootstrap_helpers import CliResult, kasboot_writes, run_kasboot
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 from tests.integration.guard_layouts import (
@@ -52,6 +54,14 @@ DUPLICATE_KEY = (
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\ndata:\n  mode: a\n  mode: b\n"
 )
 CI_FILE = "stages:\n- deploy\ndeploy:\n  script: [make deploy]\n"
+
+
+# An agent bootstrapped earlier with the default HelmRepository/HelmRelease names.
+FIRST_AGENT = render_manifests(
+    Settings(agent="core", manifest_path=f"{PROD}/core-agent"),
+    kas_address="wss://kas.gitlab.example.test",
+    image_tag="v18.2.0",
+)
 
 
 def prod(**extra: str) -> dict[str, str]:
@@ -253,6 +263,15 @@ LAYOUTS = [
         expect_files=(f"{PROD}/apps/web.yaml",),
     ),
     Layout(
+        "second-agent-with-default-names-under-flux-path",
+        prod(**FIRST_AGENT),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/gitlab-agent/gitlab-agent-helm-release.yaml",),
+    ),
+    Layout(
         "sops-config-under-flux-path-excluded-by-default",
         prod(**{f"{PROD}/.sops.yaml": SOPS_CONFIG}),
         f"{PROD}/gitlab-agent",
@@ -337,9 +356,9 @@ def guard_verdict(layout: Layout, added: Mapping[str, str]) -> TopologyVerdict:
 
 def blamed_by_guard(path: str, guard_files: list[str], tree: Mapping[str, str]) -> bool:
     """Flux names the file it could not decode, or the directory kustomize could not
-    build; the guard names the file to fix: that file, or the kustomization listing
-    the directory."""
-    if path in guard_files:
+    build or merge; the guard names the file to fix: that file, one in the directory,
+    or the kustomization listing the directory."""
+    if path in guard_files or any(f.startswith(path + "/") for f in guard_files):
         return True
     listing = [f for f in guard_files if kustomization_file_in(tree, f.rpartition("/")[0]) == f]
     return bool(listing) and any(path.startswith(f.rpartition("/")[0]) for f in listing)

@@ -87,3 +87,45 @@ def test_an_earlier_accumulation_error_is_what_flux_reports() -> None:
         "apps/kustomization.yaml",
         "apps/a.yaml",
     }
+
+
+CONFIGMAP_A = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+ID_CLASHES = {
+    "two-files": {
+        "kustomization.yaml": "resources:\n- a.yaml\n- b.yaml\n",
+        "a.yaml": CONFIGMAP_A,
+        "b.yaml": CONFIGMAP_A,
+    },
+    "default-namespace-is-no-namespace": {
+        "kustomization.yaml": "resources:\n- a.yaml\n- b.yaml\n",
+        "a.yaml": CONFIGMAP_A + "  namespace: default\n",
+        "b.yaml": CONFIGMAP_A,
+    },
+    "merged-from-a-sub-directory": {
+        "kustomization.yaml": "resources:\n- a.yaml\n- sub\n",
+        "a.yaml": CONFIGMAP_A,
+        "sub/kustomization.yaml": "resources:\n- a.yaml\n",
+        "sub/a.yaml": CONFIGMAP_A,
+    },
+    "other-namespace-is-another-id": {
+        "kustomization.yaml": "resources:\n- a.yaml\n- b.yaml\n",
+        "a.yaml": CONFIGMAP_A + "  namespace: apps\n",
+        "b.yaml": CONFIGMAP_A,
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(ID_CLASHES))
+def test_resource_id_clashes_predicted_like_kustomize(name: str, tmp_path: Path) -> None:
+    tree = ID_CLASHES[name]
+    for relative, text in tree.items():
+        (tmp_path / "apps" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "apps" / relative).write_text(text)
+    real = kustomize(tmp_path / "apps")
+    files = {f"apps/{relative}": text.encode() for relative, text in tree.items()}
+    prediction = predict_build(files, FluxKustomization("flux-system", "apps", "./apps"))
+    assert prediction.ok is (real.returncode == 0), real.stderr
+    if not prediction.ok:
+        flux_says = real.stderr.strip().removeprefix("Error: ").removeprefix("error: ")
+        expected = flux_says.replace(str(tmp_path), "/tmp/kustomization-<n>")
+        assert prediction.message == f"kustomize build failed: {expected}"

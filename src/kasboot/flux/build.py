@@ -25,7 +25,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from kasboot.flux.duplicates import duplicate_key_error
+from kasboot.flux.duplicates import (
+    ResourceKey,
+    already_registered,
+    duplicate_key_error,
+    resource_id,
+    resource_key,
+)
 from kasboot.flux.manifests import DecodedObject, DecodeError, decode_manifests
 from kasboot.flux.paths import join_repo_path, secure_join
 from kasboot.flux.tree import (
@@ -121,6 +127,9 @@ class _Builder:
         self.stage = _Stage()
         self._decoded: dict[str, list[DecodedObject] | DecodeError] = {}
         self._visiting: set[str] = set()
+        # Each kustomization's resources by id (kustomize's ResMap): (file, printed id).
+        self._scopes: list[dict[ResourceKey, tuple[str, str]]] = [{}]
+        self._last_scope: dict[ResourceKey, tuple[str, str]] = {}
         # What the fixes need to know about the graph the build walked.
         self.generated_resources: list[tuple[str, bool]] = []
         self.kustomization_dirs: set[str] = set()
@@ -149,7 +158,7 @@ class _Builder:
             if is_dir:
                 message = self._entry_dir(path, entry, wrap, via_kustomization=path)
             else:
-                message = self._add_objects(path)
+                message = self._add_objects(path, entry, wrap)
             if message:
                 self.stage.kustomize.append(wrap(f"accumulating resources: {message}"))
 
@@ -173,8 +182,30 @@ class _Builder:
                 continue
             yield path, False
 
-    def _add_objects(self, path: str) -> str | None:
-        self.objects.extend((path, obj) for obj in self.decode(path))
+    def _add_objects(self, path: str, entry: str, wrap: Callable[[str], str]) -> str | None:
+        scope = self._scopes[-1]
+        for obj in self.decode(path):
+            key = resource_key(obj.api_version, obj.kind, obj.name, obj.namespace)
+            printed = resource_id(obj.api_version, obj.kind, obj.name, obj.namespace)
+            if key in scope:
+                message = (
+                    f"accumulation err='merging resources from '{entry}': "
+                    f"{already_registered(printed)}': must build at directory: "
+                    f"'{absolute(path)}': file is not directory"
+                )
+                self._fail(path, wrap(f"accumulating resources: {message}"))
+                return message
+            scope[key] = (path, printed)
+            self.objects.append((path, obj))
+        return None
+
+    def _merge_last_scope(self) -> tuple[str, str] | None:
+        """A sub-kustomization's resources into the current one: (file, error) on a clash."""
+        scope = self._scopes[-1]
+        for key, (path, printed) in self._last_scope.items():
+            if key in scope:
+                return path, already_registered(printed)
+            scope[key] = (path, printed)
         return None
 
     # -- an existing kustomization file --------------------------------------------
@@ -191,10 +222,14 @@ class _Builder:
             return message
         self._visiting.add(directory)
         self.kustomization_dirs.add(directory)
+        if not top:
+            self._scopes.append({})
         try:
             return self._build_dir(directory, kfiles, wrap, top)
         finally:
             self._visiting.discard(directory)
+            if not top:
+                self._last_scope = self._scopes.pop()
 
     def _build_dir(
         self, directory: str, kfiles: list[str], wrap: Callable[[str], str], top: bool
@@ -246,7 +281,7 @@ class _Builder:
         if target in self.files:
             self.reached.add(target)
             try:
-                return self._add_objects(target)
+                return self._add_objects(target, entry, wrap)
             except DecodeError as err:
                 if err.malformed:
                     message = (
@@ -297,7 +332,13 @@ class _Builder:
 
         inner = self.build_dir(target, nested, top=False)
         if inner is None:
-            return None
+            clash = self._merge_last_scope()
+            if clash is None:
+                return None
+            path, registered = clash
+            message = f"{head}: recursed merging from path '{target_abs}': {registered}"
+            self._fail(path, wrap(f"accumulating resources: {message}"))
+            return message
         return f"{head}: recursed accumulation of path '{target_abs}': {inner}"
 
     def _component(

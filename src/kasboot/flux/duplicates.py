@@ -74,3 +74,24 @@ def duplicate_key_error(data: bytes) -> str | None:
         if found:
             return "\n  ".join([_PREFIX, *found])
     return None
+
+
+# -- resource ids ---------------------------------------------------------------------
+# kustomize's ResMap refuses a second resource with the id of one it holds: same
+# group, version, kind and name, namespaces equal once "" is read as "default".
+
+ResourceKey = tuple[str, str, str, str]
+
+
+def resource_key(api_version: str, kind: str, name: str, namespace: str) -> ResourceKey:
+    return (api_version, kind, name, namespace or "default")
+
+
+def resource_id(api_version: str, kind: str, name: str, namespace: str) -> str:
+    """kustomize's ResId string: `Kind.version.group/name.namespace`."""
+    group, _, version = api_version.rpartition("/")
+    return f"{kind}.{version}.{group or '[noGrp]'}/{name}.{namespace or '[noNs]'}"
+
+
+def already_registered(resource: str) -> str:
+    return f"may not add resource with an already registered id: {resource}"
