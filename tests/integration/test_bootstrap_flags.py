@@ -297,3 +297,12 @@ def test_verbose_shows_requests_without_secrets(sandbox: Any) -> None:
     secret = kubectl_json(sandbox, "get", "secret", "gitlab-agent-token", "-n", "chatty")
     token = base64.b64decode(secret["data"]["token"]).decode()
     assert token not in result.stderr + result.stdout
+
+
+def test_flux_source_type_selects_the_kind(sandbox: Any) -> None:
+    result = run_kasboot(sandbox, *agent_args("ocisrc"), "--flux-source-type", "oci")
+    assert result.code == 3
+    assert "OCIRepository flux-system/flux-system not found" in result.stderr
+    invalid = run_kasboot(sandbox, *agent_args("ocisrc"), "--flux-source-type", "svn")
+    assert invalid.code == 2
+    assert "--flux-source-type" in invalid.stderr
