@@ -339,6 +339,12 @@ class GitLabAPI:
                     return None
                 raise
 
+    def metadata_once(self) -> dict[str, Any]:
+        """GitLab's /metadata in ONE attempt: a GitLab that is down is reported at once,
+        not after python-gitlab's back-off on connection errors (about 100 s)."""
+        with self._errors("reading GitLab's metadata"):
+            return dict(self._gl.http_get("/metadata", retry_transient_errors=False))  # type: ignore[arg-type]
+
     def project_access_level(self, project: str) -> int | None:
         """The caller's role on the project (10 guest … 40 maintainer, 50 owner), the
         higher of its project and group membership; None when GitLab does not say."""

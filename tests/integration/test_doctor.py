@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kasboot.sandbox.common import free_port
 from tests.integration.bootstrap_helpers import CliResult, agent_args, kasboot_writes, run_kasboot
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 
@@ -147,6 +148,33 @@ def test_name_collision_with_another_agents_release(sandbox: Sandbox, healthy: s
     # Not registered is the first failure, so it decides the exit code.
     assert statuses(result)["agent"] == "fail"
     assert result.code == 4
+
+
+def test_unreachable_gitlab_and_cluster_are_reported_at_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Both sides down: each gets its line (4 and 5); the first decides the exit code."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        sandbox.kubeconfig.read_text().replace(sandbox.kube_url, closed), encoding="utf-8"
+    )
+    result = run_kasboot(
+        sandbox,
+        "doctor",
+        "-o",
+        "json",
+        env={"GITLAB_HOST": closed, "KUBECONFIG": str(kubeconfig)},
+        timeout=60,
+    )
+    assert result.code == 4, result.stdout + result.stderr
+    checks = {check["id"]: check for check in result.json()["checks"]}
+    assert (
+        checks["gitlab"]["status"] == "fail"
+        and "cannot reach GitLab" in checks["gitlab"]["summary"]
+    )
+    assert checks["cluster"]["status"] == "fail" and checks["cluster"]["exit_code"] == 5
+    assert {checks[name]["status"] for name in ("token", "project", "kas", "flux")} == {"skip"}
 
 
 @pytest.fixture(scope="module")

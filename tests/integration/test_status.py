@@ -100,5 +100,25 @@ def test_unknown_agent_exits_4(sandbox: Sandbox) -> None:
     result = run_kasboot(sandbox, "status", "no-such-agent")
     assert result.code == 4, result.stdout + result.stderr
     assert "no-such-agent is not registered in demo/fleet" in result.stdout
-    document = run_kasboot(sandbox, "status", "no-such-agent", "-o", "json").json()
-    assert document["registered"] is False and document["exit_code"] == 4
+
+
+def test_revoked_token_in_the_secret_exits_6(sandbox: Sandbox, bootstrapped: str) -> None:
+    """Runs last here: it breaks this module's agent on purpose."""
+    gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
+    project = gl.projects.get(sandbox.project)
+    agent = next(a for a in project.cluster_agents.list(get_all=True) if a.name == bootstrapped)
+    tokens_path = f"/projects/{project.id}/cluster_agents/{agent.id}/tokens"
+    (only,) = gl.http_list(tokens_path, get_all=True)  # a fresh bootstrap mints one
+    held = {"token_id": only["id"]}
+    gl.http_delete(f"{tokens_path}/{held['token_id']}")
+    result = run_kasboot(sandbox, *status_args(bootstrapped))
+    assert result.code == 6, result.stdout + result.stderr
+    secret_row = next(r for r in result.stdout.splitlines() if r.startswith("secret"))
+    assert f"holds token {held['token_id']} (NOT active)" in secret_row
+    assert "NOT healthy" in result.stdout
+    doctor = run_kasboot(sandbox, "doctor", *agent_args(bootstrapped)[1:], "-o", "json")
+    assert doctor.code == 6, doctor.stdout + doctor.stderr
+    checks = {check["id"]: check for check in doctor.json()["checks"]}
+    assert checks["agent-tokens"]["status"] == "fail"  # the only token was revoked
+    assert checks["agent-secret"]["status"] == "fail"
+    assert "not an active token" in checks["agent-secret"]["summary"]

@@ -22,7 +22,7 @@ def check_gitlab(ctx: DoctorContext) -> Check:
         assert ctx.gitlab_error is not None
         return failed_with("gitlab", title, ctx.gitlab_error)
     try:
-        ctx.metadata = ctx.gitlab.metadata()
+        ctx.metadata = ctx.gitlab.metadata_once()
     except GitLabError as error:
         if error.status in (401, 403):
             # It answered: reachable. What the token may do is the next line's business.

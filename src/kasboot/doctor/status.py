@@ -26,6 +26,7 @@ def read_status(
     from kasboot.bootstrap import open_context
 
     ctx = open_context(settings, cwd=cwd, env=env, request_logger=request_logger)
+    ctx.gitlab.metadata_once()  # an unreachable GitLab fails now, not after retries
     project = ctx.gitlab.project(ctx.project_path).path
     return read_agent_state(ctx.gitlab, ctx.cluster, project, settings)
 
