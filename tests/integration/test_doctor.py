@@ -229,3 +229,19 @@ def test_doctor_help_lists_bootstraps_options(tmp_path: Path) -> None:
     result = run_kasboot(Sandbox(tmp_path, {}), "doctor", "--help")
     assert result.code == 0
     assert "--manifest-path" in result.stdout and "--flux-source-name" in result.stdout
+
+
+def test_root_path_trap_that_bit_is_diagnosed_exit_6(root_path: Sandbox) -> None:
+    """After a bootstrap that skipped the guard, Flux really fails: doctor names the
+    cause from the Kustomization's status (exit 6, Flux failed) and the guard agrees."""
+    args = ["bitten", "--manifest-path", "agents/bitten", "--helm-release-name", "bitten"]
+    args += ["--helm-release-target-namespace", "bitten", "--helm-repository-name", "g-bitten"]
+    skipped = run_kasboot(root_path, "bootstrap", *args, "--skip-preflight", "--timeout", "30s")
+    assert skipped.code == 6, skipped.stderr
+    result = run_kasboot(root_path, "doctor", *args)
+    assert result.code == 6, result.stdout + result.stderr
+    source = line(result, "Flux source")
+    assert source.startswith("✖") and "root-path trap" in source
+    assert ".gitlab/agents/bitten/config.yaml" in source
+    assert line(result, "Flux topology").startswith("✖")
+    assert line(result, "HelmRelease").startswith("✖")  # never applied

@@ -5,6 +5,7 @@ that is not registered 4, a collision 3 (bootstrap's pre-flight would refuse it)
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from kasboot.doctor.agent_state import AgentState, read_cluster_side, read_gitlab_side
@@ -76,9 +77,13 @@ def _tokens(ctx: DoctorContext, state: AgentState) -> Check:
             ExitCode.FLUX,
         )
     listed = ", ".join(
-        f"{t.id} {t.name} (last used {ago(t.last_used_at, ctx.now)})" for t in state.tokens
+        f"{t.id} {t.name} ({_last_used(t.last_used_at, ctx.now)})" for t in state.tokens
     )
     return passed("agent-tokens", title, f"{len(state.tokens)} active: {listed}")
+
+
+def _last_used(moment: datetime | None, now: datetime) -> str:
+    return f"last used {ago(moment, now)}" if moment else "never used"
 
 
 def _secret(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -> Check:

@@ -261,7 +261,8 @@ def check_topology(ctx: DoctorContext) -> Check:
         }
         verdict = run_guard(bootstrap, planned)
     except PreflightError as refusal:
-        return failed("topology", title, refusal.message, refusal.hint, ExitCode.PREFLIGHT)
+        fixes = (refusal.hint or "").removeprefix("fixes: ") or None
+        return failed("topology", title, refusal.message, fixes, ExitCode.PREFLIGHT)
     except KasbootError as error:
         return failed_with("topology", title, error)
     if verdict is None:
