@@ -306,3 +306,19 @@ def test_flux_source_type_selects_the_kind(sandbox: Any) -> None:
     invalid = run_kasboot(sandbox, *agent_args("ocisrc"), "--flux-source-type", "svn")
     assert invalid.code == 2
     assert "--flux-source-type" in invalid.stderr
+
+
+def test_second_agent_with_the_same_names_is_refused(sandbox: Any) -> None:
+    same_names = ["--helm-release-name", "twin", "--helm-repository-name", "gitlab-twin"]
+    first = run_kasboot(
+        sandbox, "bootstrap", "twin-a", "-p", "clusters/sandbox/twin-a", *same_names
+    )
+    assert first.code == 0, first.stderr
+    sandbox.clear_logs()
+    second = run_kasboot(
+        sandbox, "bootstrap", "twin-b", "-p", "clusters/sandbox/twin-b", *same_names
+    )
+    assert second.code == 3, second.stderr
+    assert "already registered id" in second.stderr
+    assert "--helm-release-name" in second.stderr
+    assert kasboot_writes(sandbox.gitlab_requests()) == []

@@ -80,7 +80,15 @@ def refusal(ctx: BootstrapContext, verdict: TopologyVerdict) -> PreflightError:
         fixes = _trap_fixes(ctx, trap.kustomization)
     else:
         message = f"Flux would not apply the agent's manifests: {problems}"
-        fixes = [f"({n}) {fix}" for n, fix in enumerate(verdict.fixes, 1)]
+        found = list(verdict.fixes)
+        if "already registered id" in problems:
+            # Two agents under one Flux path with the same object names: kustomize refuses.
+            found.insert(
+                0,
+                "give this agent its own names: --helm-release-name and --helm-repository-name "
+                "(objects with these names already exist under the same Flux path)",
+            )
+        fixes = [f"({n}) {fix}" for n, fix in enumerate(found, 1)]
     return PreflightError(message, hint="fixes: " + " | ".join(fixes))
 
 
