@@ -102,6 +102,22 @@ def test_unknown_agent_exits_4(sandbox: Sandbox) -> None:
     assert "no-such-agent is not registered in demo/fleet" in result.stdout
 
 
+def test_agent_is_found_through_its_token_without_the_names(
+    sandbox: Sandbox, bootstrapped: str
+) -> None:
+    """Bootstrapped with its own release and namespace, asked with no options: the
+    Secret holding one of its tokens leads to its HelmRelease."""
+    result = run_kasboot(sandbox, "status", bootstrapped, "-o", "json")
+    assert result.code == 0, result.stdout + result.stderr
+    document = result.json()
+    assert document["located_by_token"] is True
+    assert document["secret"]["namespace"] == bootstrapped
+    assert (document["helm_release"]["name"], document["helm_release"]["ready"]) == (
+        bootstrapped,
+        True,
+    )
+
+
 def test_revoked_token_in_the_secret_exits_6(sandbox: Sandbox, bootstrapped: str) -> None:
     """Runs last here: it breaks this module's agent on purpose."""
     gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)

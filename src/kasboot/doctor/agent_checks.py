@@ -8,7 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kasboot.doctor.agent_state import AgentState, read_cluster_side, read_gitlab_side
+from kasboot.doctor.agent_state import (
+    AgentState,
+    read_cluster_side,
+    read_gitlab_side,
+    release_identity,
+    token_secret_name,
+)
 from kasboot.doctor.context import CONNECTED_WITHIN_SECONDS, DoctorContext, ago
 from kasboot.doctor.model import Check, failed, failed_with, passed, skipped, warned
 from kasboot.errors import ExitCode, KasbootError
@@ -117,7 +123,17 @@ def _secret(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -
             fix,
             ExitCode.FLUX,
         )
-    return passed("agent-secret", title, f"{ref} holds active token {secret.token_id}")
+    return passed(
+        "agent-secret", title, f"{ref} holds active token {secret.token_id}{_located(state)}"
+    )
+
+
+def _located(state: AgentState) -> str:
+    return (
+        " (found through the agent's token, not at the names given)"
+        if (state.located_by_token)
+        else ""
+    )
 
 
 def _release(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -> Check:
@@ -139,7 +155,7 @@ def _release(ctx: DoctorContext, state: AgentState, error: KasbootError | None) 
             ExitCode.FLUX,
         )
     if release.ready:
-        return passed("agent-release", title, f"{ref} Ready: {release.message}")
+        return passed("agent-release", title, f"{ref} Ready: {release.message}{_located(state)}")
     if release.phase is Phase.PROGRESSING:
         return warned("agent-release", title, f"{ref} is reconciling: {release.message}")
     found = release.diagnosis
@@ -183,7 +199,12 @@ def _collisions(ctx: DoctorContext, state: AgentState) -> Check:
     if ctx.cluster is None or not ctx.cluster_answers or ctx.flux_version is None:
         return skipped("collisions", title, "needs the cluster with Flux")
     try:
-        found = release_collisions(ctx, ctx.cluster.list_objects("HelmRelease"))
+        own = (
+            frozenset({(state.release.namespace, state.release.name)})
+            if state.located_by_token and state.release is not None
+            else frozenset()
+        )
+        found = release_collisions(ctx, ctx.cluster.list_objects("HelmRelease"), own)
         found += _secret_collision(ctx, state)
     except KasbootError as error:
         return failed_with("collisions", title, error)
@@ -199,38 +220,28 @@ def _collisions(ctx: DoctorContext, state: AgentState) -> Check:
     return passed("collisions", title, "no other agent's release, namespace or Secret in the way")
 
 
-def _identity(obj: dict[str, Any]) -> tuple[str, str]:
-    """(target namespace, Helm release name), with helm-controller's defaults."""
-    spec, meta = obj.get("spec") or {}, obj["metadata"]
-    target = spec.get("targetNamespace") or meta["namespace"]
-    default = f"{target}-{meta['name']}" if spec.get("targetNamespace") else meta["name"]
-    return target, spec.get("releaseName") or default
-
-
-def _secret_name(obj: dict[str, Any], release: str) -> str:
-    config = ((obj.get("spec") or {}).get("values") or {}).get("config") or {}
-    # Without config.secretName the chart makes (and reads) "<release>-token".
-    return str(config.get("secretName") or f"{release}-token")
-
-
-def release_collisions(ctx: DoctorContext, releases: list[dict[str, Any]]) -> list[str]:
+def release_collisions(
+    ctx: DoctorContext,
+    releases: list[dict[str, Any]],
+    own: frozenset[tuple[str, str]] = frozenset(),
+) -> list[str]:
     """Other HelmReleases that would install the same Helm release, or read the same token
-    Secret, as this agent's."""
+    Secret, as this agent's (``own``: more (namespace, name) of the agent's own)."""
     settings = ctx.settings
     target = settings.helm_release_target_namespace
-    ours = (settings.helm_release_namespace, settings.helm_release_name)
+    ours = own | {(settings.helm_release_namespace, settings.helm_release_name)}
     found = []
     for obj in releases:
         meta = obj["metadata"]
-        if (meta["namespace"], meta["name"]) == ours:
+        if (meta["namespace"], meta["name"]) in ours:
             continue
         ref = f"HelmRelease {meta['namespace']}/{meta['name']}"
-        other_target, other_release = _identity(obj)
+        other_target, other_release = release_identity(obj)
         if (other_target, other_release) == (target, settings.helm_release_name):
             found.append(f"{ref} installs the same Helm release {target}/{other_release}")
         elif (
             other_target == target
-            and _secret_name(obj, other_release) == settings.gitlab_agent_token_secret_name
+            and token_secret_name(obj, other_release) == settings.gitlab_agent_token_secret_name
         ):
             found.append(
                 f"{ref} reads the same Secret {target}/{settings.gitlab_agent_token_secret_name}"

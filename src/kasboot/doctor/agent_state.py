@@ -63,6 +63,9 @@ class AgentState:
     tokens: list[TokenInfo] = field(default_factory=list)
     secret: SecretInfo | None = None  # None: the cluster was not asked
     release: ReleaseInfo | None = None
+    # True when the Secret and HelmRelease were found through the agent's token, not at
+    # the names the options give (bootstrap ran with other names).
+    located_by_token: bool = False
 
     @property
     def registered(self) -> bool:
@@ -154,9 +157,49 @@ def release_info(cluster: Cluster, namespace: str, name: str) -> ReleaseInfo:
     return ReleaseInfo(namespace, name, True, health.phase, health.reason, health.message, found)
 
 
+def release_identity(obj: dict[str, Any]) -> tuple[str, str]:
+    """(target namespace, Helm release name) of a HelmRelease, with helm-controller's
+    defaults."""
+    spec, meta = obj.get("spec") or {}, obj["metadata"]
+    target = spec.get("targetNamespace") or meta["namespace"]
+    default = f"{target}-{meta['name']}" if spec.get("targetNamespace") else meta["name"]
+    return target, spec.get("releaseName") or default
+
+
+def token_secret_name(obj: dict[str, Any], release: str) -> str:
+    """The Secret the agent of a gitlab-agent HelmRelease reads its token from."""
+    config = ((obj.get("spec") or {}).get("values") or {}).get("config") or {}
+    # Without config.secretName the chart makes (and reads) "<release>-token".
+    return str(config.get("secretName") or f"{release}-token")
+
+
+def _chart(obj: dict[str, Any]) -> str | None:
+    return (((obj.get("spec") or {}).get("chart") or {}).get("spec") or {}).get("chart")
+
+
+def discover_release(
+    cluster: Cluster, state: AgentState
+) -> tuple[dict[str, Any], str, str, dict[str, Any]] | None:
+    """The gitlab-agent HelmRelease, in any namespace, whose token Secret holds one of
+    this agent's active tokens: where the agent runs when it was bootstrapped with other
+    names than the options given now. (HelmRelease, target namespace, Secret name, Secret)."""
+    if not state.active_token_ids:
+        return None
+    for obj in cluster.list_objects("HelmRelease"):
+        if _chart(obj) != "gitlab-agent":
+            continue
+        target, release = release_identity(obj)
+        name = token_secret_name(obj, release)
+        secret = cluster.get_secret(target, name)
+        if held_token_id(secret) in state.active_token_ids:
+            assert secret is not None
+            return obj, target, name, secret
+    return None
+
+
 def read_cluster_side(cluster: Cluster, settings: Settings, state: AgentState) -> None:
     """The token Secret (metadata only kept: the token never leaves this function) and
-    the HelmRelease."""
+    the HelmRelease — where the options say, or else where the agent's token is found."""
     namespace = settings.helm_release_target_namespace
     name = settings.gitlab_agent_token_secret_name
     secret = cluster.get_secret(namespace, name) if cluster.namespace_exists(namespace) else None
@@ -164,6 +207,18 @@ def read_cluster_side(cluster: Cluster, settings: Settings, state: AgentState) -
     state.release = release_info(
         cluster, settings.helm_release_namespace, settings.helm_release_name
     )
+    if state.release.present and state.secret_token_active:
+        return
+    found = discover_release(cluster, state)
+    if found is None:
+        return
+    obj, target, secret_name, secret = found
+    meta = obj["metadata"]
+    if (meta["namespace"], meta["name"]) == (state.release.namespace, state.release.name):
+        return
+    state.secret = secret_info(target, secret_name, secret)
+    state.release = release_info(cluster, meta["namespace"], meta["name"])
+    state.located_by_token = True
 
 
 def read_agent_state(

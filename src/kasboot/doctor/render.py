@@ -99,3 +99,5 @@ def print_status(console: Console, state: AgentState, now: datetime) -> None:
     row("connected", f"{'yes' if connected else 'no'} (last contact {contact})", connected)
     healthy = state.healthy(now)
     row("health", "healthy" if healthy else "NOT healthy", healthy)
+    if state.located_by_token:
+        row("note", "Secret and HelmRelease found through the agent's token", None)

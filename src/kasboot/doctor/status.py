@@ -86,5 +86,6 @@ def status_document(state: AgentState, now: datetime) -> dict[str, Any]:
         "connected": state.connected(now),
         "last_contact": _time(latest.last_used_at) if latest else None,
         "healthy": state.healthy(now),
+        "located_by_token": state.located_by_token,
         "exit_code": int(status_exit_code(state, now)),
     }
