@@ -66,6 +66,7 @@ def test_healthy_setup_is_all_green_and_writes_nothing(sandbox: Sandbox, healthy
         "agentk version",
         "Flux topology",
         "Agent registered",
+        "Agent config",
         "Agent tokens",
         "Token Secret",
         "HelmRelease",
@@ -75,6 +76,7 @@ def test_healthy_setup_is_all_green_and_writes_nothing(sandbox: Sandbox, healthy
         assert line(result, title).startswith("✔"), title
     assert "scopes api" in line(result, "Token")
     assert "v17.11.0" in line(result, "agentk version")
+    assert "user_access" in line(result, "Agent config")
     assert "all checks pass" in lines[-1]
     assert kasboot_writes(sandbox.gitlab_requests()) == []
     assert kasboot_writes(sandbox.kube_requests()) == []

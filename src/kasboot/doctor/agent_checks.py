@@ -43,6 +43,7 @@ def agent_checks(ctx: DoctorContext) -> list[Check]:
     ctx.agent = state.agent
     lines = [_registered(ctx, state, project, gitlab_error)]
     if state.registered:
+        lines.append(_agent_config(ctx))
         lines.append(_tokens(ctx, state))
     lines.append(_secret(ctx, state, cluster_error))
     lines.append(_release(ctx, state, cluster_error))
@@ -70,6 +71,43 @@ def _registered(
         )
     created = state.agent.get("created_at") or "?"
     return passed("agent", title, f"{state.name} (id {state.agent['id']}), created {created}")
+
+
+def _agent_config(ctx: DoctorContext) -> Check:
+    """KAS reads .gitlab/agents/<name>/config.yaml from the project's default branch."""
+    title = "Agent config"
+    if ctx.gitlab is None or ctx.project is None:
+        return skipped("agent-config", title, "the project could not be read")
+    path = ctx.settings.agent_config_path
+    branch = ctx.project.default_branch
+    try:
+        found = ctx.gitlab.get_file(ctx.project.path, path, branch)
+    except KasbootError as error:
+        return failed_with("agent-config", title, error)
+    if found is None:
+        return warned(
+            "agent-config",
+            title,
+            f"no {path} on {branch}: KAS runs the agent with defaults (no user_access, "
+            "no ci_access)",
+            _bootstrap_fix(ctx, "write it (on the default branch, where KAS reads it)"),
+        )
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        parsed = YAML(typ="safe", pure=True).load(found.text)
+    except (YAMLError, UnicodeDecodeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        return failed(
+            "agent-config",
+            title,
+            f"{path} on {branch} is not valid YAML: {first}",
+            f"fix the YAML of {path}",
+            ExitCode.FLUX,
+        )
+    keys = ", ".join(sorted(parsed)) if isinstance(parsed, dict) else "empty"
+    return passed("agent-config", title, f"{path} on {branch} ({keys})")
 
 
 def _tokens(ctx: DoctorContext, state: AgentState) -> Check:
