@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,30 @@ def test_token_without_api_scope_exit_4(sandbox: Sandbox) -> None:
     assert result.code == 4, result.stdout + result.stderr
     token_line = line(result, "Token")
     assert token_line.startswith("✖") and "read_api" in token_line and "'api'" in token_line
+
+
+def test_token_expiring_soon_is_a_warning_not_a_failure(sandbox: Sandbox) -> None:
+    soon = (datetime.now(timezone.utc).date() + timedelta(days=3)).isoformat()
+    body = json.dumps(
+        {"username": "root", "name": "soon", "scopes": ["api"], "expires_at": soon}
+    ).encode()
+    request = urllib.request.Request(
+        f"{sandbox.gitlab_url}/-/sandbox/personal_access_tokens", data=body, method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        expiring = json.loads(response.read())["token"]
+    result = run_kasboot(
+        sandbox,
+        "doctor",
+        "--manifest-path",
+        "clusters/sandbox/soon",
+        env={"GITLAB_TOKEN": expiring},
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    token_line = line(result, "Token")
+    assert token_line.startswith("⚠") and f"expires {soon} (in 3 days)" in token_line
+    assert "1 warning(s)" in result.stdout.splitlines()[-1]
 
 
 def test_name_collision_with_another_agents_release(sandbox: Sandbox, healthy: str) -> None:
