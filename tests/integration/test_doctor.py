@@ -83,6 +83,17 @@ def test_healthy_setup_is_all_green_and_writes_nothing(sandbox: Sandbox, healthy
     assert kasboot_writes(sandbox.kube_requests()) == []
 
 
+def test_agent_found_through_its_token_when_names_are_not_given(
+    sandbox: Sandbox, healthy: str
+) -> None:
+    result = run_kasboot(
+        sandbox, "doctor", healthy, "--manifest-path", f"clusters/sandbox/{healthy}"
+    )
+    assert result.code == 0, result.stdout + result.stderr
+    assert f"{healthy}/{healthy} runs agentk v17.11.0" in line(result, "agentk version")
+    assert "found through the agent's token" in line(result, "HelmRelease")
+
+
 def test_kas_disabled_is_a_failing_line_exit_3(sandbox: Sandbox, healthy: str) -> None:
     set_kas(sandbox, False)
     try:

@@ -5,6 +5,7 @@ that is not registered 4, a collision 3 (bootstrap's pre-flight would refuse it)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,28 +26,46 @@ def _bootstrap_fix(ctx: DoctorContext, why: str) -> str:
     return f"{why}: `kasboot bootstrap {ctx.settings.agent}` with the same options"
 
 
-def agent_checks(ctx: DoctorContext) -> list[Check]:
-    project = ctx.project.path if ctx.project is not None else None
-    state = AgentState(name=ctx.settings.agent, project=project or "")
+@dataclass
+class AgentReading:
+    """The agent's state, read once before the lines that need it."""
+
+    state: AgentState
+    project: str | None
     gitlab_error: KasbootError | None = None
     cluster_error: KasbootError | None = None
+
+
+def read_agent(ctx: DoctorContext) -> AgentReading:
+    """Read the agent; tell later checks where its agentk runs when it was found through
+    its token somewhere else than the options say."""
+    project = ctx.project.path if ctx.project is not None else None
+    reading = AgentReading(AgentState(name=ctx.settings.agent, project=project or ""), project)
+    state = reading.state
     if ctx.gitlab is not None and project is not None:
         try:
             read_gitlab_side(ctx.gitlab, project, state)
         except KasbootError as error:
-            gitlab_error = error
+            reading.gitlab_error = error
     if ctx.cluster is not None and ctx.cluster_answers:
         try:
             read_cluster_side(ctx.cluster, ctx.settings, state)
         except KasbootError as error:
-            cluster_error = error
+            reading.cluster_error = error
     ctx.agent = state.agent
-    lines = [_registered(ctx, state, project, gitlab_error)]
+    if state.located_by_token and state.secret is not None and state.release is not None:
+        ctx.agentk_at = (state.secret.namespace, state.release.name)
+    return reading
+
+
+def agent_checks(ctx: DoctorContext, reading: AgentReading) -> list[Check]:
+    state = reading.state
+    lines = [_registered(ctx, state, reading.project, reading.gitlab_error)]
     if state.registered:
         lines.append(_agent_config(ctx))
         lines.append(_tokens(ctx, state))
-    lines.append(_secret(ctx, state, cluster_error))
-    lines.append(_release(ctx, state, cluster_error))
+    lines.append(_secret(ctx, state, reading.cluster_error))
+    lines.append(_release(ctx, state, reading.cluster_error))
     if state.registered:
         lines.append(_connected(ctx, state))
     lines.append(_collisions(ctx, state))

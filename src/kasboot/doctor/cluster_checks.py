@@ -200,12 +200,15 @@ def find_agentk(deployments: list[dict[str, Any]], release: str) -> tuple[str, s
 
 def check_agent_version(ctx: DoctorContext) -> Check:
     title = "agentk version"
-    namespace = ctx.settings.helm_release_target_namespace
+    namespace, release = ctx.agentk_at or (
+        ctx.settings.helm_release_target_namespace,
+        ctx.settings.helm_release_name,
+    )
     gitlab_version = parse_version(ctx.metadata.get("version"))
     if ctx.cluster is None or not ctx.cluster_answers or gitlab_version is None:
         return skipped("agent-version", title, "needs GitLab's version and the cluster")
     try:
-        found = find_agentk(ctx.cluster.list_deployments(namespace), ctx.settings.helm_release_name)
+        found = find_agentk(ctx.cluster.list_deployments(namespace), release)
     except ClusterError as error:
         return failed_with("agent-version", title, error)
     if found is None:

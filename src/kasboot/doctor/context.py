@@ -46,6 +46,7 @@ class DoctorContext:
     cluster_answers: bool = False
     flux_version: str | None = None
     agent: dict[str, Any] | None = None
+    agentk_at: tuple[str, str] | None = None  # (namespace, release), when found elsewhere
 
     @property
     def kas(self) -> dict[str, Any]:

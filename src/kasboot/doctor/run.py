@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kasboot.doctor import cluster_checks, gitlab_checks
-from kasboot.doctor.agent_checks import agent_checks
+from kasboot.doctor.agent_checks import agent_checks, read_agent
 from kasboot.doctor.context import open_doctor_context
 from kasboot.doctor.model import Report
 
@@ -39,13 +39,15 @@ def run_doctor(
         cluster_checks.check_cluster,
         cluster_checks.check_flux,
         cluster_checks.check_flux_source,
-        cluster_checks.check_agent_version,
-        cluster_checks.check_topology,
     ):
         report.add(check(ctx))
+    # Read before the version check: it looks where the agent really runs.
+    reading = read_agent(ctx) if agent_given else None
+    report.add(cluster_checks.check_agent_version(ctx))
+    report.add(cluster_checks.check_topology(ctx))
     if ctx.project is not None:
         report.project = ctx.project.path
-    if agent_given:
-        for line in agent_checks(ctx):
+    if reading is not None:
+        for line in agent_checks(ctx, reading):
             report.add(line)
     return report
