@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 USER_AGENT = f"kasboot/{__version__}"
 TOKEN_ID_ANNOTATION = "gitlab.com/agent-token-id"  # the annotation glab writes, kept compatible
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "kasboot")
+AGENT_ANNOTATION = "kasboot/agent"  # "<project path>/<agent name>": whose token a Secret holds
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 
 
@@ -318,26 +319,35 @@ class Cluster:
     # -- doctor and status ---------------------------------------------------
 
     def flux_crds(self) -> list[dict[str, Any]]:
-        """The CustomResourceDefinitions of Flux's API groups (``*.toolkit.fluxcd.io``)."""
+        """The CustomResourceDefinitions of Flux's API groups (``*.toolkit.fluxcd.io``).
+        Read as plain JSON through the generic client: turning CRDs (large schemas) into
+        the client's model objects and back costs a second for nothing."""
         with self._errors("listing CustomResourceDefinitions"):
-            found = self._extensions.list_custom_resource_definition()
+            found = self._custom.list_cluster_custom_object(
+                "apiextensions.k8s.io", "v1", "customresourcedefinitions"
+            )
             return [
-                self._plain(crd)
-                for crd in found.items
-                if str(crd.spec.group).endswith(".toolkit.fluxcd.io")
+                dict(crd)
+                for crd in found.get("items", [])
+                if str((crd.get("spec") or {}).get("group", "")).endswith(".toolkit.fluxcd.io")
             ]
 
     def list_deployments(
         self, namespace: str | None = None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
-        """Deployments in one namespace, or in all when ``namespace`` is None."""
+        """Deployments in one namespace, or in all when ``namespace`` is None (plain JSON,
+        through the generic client: no apps/v1 models to import)."""
         selector = {"label_selector": label_selector} if label_selector else {}
         with self._errors("listing Deployments"):
             if namespace is None:
-                found = self._apps.list_deployment_for_all_namespaces(**selector)
+                found = self._custom.list_cluster_custom_object(
+                    "apps", "v1", "deployments", **selector
+                )
             else:
-                found = self._apps.list_namespaced_deployment(namespace, **selector)
-            return [self._plain(item) for item in found.items]
+                found = self._custom.list_namespaced_custom_object(
+                    "apps", "v1", namespace, "deployments", **selector
+                )
+            return [dict(item) for item in found.get("items", [])]
 
     def events_for(self, kind: str, namespace: str, name: str) -> list[dict[str, Any]]:
         """The core/v1 Events about one object (what `kubectl describe` shows)."""

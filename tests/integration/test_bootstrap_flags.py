@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from ruamel.yaml import YAML
 
 from kasboot.cluster import TOKEN_ID_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot
-from tests.integration.test_bootstrap import kubectl_json
+from tests.integration.test_bootstrap import KUBECTL, kubectl_json
 
 pytestmark = pytest.mark.sandbox
 
@@ -36,7 +37,20 @@ def base_args(name: str) -> list[str]:
     return agent_args(name, "--no-reconcile")
 
 
+def ensure_namespace(sandbox: Any, name: str) -> None:
+    """Flux applies objects only into namespaces that exist: a user creates them first."""
+    manifest = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    subprocess.run(
+        [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), "apply", "-f", "-"],
+        input=manifest,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+
+
 def test_helm_repository_flags(sandbox: Any, project: Any) -> None:
+    ensure_namespace(sandbox, "charts")
     result = run_kasboot(
         sandbox,
         *base_args("repoflags"),
@@ -60,6 +74,7 @@ def test_helm_repository_flags(sandbox: Any, project: Any) -> None:
 
 
 def test_helm_release_flags_values_and_secret_name(sandbox: Any, project: Any) -> None:
+    ensure_namespace(sandbox, "releases")
     values_a = Path(sandbox.dir) / "a.yaml"
     values_b = Path(sandbox.dir) / "b.yaml"
     values_a.write_text("replicas: 1\nconfig:\n  observability:\n    enabled: false\n")
@@ -311,14 +326,44 @@ def test_flux_source_type_selects_the_kind(sandbox: Any) -> None:
 def test_second_agent_with_the_same_names_is_refused(sandbox: Any) -> None:
     same_names = ["--helm-release-name", "twin", "--helm-repository-name", "gitlab-twin"]
     first = run_kasboot(
-        sandbox, "bootstrap", "twin-a", "-p", "clusters/sandbox/twin-a", *same_names
+        sandbox,
+        "bootstrap",
+        "twin-a",
+        "-p",
+        "clusters/sandbox/twin-a",
+        "--helm-release-target-namespace",
+        "twin-a",
+        *same_names,
     )
     assert first.code == 0, first.stderr
     sandbox.clear_logs()
     second = run_kasboot(
-        sandbox, "bootstrap", "twin-b", "-p", "clusters/sandbox/twin-b", *same_names
+        sandbox,
+        "bootstrap",
+        "twin-b",
+        "-p",
+        "clusters/sandbox/twin-b",
+        "--helm-release-target-namespace",
+        "twin-b",
+        *same_names,
     )
     assert second.code == 3, second.stderr
     assert "already registered id" in second.stderr
     assert "--helm-release-name" in second.stderr
     assert kasboot_writes(sandbox.gitlab_requests()) == []
+
+
+def test_another_agents_token_secret_is_not_taken_over(sandbox: Any) -> None:
+    first = run_kasboot(sandbox, *agent_args("owner-a", "--no-reconcile"))
+    assert first.code == 0, first.stderr
+    sandbox.clear_logs()
+    second = run_kasboot(
+        sandbox,
+        *agent_args("owner-b", "--no-reconcile"),
+        "--helm-release-target-namespace",
+        "owner-a",  # the same namespace, so the same Secret gitlab-agent-token
+    )
+    assert second.code == 3, second.stderr
+    assert f"holds the token of agent {sandbox.project}/owner-a" in second.stderr
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    assert kasboot_writes(sandbox.kube_requests()) == []

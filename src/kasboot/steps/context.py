@@ -47,6 +47,7 @@ class BootstrapContext:
     metadata: dict[str, Any] = field(default_factory=dict)
     user: dict[str, Any] = field(default_factory=dict)
     flux_version: str | None = None
+    token_secret: dict[str, Any] | None = None  # the token Secret as pre-flight found it
     # "namespace/name" of the Kustomizations the guard found applying the manifests
     reconciled_by: list[str] = field(default_factory=list)
     # decided by the steps
@@ -66,6 +67,11 @@ class BootstrapContext:
     def agent_id(self) -> int:
         assert self.agent is not None, "the agent step runs first"
         return int(self.agent["id"])
+
+    @property
+    def agent_identity(self) -> str:
+        """What the token Secret's kasboot/agent annotation says for this agent."""
+        return f"{self.project_path}/{self.settings.agent}"
 
     @property
     def kas(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from kasboot.cluster import MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
+from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -40,9 +40,11 @@ class StoreTokenSecret:
         metadata = (self._existing or {}).get("metadata") or {}
         labels = metadata.get("labels") or {}
         annotations = metadata.get("annotations") or {}
-        metadata_ok = labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1] and annotations.get(
-            TOKEN_ID_ANNOTATION
-        ) == str(ctx.token_id)
+        metadata_ok = (
+            labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1]
+            and annotations.get(TOKEN_ID_ANNOTATION) == str(ctx.token_id)
+            and annotations.get(AGENT_ANNOTATION) == ctx.agent_identity
+        )
         if self._existing is None:
             changes.append(Change("create", f"Secret {namespace}/{name}", "key token"))
         elif token_changes:
@@ -74,6 +76,7 @@ class StoreTokenSecret:
                 "annotations": {
                     **(existing_meta.get("annotations") or {}),
                     TOKEN_ID_ANNOTATION: str(ctx.token_id),
+                    AGENT_ANNOTATION: ctx.agent_identity,
                 },
             },
             "data": {"token": token_b64},

@@ -45,10 +45,7 @@ class MintToken:
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
-        secret = ctx.cluster.get_secret(
-            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-        )
-        ctx.held_token_id = held_token_id(secret)
+        ctx.held_token_id = held_token_id(ctx.token_secret)
         active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id) if ctx.agent else []
         active_ids = {int(token["id"]) for token in active}
         if ctx.held_token_id in active_ids and not settings.rotate_token:
