@@ -67,20 +67,6 @@ def test_bootstrapped_agent_is_healthy(sandbox: Sandbox, bootstrapped: str) -> N
     assert secret_token(sandbox, bootstrapped) not in result.stdout + result.stderr
 
 
-def test_json_names_the_token_the_secret_holds(sandbox: Sandbox, bootstrapped: str) -> None:
-    result = run_kasboot(sandbox, *status_args(bootstrapped, "--output", "json"))
-    assert result.code == 0, result.stderr
-    document = result.json()
-    assert document["registered"] is True and document["healthy"] is True
-    token_ids = [token["id"] for token in document["tokens"]]
-    assert document["secret"]["token_id"] in token_ids
-    assert document["secret"]["token_active"] is True
-    assert document["helm_release"]["ready"] is True
-    assert document["connected"] is True and document["last_contact"]
-    assert document["exit_code"] == 0
-    assert secret_token(sandbox, bootstrapped) not in result.stdout
-
-
 def test_registered_only_agent_exits_6(sandbox: Sandbox) -> None:
     project = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token).projects.get(
         sandbox.project
@@ -102,15 +88,19 @@ def test_unknown_agent_exits_4(sandbox: Sandbox) -> None:
     assert "no-such-agent is not registered in demo/fleet" in result.stdout
 
 
-def test_agent_is_found_through_its_token_without_the_names(
-    sandbox: Sandbox, bootstrapped: str
-) -> None:
+def test_json_and_the_agent_found_through_its_token(sandbox: Sandbox, bootstrapped: str) -> None:
     """Bootstrapped with its own release and namespace, asked with no options: the
     Secret holding one of its tokens leads to its HelmRelease."""
     result = run_kasboot(sandbox, "status", bootstrapped, "-o", "json")
     assert result.code == 0, result.stdout + result.stderr
     document = result.json()
     assert document["located_by_token"] is True
+    assert document["registered"] is True and document["healthy"] is True
+    assert document["secret"]["token_id"] in [token["id"] for token in document["tokens"]]
+    assert document["secret"]["token_active"] is True
+    assert document["connected"] is True and document["last_contact"]
+    assert document["exit_code"] == 0
+    assert secret_token(sandbox, bootstrapped) not in result.stdout
     assert document["secret"]["namespace"] == bootstrapped
     assert (document["helm_release"]["name"], document["helm_release"]["ready"]) == (
         bootstrapped,

@@ -19,6 +19,7 @@ from kasboot.flux.diagnose import diagnose
 from kasboot.flux.health import Phase, assess
 
 if TYPE_CHECKING:
+    from kasboot.cluster import Cluster
     from kasboot.steps.context import BootstrapContext
 
 # What kasboot needs of Flux: the kinds it reads and writes, and their controllers.
@@ -75,8 +76,9 @@ def check_flux(ctx: DoctorContext) -> Check:
     # Without reconciling, bootstrap does not need Flux: a missing Flux is then a warning.
     missing_is = ExitCode.OK if ctx.settings.no_reconcile else ExitCode.PREFLIGHT
     try:
-        crds = {str(crd["metadata"]["name"]) for crd in ctx.cluster.flux_crds()}
-        ctx.flux_version = ctx.cluster.flux_version() if crds else None
+        found_crds = ctx.cluster.flux_crds()
+        crds = {str(crd["metadata"]["name"]) for crd in found_crds}
+        ctx.flux_version = flux_version_of(found_crds)
         controllers = ctx.cluster.list_deployments(None, "app.kubernetes.io/part-of=flux")
     except ClusterError as error:
         return failed_with("flux", title, error)
@@ -114,8 +116,19 @@ def check_flux(ctx: DoctorContext) -> Check:
     )
 
 
-def _health_line(kind: str, obj: dict[str, Any], events: list[dict[str, Any]]) -> Check | None:
-    """None when Ready; otherwise the line saying what is wrong and how to fix it."""
+def flux_version_of(crds: list[dict[str, Any]]) -> str | None:
+    """Flux's version as `flux check` reads it: the GitRepository CRD's version label
+    (None when Flux is not installed)."""
+    for crd in crds:
+        if crd["metadata"]["name"] == "gitrepositories.source.toolkit.fluxcd.io":
+            labels = crd["metadata"].get("labels") or {}
+            return str(labels.get("app.kubernetes.io/version", "unknown"))
+    return "unknown" if crds else None
+
+
+def _health_line(cluster: Cluster, kind: str, obj: dict[str, Any]) -> Check | None:
+    """None when Ready; otherwise the line saying what is wrong and how to fix it (its
+    events are read only then)."""
     meta = obj["metadata"]
     ref = f"{kind} {meta['namespace']}/{meta['name']}"
     health = assess(obj)
@@ -123,6 +136,7 @@ def _health_line(kind: str, obj: dict[str, Any], events: list[dict[str, Any]]) -
         return None
     if health.phase is Phase.PROGRESSING:
         return warned("", "", f"{ref} is reconciling: {health.message or health.reason}")
+    events = cluster.events_for(kind, meta["namespace"], meta["name"])
     found = diagnose(kind, obj, events)
     if found is not None:
         return failed("", "", f"{ref}: {found.cause}", found.fix, ExitCode.FLUX)
@@ -164,9 +178,7 @@ def check_flux_source(ctx: DoctorContext) -> Check:
                 if obj is not None:
                     lines.append(("Kustomization", obj))
         for line_kind, obj in lines:
-            meta = obj["metadata"]
-            events = ctx.cluster.events_for(line_kind, meta["namespace"], meta["name"])
-            problem = _health_line(line_kind, obj, events)
+            problem = _health_line(ctx.cluster, line_kind, obj)
             if problem is not None:
                 return dataclasses.replace(problem, id="flux-source", title=title)
     except KasbootError as error:
