@@ -181,7 +181,7 @@ def test_name_collision_with_another_agents_release(sandbox: Sandbox, healthy: s
     collisions = next(c for c in document["checks"] if c["id"] == "collisions")
     assert collisions["status"] == "fail", collisions
     assert f"HelmRelease flux-system/{healthy} reads the same Secret" in collisions["summary"]
-    assert f"of agent '{healthy}'" in collisions["summary"]
+    assert f"holds the token of agent {sandbox.project}/{healthy}" in collisions["summary"]
     assert collisions["exit_code"] == 3
     # Not registered is the first failure, so it decides the exit code.
     assert statuses(result)["agent"] == "fail"

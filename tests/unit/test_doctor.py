@@ -160,7 +160,7 @@ def test_agent_health_and_status_exit_codes() -> None:
 def test_secret_info_reads_metadata_and_never_keeps_the_token() -> None:
     secret = {
         "metadata": {
-            "annotations": {"gitlab.com/agent-token-id": "12"},
+            "annotations": {"gitlab.com/agent-token-id": "12", "kasboot/agent": "demo/fleet/a"},
             "labels": {"app.kubernetes.io/managed-by": "kasboot"},
         },
         "data": {"token": base64.b64encode(b"glagent-secret").decode()},
@@ -172,6 +172,7 @@ def test_secret_info_reads_metadata_and_never_keeps_the_token() -> None:
         12,
         True,
     )
+    assert info.managed_for == "demo/fleet/a"
     assert "glagent-secret" not in repr(info)
     empty = secret_info("ns", "s", {"metadata": {}, "data": {}})
     assert (empty.has_token_key, empty.token_id) == (False, None)

@@ -307,9 +307,16 @@ def release_collisions(
 
 
 def _secret_collision(ctx: DoctorContext, state: AgentState) -> list[str]:
-    """The Secret holds a token of ANOTHER agent of the project (asked only when the
-    token is not this agent's)."""
+    """The Secret is kasboot's for ANOTHER agent (its kasboot/agent annotation), or holds
+    a token of another agent of the project (asked only when the token is not this
+    agent's)."""
     secret = state.secret
+    identity = f"{state.project}/{state.name}"
+    if secret is not None and secret.managed_for and secret.managed_for != identity:
+        return [
+            f"Secret {secret.namespace}/{secret.name} holds the token of agent "
+            f"{secret.managed_for}, not of {identity}"
+        ]
     if (
         ctx.gitlab is None
         or ctx.project is None

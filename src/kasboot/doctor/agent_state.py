@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kasboot.cluster import MANAGED_BY_LABEL
+from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL
 from kasboot.doctor.context import CONNECTED_WITHIN_SECONDS, parse_gitlab_time
 from kasboot.flux.diagnose import Diagnosis, diagnose
 from kasboot.flux.health import Phase, assess
@@ -38,6 +38,7 @@ class SecretInfo:
     has_token_key: bool = False
     token_id: int | None = None  # from the token-id annotation
     managed_by_kasboot: bool = False
+    managed_for: str | None = None  # the kasboot/agent annotation: "<project>/<agent>"
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def secret_info(namespace: str, name: str, secret: dict[str, Any] | None) -> Sec
         return SecretInfo(namespace, name, present=False)
     data = secret.get("data") or {}
     labels = (secret.get("metadata") or {}).get("labels") or {}
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
     encoded = data.get("token") or ""
     try:
         has_token = bool(base64.b64decode(encoded).strip()) if encoded else False
@@ -143,6 +145,7 @@ def secret_info(namespace: str, name: str, secret: dict[str, Any] | None) -> Sec
         has_token_key=has_token,
         token_id=held_token_id(secret),
         managed_by_kasboot=labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1],
+        managed_for=annotations.get(AGENT_ANNOTATION),
     )
 
 

@@ -68,6 +68,7 @@ def status_document(state: AgentState, now: datetime) -> dict[str, Any]:
             "has_token_key": secret.has_token_key,
             "token_id": secret.token_id,
             "token_active": state.secret_token_active,
+            "managed_for": secret.managed_for,
         },
         "helm_release": None
         if release is None
