@@ -228,3 +228,30 @@ def test_find_agentk_prefers_the_release() -> None:
     )
     assert found == ("mine", "registry.example/agentk:v17.11.0")
     assert find_agentk([deployment("web", "web", "nginx:1.27")], "mine") is None
+
+
+def test_text_report_marks_fixes_and_tail() -> None:
+    import io
+
+    from rich.console import Console
+
+    from kasboot.doctor.render import print_report, print_status
+
+    report = Report(project="demo/fleet", agent="a")
+    report.add(passed("gitlab", "GitLab", "answers, GitLab 17.11.0"))
+    report.add(warned("token", "Token", "expires soon [soon]", "renew it"))
+    report.add(failed("kas", "KAS", "disabled", "enable KAS", ExitCode.PREFLIGHT))
+    stream = io.StringIO()
+    print_report(Console(file=stream, no_color=True, width=200), report)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "kasboot doctor: demo/fleet, agent a"
+    assert lines[1].startswith("✔ GitLab ")
+    assert lines[2].startswith("⚠ Token ") and lines[2].endswith("expires soon [soon]")
+    assert lines[3].strip() == "fix: renew it"
+    assert lines[4].startswith("✖ KAS ") and lines[5].strip() == "fix: enable KAS"
+    assert lines[-1] == ("1 passed, 1 failed, 1 warning(s), 0 skipped: exit 3 (first failure: KAS)")
+    stream = io.StringIO()
+    print_status(Console(file=stream, no_color=True, width=200), _state(), NOW)
+    rows = {row.split()[0]: row for row in stream.getvalue().splitlines()}
+    assert rows["secret"].endswith("ns/gitlab-agent-token holds token 3 (active)")
+    assert rows["health"].split()[1] == "healthy"

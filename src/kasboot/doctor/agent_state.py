@@ -229,5 +229,6 @@ def read_agent_state(
 ) -> AgentState:
     state = AgentState(name=settings.agent, project=project)
     read_gitlab_side(gitlab, project, state)
-    read_cluster_side(cluster, settings, state)
+    if state.registered:  # an unknown agent is told as such, whatever the cluster's state
+        read_cluster_side(cluster, settings, state)
     return state
