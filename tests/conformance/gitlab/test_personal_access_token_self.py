@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import gitlab
 import pytest
+
+from kasboot.sandbox.gitlab.store import Store
 
 from .conftest import World
 
@@ -42,3 +46,24 @@ def test_expiry_date_is_shown_and_enforced(world: World) -> None:
 def test_self_needs_a_valid_token(world: World) -> None:
     with pytest.raises(gitlab.exceptions.GitlabAuthenticationError):
         world.client("glpat-unknown").personal_access_tokens.get("self")
+
+
+def test_state_from_before_expiry_dates_keeps_working(tmp_path: Path) -> None:
+    """A state directory written before the expires_at column existed gets the column."""
+    database = tmp_path / "gitlab.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "CREATE TABLE personal_access_tokens (id INTEGER PRIMARY KEY, user_id INTEGER NOT "
+            "NULL, name TEXT NOT NULL, scopes TEXT NOT NULL, token TEXT UNIQUE NOT NULL, revoked "
+            "INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, last_used_at TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO personal_access_tokens (user_id, name, scopes, token, created_at) "
+            "VALUES (1, 'old', '[\"api\"]', 'glpat-old', '2024-01-01T00:00:00.000Z')"
+        )
+    store = Store(database)
+    try:
+        row = store.one("SELECT * FROM personal_access_tokens WHERE token = 'glpat-old'")
+        assert row is not None and row["expires_at"] is None
+    finally:
+        store.close()
