@@ -5,6 +5,7 @@ out as ClusterError (exit 5) carrying the API server's message; nothing here pri
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -353,8 +354,37 @@ class Cluster:
         """The core/v1 Events about one object (what `kubectl describe` shows)."""
         selector = f"involvedObject.kind={kind},involvedObject.name={name}"
         with self._errors(f"listing events of {kind} {namespace}/{name}"):
-            found = self._core.list_namespaced_event(namespace, field_selector=selector)
-            return [self._plain(item) for item in found.items]
+            found = self._core_json(
+                f"/api/v1/namespaces/{namespace}/events", [("fieldSelector", selector)]
+            )
+            return [dict(item) for item in (found or {}).get("items", [])]
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """One Secret as plain JSON, None when absent (it or its namespace). Read without
+        CoreV1Api (see _core_json); the data stays in memory and is never printed."""
+        with self._errors(f"reading Secret {namespace}/{name}"):
+            return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
+    def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
+        """GET a core/v1 path as plain JSON through the client's own request machinery
+        (authentication, TLS, retries); None on 404. Importing the client's CoreV1Api
+        costs over a second of start-up, which `doctor` and `status` are spared."""
+        from kubernetes.client.exceptions import ApiException
+
+        request = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=query or [],
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self._api.call_api(*request)
+        response.read()
+        if response.status == 404:
+            return None
+        if not 200 <= response.status < 300:
+            raise ApiException(http_resp=response)
+        return json.loads(response.data or b"null")
 
 
 def _in_cluster() -> bool:

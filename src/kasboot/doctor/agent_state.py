@@ -193,7 +193,7 @@ def discover_release(
             continue
         target, release = release_identity(obj)
         name = token_secret_name(obj, release)
-        secret = cluster.get_secret(target, name)
+        secret = cluster.read_secret(target, name)
         if held_token_id(secret) in state.active_token_ids:
             assert secret is not None
             return obj, target, name, secret
@@ -205,7 +205,7 @@ def read_cluster_side(cluster: Cluster, settings: Settings, state: AgentState) -
     the HelmRelease — where the options say, or else where the agent's token is found."""
     namespace = settings.helm_release_target_namespace
     name = settings.gitlab_agent_token_secret_name
-    secret = cluster.get_secret(namespace, name) if cluster.namespace_exists(namespace) else None
+    secret = cluster.read_secret(namespace, name)
     state.secret = secret_info(namespace, name, secret)
     state.release = release_info(
         cluster, settings.helm_release_namespace, settings.helm_release_name
