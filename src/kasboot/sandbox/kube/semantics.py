@@ -180,19 +180,30 @@ def normalise(resource_type: ResourceType, obj: Obj) -> Obj:
         spec.setdefault("replicas", 1)
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("progressDeadlineSeconds", 600)
-        spec.setdefault(
-            "strategy",
-            {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-            },
-        )
+        _default_strategy(spec)
     if resource_type.key == NAMESPACE_KEY:
-        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        # the API server adds its finalizer to whatever spec arrives (``spec: {}`` included)
+        spec = obj.get("spec") or {}
+        finalizers = spec.setdefault("finalizers", []) or []
+        if "kubernetes" not in finalizers:
+            spec["finalizers"] = [*finalizers, "kubernetes"]
+        obj["spec"] = spec
         obj["status"] = {"phase": "Active"}
         labels = obj["metadata"].setdefault("labels", {})
         labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
     return obj
+
+
+def _default_strategy(spec: Obj) -> None:
+    """SetDefaults_Deployment: an empty strategy (as generators send) is a 25%/25% rollout."""
+    strategy = spec.get("strategy") or {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate") or {}
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
+        strategy["rollingUpdate"] = rolling
+    spec["strategy"] = strategy
 
 
 def check_immutable(resource_type: ResourceType, old: Obj, new: Obj) -> None:
