@@ -367,3 +367,23 @@ def test_another_agents_token_secret_is_not_taken_over(sandbox: Any) -> None:
     assert f"holds the token of agent {sandbox.project}/owner-a" in second.stderr
     assert kasboot_writes(sandbox.gitlab_requests()) == []
     assert kasboot_writes(sandbox.kube_requests()) == []
+
+
+def test_release_namespace_must_exist_or_be_created_by_flux(sandbox: Any, project: Any) -> None:
+    sandbox.clear_logs()
+    refused = run_kasboot(sandbox, *base_args("nsless"), "--helm-release-namespace", "nowhere")
+    assert refused.code == 3, refused.stderr
+    assert "namespace nowhere does not exist" in refused.stderr
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    project.files.create(
+        {
+            "file_path": "clusters/sandbox/namespaces/somewhere.yaml",
+            "branch": "main",
+            "content": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: somewhere\n",
+            "commit_message": "Add namespace somewhere",
+        }
+    )
+    created_by_flux = run_kasboot(
+        sandbox, *base_args("nsless"), "--helm-release-namespace", "somewhere"
+    )
+    assert created_by_flux.code == 0, created_by_flux.stderr

@@ -10,6 +10,7 @@ from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
+from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
     FluxKustomization,
     LazyFiles,
@@ -92,6 +93,41 @@ def refusal(ctx: BootstrapContext, verdict: TopologyVerdict) -> PreflightError:
     return PreflightError(message, hint="fixes: " + " | ".join(fixes))
 
 
+def check_namespaces(
+    ctx: BootstrapContext,
+    verdict: TopologyVerdict,
+    files: Mapping[str, bytes],
+    added: Mapping[str, bytes],
+) -> None:
+    """Flux applies the HelmRepository and HelmRelease into their namespaces: refuse when
+    such a namespace neither exists nor is created by the same Flux build (the apply
+    would fail with `namespaces "<ns>" not found` after the commit)."""
+    settings = ctx.settings
+    wanted = {settings.helm_repository_namespace, settings.helm_release_namespace}
+    missing = {namespace for namespace in wanted if not ctx.cluster.namespace_exists(namespace)}
+    if not missing:
+        return
+    applied: set[str] = set()
+    for prediction in verdict.predictions:
+        if prediction.kustomization in verdict.manifest_reconciled_by:
+            applied |= prediction.applied_files
+    for path in applied:
+        data = added[path] if path in added else files[path]
+        try:
+            objects = decode_manifests(data)
+        except DecodeError:
+            continue
+        missing -= {obj.name for obj in objects if obj.kind == "Namespace"}
+    if missing:
+        names = ", ".join(sorted(missing))
+        raise PreflightError(
+            f"namespace {names} does not exist and nothing Flux applies creates it: Flux "
+            f'would fail to apply the manifests (namespaces "{sorted(missing)[0]}" not found)',
+            hint="create it first (e.g. commit a Namespace manifest under the Flux path), or "
+            "use --helm-release-namespace/--helm-repository-namespace flux-system",
+        )
+
+
 def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerdict | None:
     """Check the topology; with --fix, put the fix files in ctx.extra_files. Returns the
     final verdict, or None when there is no Flux to predict."""
@@ -133,6 +169,7 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     if verdict.ok or not settings.fix:
         if not verdict.ok:
             raise refusal(ctx, verdict)
+        check_namespaces(ctx, verdict, files, added)
         return verdict
     extra: dict[str, bytes] = {}
     if FIX_SOURCEIGNORE in settings.fix:
@@ -152,5 +189,6 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     fixed = check(extra)
     if not fixed.ok:
         raise refusal(ctx, fixed)
+    check_namespaces(ctx, fixed, files, {**added, **extra})
     ctx.extra_files = {path: data.decode() for path, data in extra.items()}
     return fixed
