@@ -18,7 +18,7 @@ from kasboot.sandbox.kube.protobuf import (
     read_varint,
     to_signed,
 )
-from kasboot.sandbox.kube.protobuf_types import (
+from kasboot.sandbox.kube.protobuf_envelope import (
     UNKNOWN_FORMAT_MESSAGE,
     decode_object,
     object_from_protobuf,
@@ -331,6 +331,28 @@ def test_a_deployment_with_template_strategy_and_timestamps() -> None:
             },
         },
         "status": {},
+    }
+
+
+def test_a_service_with_numeric_and_named_target_ports() -> None:
+    ports = message(
+        1, text(1, "web"), text(2, "TCP"), number(3, 80), message(4, number(1, 0), number(2, 8080))
+    ) + message(1, text(1, "tls"), number(3, 443), message(4, number(1, 1), text(3, "https")))
+    spec = message(2, ports, string_entry(2, "app", "web"), text(4, "NodePort"), text(3, ""))
+    status = message(3, message(1))  # loadBalancer: {}, as generators send it
+    assert decode_object(envelope("v1", "Service", metadata("web") + spec + status)) == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {
+            "ports": [
+                {"name": "web", "protocol": "TCP", "port": 80, "targetPort": 8080},
+                {"name": "tls", "port": 443, "targetPort": "https"},
+            ],
+            "selector": {"app": "web"},
+            "type": "NodePort",
+        },
+        "status": {"loadBalancer": {}},
     }
 
 

@@ -1,5 +1,5 @@
 """kubectl's generator commands (``kubectl create namespace|secret|configmap|serviceaccount|
-deployment``) against the emulator. They send protobuf bodies, not JSON; each object is read
+deployment|service``) against the emulator. They send protobuf bodies, not JSON; each object is read
 back through ``kubectl get -o json`` and the Python client. Runs with the venv's kubectl and,
 when installed, the system one (an older client)."""
 
@@ -273,6 +273,21 @@ def test_create_deployment_with_a_command(cli: Kubectl, ns: str) -> None:
     (container,) = cli.get("deployment", "job", "-n", ns)["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["sleep", "3600"]
     assert container["image"] == "busybox"
+
+
+def test_create_service(cli: Kubectl, ns: str, core: client.CoreV1Api) -> None:
+    cli.run("create", "service", "clusterip", "web", "-n", ns, "--tcp=80:8080", "--tcp=443:https")
+    cli.run("create", "service", "nodeport", "edge", "-n", ns, "--tcp=80:http", "--node-port=30080")
+    web = cli.get("service", "web", "-n", ns)
+    assert web["spec"]["type"] == "ClusterIP"
+    assert web["spec"]["selector"] == {"app": "web"}
+    assert [(p["port"], p["targetPort"]) for p in web["spec"]["ports"]] == [
+        (80, 8080),
+        (443, "https"),
+    ]
+    edge = core.read_namespaced_service("edge", ns)
+    assert edge.spec.type == "NodePort"
+    assert edge.spec.ports[0].node_port == 30080
 
 
 def test_server_dry_run_stores_nothing(cli: Kubectl, ns: str) -> None:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from . import discovery, openapi
 from .backend import KubeBackend, present
 from .errors import KubeApiError, bad_request, expired, status_body
-from .protobuf_types import UNKNOWN_FORMAT_MESSAGE, object_from_protobuf
+from .protobuf_envelope import UNKNOWN_FORMAT_MESSAGE, object_from_protobuf
 from .registry import ResourceType
 from .selectors import Predicate, field_selector, label_selector
 from .store import WatchEvent

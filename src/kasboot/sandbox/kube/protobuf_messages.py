@@ -1,11 +1,9 @@
-"""The Kubernetes protobuf envelope and the messages of the kinds clients send as protobuf.
+"""Protobuf schemas of the Kubernetes kinds clients send as protobuf, and the types they nest.
 
-A protobuf body is ``k8s\\x00`` followed by a ``runtime.Unknown`` (typeMeta, raw,
-contentEncoding, contentType) whose ``raw`` is the object itself. Field numbers follow the
-``generated.proto`` files of k8s.io/api (core/v1, apps/v1) and k8s.io/apimachinery
-(meta/v1, runtime, util/intstr, api/resource). Only the fields kubectl's ``create``
-generators and ordinary manifests use are described; see ``protobuf`` for what happens to
-the rest.
+Field numbers follow the ``generated.proto`` files of k8s.io/api (core/v1, apps/v1) and
+k8s.io/apimachinery (meta/v1, util/intstr, api/resource). Only the fields kubectl's
+``create`` generators and ordinary manifests use are described; ``protobuf`` says what
+happens to the rest. ``KINDS`` maps (apiVersion, kind) to the message of the object.
 """
 
 from __future__ import annotations
@@ -13,22 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .errors import KubeApiError, bad_request
-from .protobuf import (
-    Field,
-    Message,
-    ProtobufError,
-    UnsupportedField,
-    decode_message,
-    iter_fields,
-)
-
-MAGIC = b"k8s\x00"
-PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
-UNKNOWN_FORMAT_MESSAGE = (
-    "the body of the request was in an unknown format - accepted media types include: "
-    "application/json, application/yaml"
-)
+from .protobuf import Field, Message
 
 
 def _string(name: str, keep_zero: bool = False) -> Field:
@@ -179,6 +162,54 @@ SERVICE_ACCOUNT = Message(
     },
 )
 
+SERVICE_PORT = Message(
+    "ServicePort",
+    {
+        1: _string("name"),
+        2: _string("protocol"),
+        3: _int("port"),
+        4: _message("targetPort", INT_OR_STRING),
+        5: _int("nodePort"),
+        6: _string("appProtocol", keep_zero=True),
+    },
+)
+SERVICE_SPEC = Message(
+    "ServiceSpec",
+    {
+        1: _message("ports", SERVICE_PORT, repeated=True),
+        2: _string_map("selector"),
+        3: _string("clusterIP"),
+        4: _string("type"),
+        5: _strings("externalIPs"),
+        7: _string("sessionAffinity"),
+        8: _string("loadBalancerIP"),
+        9: _strings("loadBalancerSourceRanges"),
+        10: _string("externalName"),
+        11: _string("externalTrafficPolicy"),
+        12: _int("healthCheckNodePort"),
+        13: _bool("publishNotReadyAddresses"),
+        17: _string("ipFamilyPolicy", keep_zero=True),
+        18: _strings("clusterIPs"),
+        19: _strings("ipFamilies"),
+        20: _bool("allocateLoadBalancerNodePorts", keep_zero=True),
+        21: _string("loadBalancerClass", keep_zero=True),
+        22: _string("internalTrafficPolicy", keep_zero=True),
+        23: _string("trafficDistribution", keep_zero=True),
+    },
+)
+# the server writes a Service's status; generators send it empty (``loadBalancer: {}``)
+SERVICE_STATUS = Message(
+    "ServiceStatus", {1: _message("loadBalancer", Message("LoadBalancerStatus", {}))}
+)
+SERVICE = Message(
+    "Service",
+    {
+        1: _message("metadata", OBJECT_META),
+        2: _message("spec", SERVICE_SPEC),
+        3: _message("status", SERVICE_STATUS),
+    },
+)
+
 CONTAINER_PORT = Message(
     "ContainerPort",
     {
@@ -314,57 +345,6 @@ KINDS: dict[tuple[str, str], Message] = {
     ("v1", "Secret"): SECRET,
     ("v1", "ConfigMap"): CONFIG_MAP,
     ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
+    ("v1", "Service"): SERVICE,
     ("apps/v1", "Deployment"): DEPLOYMENT,
 }
-
-# ---- k8s.io/apimachinery/pkg/runtime: the envelope ---------------------------------------
-
-TYPE_META = Message("TypeMeta", {1: _string("apiVersion"), 2: _string("kind")})
-
-
-class UnknownKind(ProtobufError):
-    """The envelope names a kind whose protobuf form is not described here."""
-
-
-def decode_object(body: bytes) -> dict[str, Any]:
-    """A protobuf-encoded Kubernetes object as the dict its JSON form would parse to."""
-    if not body.startswith(MAGIC):
-        raise ProtobufError(
-            f"provided data does not appear to be a protobuf message, expected prefix {list(MAGIC)}"
-        )
-    type_meta: dict[str, Any] = {}
-    raw = b""
-    # runtime.Unknown: typeMeta = 1, raw = 2, contentEncoding = 3, contentType = 4
-    for wire in iter_fields(body[len(MAGIC) :]):
-        if wire.number == 1 and isinstance(wire.value, bytes):
-            type_meta = decode_message(TYPE_META, wire.value)
-        elif wire.number == 2 and isinstance(wire.value, bytes):
-            raw = wire.value
-        elif wire.number == 3 and wire.value:
-            encoding = (
-                wire.value.decode("utf-8", "replace") if isinstance(wire.value, bytes) else ""
-            )
-            raise ProtobufError(f"unsupported content encoding {encoding!r}")
-    api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
-    message = KINDS.get((api_version, kind))
-    if message is None:
-        raise UnknownKind(f"no protobuf form known for {kind} {api_version}".strip())
-    return {"apiVersion": api_version, "kind": kind, **decode_message(message, raw)}
-
-
-def object_from_protobuf(body: bytes) -> dict[str, Any]:
-    """``decode_object`` with failures as the API server's errors: 415 for a kind (or a field)
-    this server cannot read from protobuf, 400 for bytes that are not a message."""
-    try:
-        return decode_object(body)
-    except UnknownKind as error:
-        raise KubeApiError(415, UNKNOWN_FORMAT_MESSAGE, "UnsupportedMediaType") from error
-    except UnsupportedField as error:
-        raise KubeApiError(
-            415,
-            f"the body of the request was in an unknown format - {error} by this server; "
-            "send the object as application/json",
-            "UnsupportedMediaType",
-        ) from error
-    except ProtobufError as error:
-        raise bad_request(f"the body of the request could not be decoded: {error}") from error
