@@ -51,7 +51,10 @@ def lint() -> None:
 
 def test(extra: list[str]) -> None:
     lint()
-    _run(BIN / "python", "-m", "pytest", "-q", *extra)
+    # One worker per core; a test module stays on one worker (its tests share a sandbox
+    # and may build on each other's state).
+    parallel = ["-n", "auto", "--dist", "loadfile"] if not extra else []
+    _run(BIN / "python", "-m", "pytest", "-q", *parallel, *extra)
 
 
 def demo(extra: list[str]) -> None:
