@@ -386,6 +386,43 @@ class Cluster:
             raise ApiException(http_resp=response)
         return json.loads(response.data or b"null")
 
+    # -- token rotation and uninstall ----------------------------------------
+
+    def delete_secret(self, namespace: str, name: str) -> bool:
+        """Delete a Secret; False when it was already gone."""
+        from kubernetes.client.exceptions import ApiException
+
+        with self._errors(f"deleting Secret {namespace}/{name}"):
+            try:
+                self._core.delete_namespaced_secret(name, namespace)
+                return True
+            except ApiException as error:
+                if error.status == 404:
+                    return False
+                raise
+
+    def restart_deployment(self, namespace: str, name: str, stamp: str) -> None:
+        """What `kubectl rollout restart` does: stamp the pod template, so the pods are
+        replaced one by one and re-read their mounted Secrets (agentk reads its token
+        file only when it starts)."""
+        patch = {
+            "spec": {
+                "template": {
+                    "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}
+                }
+            }
+        }
+        with self._errors(f"restarting Deployment {namespace}/{name}"):
+            self._custom.patch_namespaced_custom_object(
+                "apps",
+                "v1",
+                namespace,
+                "deployments",
+                name,
+                patch,
+                _content_type="application/merge-patch+json",
+            )
+
 
 def _in_cluster() -> bool:
     return (

@@ -364,6 +364,22 @@ class GitLabAPI:
                 for agent in self._project(project).cluster_agents.list(iterator=True, per_page=100)
             ]
 
+    # -- token rotation and uninstall ----------------------------------------
+
+    def stop_environment(self, project: str, environment_id: int) -> None:
+        """Stop an environment (GitLab deletes only stopped ones)."""
+        with self._errors(f"stopping environment {environment_id}"):
+            self._project(project).environments.get(environment_id, lazy=True).stop()
+
+    def delete_environment(self, project: str, environment_id: int) -> None:
+        with self._errors(f"deleting environment {environment_id}"):
+            self._project(project).environments.delete(environment_id)
+
+    def delete_agent(self, project: str, agent_id: int) -> None:
+        """Delete the agent registration (GitLab revokes its tokens with it)."""
+        with self._errors(f"deleting agent {agent_id}"):
+            self._project(project).cluster_agents.delete(agent_id)
+
 
 def quote_path(path: str) -> str:
     return quote(path, safe="")

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "render": "kasboot.cli.render:render",
     "sandbox": "kasboot.cli.sandbox:sandbox",
     "status": "kasboot.cli.doctor:status",
+    "token": "kasboot.cli.token:token",
     "wizard": "kasboot.cli.wizard:wizard",
 }
 

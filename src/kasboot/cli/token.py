@@ -1,0 +1,88 @@
+"""`kasboot token rotate`: thin — options → Settings → run_rotation → report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kasboot.cli.completion import complete_agent_names
+from kasboot.cli.options import bootstrap_options, settings_from_click
+
+
+def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
+    if not outcome:
+        return
+    agent = outcome.get("agent") or {}
+    previous = outcome["previous_token_id"]
+    lines = [
+        "",
+        "Planned (nothing written):" if dry_run else "Rotated the agent token:",
+        f"  project      {outcome['project']}",
+        f"  agent        {agent.get('name', '-')} (id {agent.get('id', '-')})",
+        f"  token id     {outcome['token_id'] if outcome['token_id'] is not None else '-'}"
+        f" (was {previous if previous is not None else '-'})",
+        f"  secret       {outcome['secret']}",
+    ]
+    if outcome["revoked_token_ids"]:
+        lines.append(f"  revoked      {', '.join(map(str, outcome['revoked_token_ids']))}")
+    if outcome["previous_token_active"] and not dry_run:
+        lines.append(
+            f"  note         the previous token {previous} is STILL ACTIVE; revoke it with "
+            "`kasboot token rotate … --revoke-previous` (or in GitLab) once the agent "
+            "uses the new one"
+        )
+    lines.append(f"  flux         {outcome['flux'] or '-'}")
+    click.echo("\n".join(lines))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def token() -> None:
+    """Manage the agent token."""
+
+
+@token.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
+@click.option(
+    "--revoke-previous/--keep-previous",
+    default=False,
+    envvar="KASBOOT_REVOKE_PREVIOUS",
+    show_envvar=True,
+    help="Once GitLab shows the new token used (within --timeout), revoke the token the "
+    "cluster held before. Default: keep it active.",
+)
+@bootstrap_options
+def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
+    """Rotate AGENT's token with no downtime.
+
+    Mints a new token (within GitLab's limit of two, revoking only a token the cluster
+    does not hold), replaces the token Secret in one call, restarts agentk and reconciles
+    its HelmRelease so it reconnects, and — with --revoke-previous — revokes the old
+    token only after GitLab shows the new one used. Takes the options the agent was
+    bootstrapped with.
+    """
+    from kasboot.steps.rotate import rotation_outcome, run_rotation
+    from kasboot.ui.console import ConsoleReporter, SilentReporter
+    from kasboot.ui.jsonout import report_document
+
+    params.pop("non_interactive", None)  # rotation never prompts
+    config_file = params.pop("config", None)
+    settings = settings_from_click(
+        {"agent": agent, **params}, Path(config_file) if config_file else None
+    )
+    json_output = settings.output == "json"
+    console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
+    listener = console_reporter if console_reporter is not None else SilentReporter()
+    logger = console_reporter.request if console_reporter and settings.verbose else None
+    run = run_rotation(settings, listener, revoke_previous=revoke_previous, request_logger=logger)
+    outcome = rotation_outcome(run)
+    if json_output:
+        click.echo(report_document("token rotate", run.reports, outcome, run.error))
+        if run.error is not None:
+            sys.exit(int(run.error.exit_code))
+        return
+    if run.error is not None:
+        raise run.error
+    _print_summary(outcome, settings.dry_run)
