@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "sandbox": "kasboot.cli.sandbox:sandbox",
     "status": "kasboot.cli.doctor:status",
     "token": "kasboot.cli.token:token",
+    "uninstall": "kasboot.cli.uninstall:uninstall",
     "wizard": "kasboot.cli.wizard:wizard",
 }
 

@@ -1,0 +1,105 @@
+"""`kasboot uninstall`: thin — options → Settings → (plan, confirm on a terminal) →
+run_uninstall → report."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kasboot.cli.completion import complete_agent_names
+from kasboot.cli.options import bootstrap_options, settings_from_click
+
+
+def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
+    if not outcome:
+        return
+    agent = outcome.get("agent") or {}
+    lines = [
+        "",
+        "Planned (nothing written):" if dry_run else "Uninstalled the GitLab agent:",
+        f"  project      {outcome['project']} (branch {outcome['branch']})",
+        f"  agent        {agent.get('name', '-')} (id {agent.get('id', '-')})"
+        + (", registration deleted" if outcome["agent_deleted"] else ""),
+        f"  commit       {outcome['commit'] or 'none'}"
+        + (f": deleted {', '.join(outcome['files'])}" if outcome["commit"] else ""),
+        f"  secret       {outcome['secret']}" + (" deleted" if outcome["secret_deleted"] else ""),
+        f"  revoked      {', '.join(map(str, outcome['revoked_token_ids'])) or '-'}",
+        f"  environments {', '.join(outcome['deleted_environments']) or '-'}",
+        f"  flux         {outcome['flux'] or '-'}",
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
+@click.option(
+    "--delete-agent/--keep-agent",
+    default=False,
+    envvar="KASBOOT_DELETE_AGENT",
+    show_envvar=True,
+    help="Also delete the agent registration and .gitlab/agents/AGENT/config.yaml.",
+)
+@bootstrap_options
+def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
+    """Remove AGENT from the cluster and the repository: the reverse of bootstrap.
+
+    One commit deletes the Flux HelmRepository and HelmRelease files (and config.yaml
+    with --delete-agent); Flux is reconciled so it prunes the agent (unless
+    --no-reconcile); the token Secret is deleted when it is this agent's; the agent's
+    tokens are revoked; the environments bootstrap created for it are stopped and
+    deleted; with --delete-agent the registration goes too. Idempotent. On a terminal
+    the plan is shown and confirmed first (--yes skips that; CI never prompts). Takes the
+    options the agent was bootstrapped with.
+    """
+    from kasboot.interactive import prompt_blocker
+    from kasboot.steps.uninstall import run_uninstall, uninstall_outcome
+    from kasboot.ui.console import ConsoleReporter, SilentReporter
+    from kasboot.ui.jsonout import report_document
+
+    non_interactive = bool(params.pop("non_interactive", False))
+    config_file = params.pop("config", None)
+    settings = settings_from_click(
+        {"agent": agent, **params}, Path(config_file) if config_file else None
+    )
+    json_output = settings.output == "json"
+    console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
+    listener = console_reporter if console_reporter is not None else SilentReporter()
+    logger = console_reporter.request if console_reporter and settings.verbose else None
+    wants_confirmation = (
+        not settings.dry_run
+        and not json_output
+        and prompt_blocker(non_interactive=non_interactive) is None
+    )
+    if wants_confirmation:
+        preview = run_uninstall(
+            dataclasses.replace(settings, dry_run=True),
+            listener,
+            delete_agent=delete_agent,
+            request_logger=logger,
+        )
+        if preview.error is not None:
+            raise preview.error
+        if not any(report.changes for report in preview.reports):
+            _print_summary(uninstall_outcome(preview), dry_run=False)
+            return
+        import questionary
+
+        if not questionary.confirm(
+            f"Uninstall agent {agent} as planned above?", default=False
+        ).ask():
+            click.echo("Cancelled; nothing was written.")
+            return
+    run = run_uninstall(settings, listener, delete_agent=delete_agent, request_logger=logger)
+    outcome = uninstall_outcome(run)
+    if json_output:
+        click.echo(report_document("uninstall", run.reports, outcome, run.error))
+        if run.error is not None:
+            sys.exit(int(run.error.exit_code))
+        return
+    if run.error is not None:
+        raise run.error
+    _print_summary(outcome, settings.dry_run)
