@@ -10,7 +10,7 @@ import click
 
 from kasboot.cli.completion import complete_agent_names
 from kasboot.cli.options import bootstrap_options, settings_from_click
-from kasboot.errors import UsageError
+from kasboot.errors import KasbootError, UsageError
 
 
 def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
@@ -47,7 +47,13 @@ def execute(params: dict[str, Any], *, command: str, dry_run: bool) -> None:
     config_file = params.pop("config", None)
     if dry_run:
         params["dry_run"] = True
-    settings = settings_from_click(params, Path(config_file) if config_file else None)
+    try:
+        settings = settings_from_click(params, Path(config_file) if config_file else None)
+    except KasbootError as error:
+        if params.get("output") == "json":  # a machine reader still gets one JSON document
+            click.echo(report_document(command, [], {}, error))
+            sys.exit(int(error.exit_code))
+        raise
     json_output = settings.output == "json"
     console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
     listener = console_reporter if console_reporter is not None else SilentReporter()
