@@ -19,7 +19,7 @@ from kasboot.cluster import TOKEN_ID_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot
 
 pytestmark = pytest.mark.sandbox
-AGENT = "rotor"
+AGENT = "token-rotated"
 
 
 def rotate_args(*extra: str) -> list[str]:

@@ -70,7 +70,7 @@ def environment_names(project: Any) -> set[str]:
 def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
     sandbox: Any, gl: gitlab.Gitlab
 ) -> None:
-    agent = "gone"
+    agent = "uninst-all"
     project, registered = bootstrap(sandbox, gl, agent)
     assert exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
     assert exists(sandbox, "deployment", agent, agent)
@@ -120,7 +120,7 @@ def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
 def test_uninstall_keeps_the_agent_and_another_agents_secret(
     sandbox: Any, gl: gitlab.Gitlab
 ) -> None:
-    agent = "stays"
+    agent = "uninst-keep"
     project, registered = bootstrap(sandbox, gl, agent)
     # The Secret now claims to hold another agent's token: it must not be deleted.
     other = json.dumps({"metadata": {"annotations": {AGENT_ANNOTATION: "other/agent"}}})
@@ -145,7 +145,7 @@ def test_uninstall_keeps_the_agent_and_another_agents_secret(
 
 
 def test_uninstall_dry_run_writes_nothing(sandbox: Any, gl: gitlab.Gitlab) -> None:
-    agent = "maybe"
+    agent = "uninst-plan"
     bootstrap(sandbox, gl, agent)
     sandbox.clear_logs()
     result = run_kasboot(sandbox, *command(agent, "uninstall", "--dry-run", "-o", "json"))
@@ -155,3 +155,45 @@ def test_uninstall_dry_run_writes_nothing(sandbox: Any, gl: gitlab.Gitlab) -> No
     assert kasboot_writes(sandbox.gitlab_requests()) == []
     assert kasboot_writes(sandbox.kube_requests()) == []
     assert exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
+
+
+def test_on_a_terminal_the_plan_is_confirmed_first(sandbox: Any, gl: gitlab.Gitlab) -> None:
+    import os
+
+    import pexpect
+
+    agent = "uninst-ask"
+    bootstrap(sandbox, gl, agent)
+    environ = {**os.environ, **sandbox.env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    for name in ("CI", "CI_JOB_TOKEN", "NO_COLOR"):
+        environ.pop(name, None)
+
+    def answer(key: str) -> str:
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "kasboot", *command(agent, "uninstall")],
+            env=environ,
+            cwd=str(sandbox.dir),
+            dimensions=(60, 220),
+            encoding="utf-8",
+            timeout=90,
+        )
+        child.expect_exact("as planned above?")
+        shown = str(child.before)
+        child.send(key)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, str(child.before)
+        return shown + str(child.before)
+
+    sandbox.clear_logs()
+    declined = answer("n")
+    assert f"clusters/sandbox/{agent}/gitlab-agent-helm-release.yaml" in declined  # the plan
+    assert "Cancelled; nothing was written." in declined
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    assert kasboot_writes(sandbox.kube_requests()) == []
+    assert exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
+
+    accepted = answer("y")
+    assert "Uninstalled the GitLab agent" in accepted
+    assert not exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
