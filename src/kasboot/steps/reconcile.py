@@ -79,6 +79,8 @@ class ReconcileFlux:
             for k in kustomizations_for(ctx)
         ]
         changes.append(Change("annotate", f"HelmRelease {release_name}", "then wait until Ready"))
+        if ctx.held_token_id is not None and ctx.token_id != ctx.held_token_id:
+            changes.append(Change("restart", "agentk Deployment(s)", "the Secret's token changed"))
         return changes
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
@@ -153,7 +155,30 @@ class ReconcileFlux:
             None,
             deadline,
         )
+        if ctx.token is not None and ctx.held_token_id is not None:
+            # The Secret now holds a new token: agentk reads its token file only at start.
+            self.restart_agent(ctx, token)
         ctx.flux_state = "HelmRelease Ready"
+
+    def agent_deployments(self, ctx: BootstrapContext) -> list[tuple[str, str]]:
+        """agentk's Deployment(s), found by the labels helm-controller puts on what it
+        installs for the HelmRelease."""
+        settings = ctx.settings
+        selector = (
+            f"helm.toolkit.fluxcd.io/name={settings.helm_release_name},"
+            f"helm.toolkit.fluxcd.io/namespace={settings.helm_release_namespace}"
+        )
+        found = ctx.cluster.list_deployments(settings.helm_release_target_namespace, selector)
+        return [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in found]
+
+    def restart_agent(self, ctx: BootstrapContext, stamp: str) -> list[str]:
+        """`kubectl rollout restart` of agentk, so it reconnects with the Secret's token
+        (a rolling update: the old pods serve until the new ones are up)."""
+        restarted = []
+        for namespace, name in self.agent_deployments(ctx):
+            ctx.cluster.restart_deployment(namespace, name, stamp)
+            restarted.append(f"{namespace}/{name}")
+        return restarted
 
     def _wait_exists(
         self, ctx: BootstrapContext, kind: str, namespace: str, name: str, deadline: float

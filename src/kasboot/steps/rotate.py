@@ -80,28 +80,17 @@ class ReconnectAgent(ReconcileFlux):
         settings = ctx.settings
         changes = [
             Change("restart", f"Deployment {namespace}/{name}", "rollout restart")
-            for namespace, name in self._deployments(ctx)
+            for namespace, name in self.agent_deployments(ctx)
         ]
         release = f"{settings.helm_release_namespace}/{settings.helm_release_name}"
         changes.append(Change("annotate", f"HelmRelease {release}", "then wait until Ready"))
         return changes
 
-    def _deployments(self, ctx: BootstrapContext) -> list[tuple[str, str]]:
-        settings = ctx.settings
-        selector = (
-            f"helm.toolkit.fluxcd.io/name={settings.helm_release_name},"
-            f"helm.toolkit.fluxcd.io/namespace={settings.helm_release_namespace}"
-        )
-        found = ctx.cluster.list_deployments(settings.helm_release_target_namespace, selector)
-        return [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in found]
-
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         assert isinstance(ctx, RotationContext)
         settings = ctx.settings
         token = request_token()
-        for namespace, name in self._deployments(ctx):
-            ctx.cluster.restart_deployment(namespace, name, token)
-            ctx.restarted.append(f"{namespace}/{name}")
+        ctx.restarted.extend(self.restart_agent(ctx, token))
         deadline = time.monotonic() + settings.timeout
         self._reconcile(
             ctx,
