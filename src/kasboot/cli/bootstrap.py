@@ -10,6 +10,7 @@ import click
 
 from kasboot.cli.completion import complete_agent_names
 from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.cli.reporting import finish, listener_for
 from kasboot.errors import KasbootError, UsageError
 
 
@@ -41,7 +42,6 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
 
 def execute(params: dict[str, Any], *, command: str, dry_run: bool) -> None:
     from kasboot.bootstrap import run_bootstrap
-    from kasboot.ui.console import ConsoleReporter, SilentReporter
     from kasboot.ui.jsonout import report_document
 
     config_file = params.pop("config", None)
@@ -54,19 +54,9 @@ def execute(params: dict[str, Any], *, command: str, dry_run: bool) -> None:
             click.echo(report_document(command, [], {}, error))
             sys.exit(int(error.exit_code))
         raise
-    json_output = settings.output == "json"
-    console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
-    listener = console_reporter if console_reporter is not None else SilentReporter()
-    logger = console_reporter.request if console_reporter and settings.verbose else None
+    listener, logger = listener_for(settings)
     run = run_bootstrap(settings, listener, request_logger=logger)
-    if json_output:
-        click.echo(report_document(command, run.reports, run.outcome(), run.error))
-        if run.error is not None:
-            sys.exit(int(run.error.exit_code))
-        return
-    if run.error is not None:
-        raise run.error
-    _print_summary(run.outcome(), settings.dry_run)
+    finish(command, run, run.outcome(), settings, _print_summary)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

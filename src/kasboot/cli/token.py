@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from kasboot.cli.completion import complete_agent_names
 from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.cli.reporting import finish, listener_for
 
 
 def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
@@ -64,25 +64,12 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
     bootstrapped with.
     """
     from kasboot.steps.rotate import rotation_outcome, run_rotation
-    from kasboot.ui.console import ConsoleReporter, SilentReporter
-    from kasboot.ui.jsonout import report_document
 
     params.pop("non_interactive", None)  # rotation never prompts
     config_file = params.pop("config", None)
     settings = settings_from_click(
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
-    json_output = settings.output == "json"
-    console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
-    listener = console_reporter if console_reporter is not None else SilentReporter()
-    logger = console_reporter.request if console_reporter and settings.verbose else None
+    listener, logger = listener_for(settings)
     run = run_rotation(settings, listener, revoke_previous=revoke_previous, request_logger=logger)
-    outcome = rotation_outcome(run)
-    if json_output:
-        click.echo(report_document("token rotate", run.reports, outcome, run.error))
-        if run.error is not None:
-            sys.exit(int(run.error.exit_code))
-        return
-    if run.error is not None:
-        raise run.error
-    _print_summary(outcome, settings.dry_run)
+    finish("token rotate", run, rotation_outcome(run), settings, _print_summary)

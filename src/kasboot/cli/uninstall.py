@@ -4,7 +4,6 @@ run_uninstall → report."""
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 
 from kasboot.cli.completion import complete_agent_names
 from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.cli.reporting import finish, listener_for
 
 
 def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
@@ -57,8 +57,6 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
     """
     from kasboot.interactive import prompt_blocker
     from kasboot.steps.uninstall import run_uninstall, uninstall_outcome
-    from kasboot.ui.console import ConsoleReporter, SilentReporter
-    from kasboot.ui.jsonout import report_document
 
     non_interactive = bool(params.pop("non_interactive", False))
     config_file = params.pop("config", None)
@@ -66,9 +64,7 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
     json_output = settings.output == "json"
-    console_reporter = None if json_output else ConsoleReporter(verbose=settings.verbose)
-    listener = console_reporter if console_reporter is not None else SilentReporter()
-    logger = console_reporter.request if console_reporter and settings.verbose else None
+    listener, logger = listener_for(settings)
     wants_confirmation = (
         not settings.dry_run
         and not json_output
@@ -94,12 +90,4 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
             click.echo("Cancelled; nothing was written.")
             return
     run = run_uninstall(settings, listener, delete_agent=delete_agent, request_logger=logger)
-    outcome = uninstall_outcome(run)
-    if json_output:
-        click.echo(report_document("uninstall", run.reports, outcome, run.error))
-        if run.error is not None:
-            sys.exit(int(run.error.exit_code))
-        return
-    if run.error is not None:
-        raise run.error
-    _print_summary(outcome, settings.dry_run)
+    finish("uninstall", run, uninstall_outcome(run), settings, _print_summary)
