@@ -83,35 +83,36 @@ class ReconcileFlux:
             changes.append(Change("restart", "agentk Deployment(s)", "the Secret's token changed"))
         return changes
 
-    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+    def reconcile_source_and_kustomizations(
+        self, ctx: BootstrapContext, token: str, deadline: float
+    ) -> list[dict[str, Any]]:
+        """Reconcile the Flux source, then each Kustomization applying the manifest path,
+        each watched until it reached the commit kasboot made; returns those Kustomizations."""
         settings = ctx.settings
-        deadline = time.monotonic() + settings.timeout
-        token = request_token()
         kind = SOURCE_KINDS[settings.flux_source_type]
         revision = (
             f"{ctx.branch}@sha1:{ctx.commit_sha}"
             if ctx.commit_sha and kind == "GitRepository"
             else None
         )
-        self._reconcile(
-            ctx,
-            kind,
-            settings.flux_source_namespace,
-            settings.flux_source_name,
-            token,
-            revision,
-            deadline,
-        )
+        source = (settings.flux_source_namespace, settings.flux_source_name)
+        self._reconcile(ctx, kind, *source, token, revision, deadline)
         kustomizations = kustomizations_for(ctx)
-        if not kustomizations:
-            raise FluxError(
-                f"no Flux Kustomization applies {settings.manifest_path or 'the repository root'}",
-                hint="point a Kustomization of this source at a parent of --manifest-path",
-            )
         for item in kustomizations:
             meta = item["metadata"]
             self._reconcile(
                 ctx, "Kustomization", meta["namespace"], meta["name"], token, revision, deadline
+            )
+        return kustomizations
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        settings = ctx.settings
+        deadline = time.monotonic() + settings.timeout
+        token = request_token()
+        if not self.reconcile_source_and_kustomizations(ctx, token, deadline):
+            raise FluxError(
+                f"no Flux Kustomization applies {settings.manifest_path or 'the repository root'}",
+                hint="point a Kustomization of this source at a parent of --manifest-path",
             )
         self._wait_exists(
             ctx,

@@ -181,24 +181,9 @@ class PruneFlux(ReconcileFlux):
         return [*changes, Change("prune", f"HelmRelease {name}", "wait until Flux deleted it")]
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
-        from kasboot.cluster import SOURCE_KINDS
-
         settings = ctx.settings
         deadline = time.monotonic() + settings.timeout
-        token = request_token()
-        kind = SOURCE_KINDS[settings.flux_source_type]
-        revision = (
-            f"{ctx.branch}@sha1:{ctx.commit_sha}"
-            if ctx.commit_sha and kind == "GitRepository"
-            else None
-        )
-        source = (settings.flux_source_namespace, settings.flux_source_name)
-        self._reconcile(ctx, kind, *source, token, revision, deadline)
-        for item in kustomizations_for(ctx):
-            meta = item["metadata"]
-            self._reconcile(
-                ctx, "Kustomization", meta["namespace"], meta["name"], token, revision, deadline
-            )
+        self.reconcile_source_and_kustomizations(ctx, request_token(), deadline)
         for gone_kind, namespace, name in (
             ("HelmRelease", settings.helm_release_namespace, settings.helm_release_name),
             ("HelmRepository", settings.helm_repository_namespace, settings.helm_repository_name),
