@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from kasboot.sandbox.world import parse_env
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -49,11 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-bootstrap-") as scratch:
         directory = Path(scratch) / "world"
         _, output = _kasboot("sandbox", "up", "--dir", str(directory), "--detach")
-        env = dict(os.environ)
-        for line in output.splitlines():
-            if line.startswith("export "):
-                key, _, value = line[len("export ") :].partition("=")
-                env[key] = shlex.split(value)[0]
+        env = {**os.environ, **parse_env(output)}
         state = json.loads((directory / "world.json").read_text())
         gitlab_url = env["GITLAB_HOST"]
         kube_url = f"http://127.0.0.1:{state['kube_port']}"

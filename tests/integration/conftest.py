@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import urllib.request
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from kasboot.sandbox.world import parse_env
 
 
 def run_kasboot(*args: str, cwd: Path | None = None, timeout: float = 60) -> str:
@@ -37,15 +38,6 @@ def run_kasboot(*args: str, cwd: Path | None = None, timeout: float = 60) -> str
             f"kasboot {' '.join(args)} exited {completed.returncode}:\n{completed.stderr}"
         )
     return completed.stdout
-
-
-def parse_exports(text: str) -> dict[str, str]:
-    exports = {}
-    for line in text.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
-            exports[key] = shlex.split(value)[0] if value else ""
-    return exports
 
 
 def _json(method: str, url: str) -> Any:
@@ -100,7 +92,7 @@ class Sandbox:
 
 def sandbox_up(directory: Path, *flags: str) -> Sandbox:
     output = run_kasboot("sandbox", "up", "--dir", str(directory), "--detach", *flags)
-    return Sandbox(directory, parse_exports(output))
+    return Sandbox(directory, parse_env(output))
 
 
 def sandbox_down(directory: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from kasboot.errors import ExitCode, KasbootError
+from kasboot.sandbox.world import parse_env
 
 AGENT = "demo-agent"
 MANIFEST_PATH = "clusters/sandbox/gitlab-agent"
@@ -49,11 +50,7 @@ def _kasboot(args: list[str], env: dict[str, str], expect: int = 0) -> str:
 
 def _up(directory: Path, env: dict[str, str], *flags: str) -> dict[str, str]:
     output = _kasboot(["sandbox", "up", "--dir", str(directory), "--detach", *flags], env)
-    exports = {}
-    for line in output.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
-            exports[key] = shlex.split(value)[0] if value else ""
+    exports = parse_env(output)
     return {**env, **exports}
 
 

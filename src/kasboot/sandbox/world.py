@@ -110,6 +110,16 @@ def render_env(exports: dict[str, str]) -> str:
     return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in exports.items())
 
 
+def parse_env(text: str) -> dict[str, str]:
+    """The exports of `render_env` (what `sandbox up` prints), read back."""
+    exports = {}
+    for line in text.splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export ") :].partition("=")
+            exports[key] = shlex.split(value)[0] if value else ""
+    return exports
+
+
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
