@@ -12,10 +12,23 @@ under ``/-/sandbox/`` (never logged, never faulted):
     DELETE /-/sandbox/faults      remove them all
 
 A FaultRule is ``{"path": regex, "method": "GET"|…|null, "status": 429|500|502|503|null,
-"latency_ms": int, "rate": 0..1, "times": int|null, "retry_after": int}``: a request whose
-method matches and whose path matches the regex (re.search) waits latency_ms, then — with
-probability ``rate`` — is answered with ``status`` instead of reaching the app. ``times``
-bounds how many requests a rule hits (null = unbounded).
+"latency_ms": int, "rate": 0..1, "times": int|null, "retry_after": int, "mode": str,
+"hold_ms": int, "cut_after_chunks": int|null}``: a request whose method matches and whose
+path matches the regex (re.search) waits latency_ms, then — with probability ``rate`` — is
+faulted according to ``mode``. ``times`` bounds how many requests a rule hits (null =
+unbounded). Modes:
+
+    reject           (default) answered with ``status``; the app never sees the request
+    applied_status   the app handles it (the write happens), its answer is thrown away and
+                     ``status`` is sent instead — a proxy that lost the answer
+    applied_drop     the app handles it, then the connection is closed with no answer
+    applied_timeout  the app handles it, then nothing is sent for ``hold_ms`` (default
+                     60 s) and the connection is closed — the client's read timeout fires
+    cut              the app answers, and the body is cut off (connection closed) after
+                     ``cut_after_chunks`` body chunks — a watch stream reset mid-way
+                     (each watch event is one chunk)
+
+``status`` is needed by ``reject`` and ``applied_status`` only.
 """
 
 from __future__ import annotations
@@ -48,6 +61,13 @@ _REASONS = {
 }
 
 
+FAULT_MODES = {"reject", "applied_status", "applied_drop", "applied_timeout", "cut", "latency"}
+
+
+class _CutConnection(Exception):
+    """Raised from the wrapped send to end a response mid-way (never reaches a client)."""
+
+
 @dataclass
 class FaultRule:
     path: str = ".*"
@@ -57,7 +77,17 @@ class FaultRule:
     rate: float = 1.0
     times: int | None = None
     retry_after: int = 1
+    mode: str = "reject"
+    hold_ms: int = 60_000
+    cut_after_chunks: int | None = None
     hits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {self.mode!r}: one of {sorted(FAULT_MODES)}")
+        if self.mode in {"reject", "applied_status"} and not self.status:
+            # A rule without a status only adds latency (the original meaning).
+            self.mode = "latency"
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -122,7 +152,8 @@ class FaultInjector:
                     continue
                 rule.hits += 1
                 latency += rule.latency_ms / 1000
-                if chosen is None and rule.status and self._random.random() < rule.rate:
+                faults = rule.mode != "latency"
+                if chosen is None and faults and self._random.random() < rule.rate:
                     chosen = rule
         return latency, chosen
 
@@ -143,6 +174,23 @@ async def _send_json(
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+RAW_SEND = "kasboot.sandbox.raw_send"
+
+
+async def _drop(scope: Scope) -> None:
+    """Close the connection with no (further) answer, as a proxy that lost it would: the
+    client sees the peer disconnect (or a body cut short). uvicorn's send callable is a
+    method of its request cycle, which holds the transport; aborting it is the only way
+    ASGI leaves to drop a connection without a 500."""
+    raw_send = scope.get(RAW_SEND)
+    cycle = getattr(raw_send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("sandbox fault: connection dropped")
+    transport.abort()
+    await asyncio.sleep(0.05)  # let the server notice, so it logs no "incomplete response"
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -181,6 +229,7 @@ class SandboxMiddleware:
             await self._control(scope, receive, send)
             return
         method: str = scope.get("method", "GET")
+        scope[RAW_SEND] = send
         started = time.perf_counter()
         status_holder = {"status": 0}
 
@@ -193,16 +242,14 @@ class SandboxMiddleware:
         if latency:
             await asyncio.sleep(latency)
         try:
-            if rule is not None and rule.status:
-                reason = _REASONS.get(rule.status, "Error")
-                headers = (
-                    [(b"retry-after", str(rule.retry_after).encode())] if rule.status == 429 else []
-                )
-                await _send_json(
-                    tracking_send, rule.status, self.error_body(rule.status, reason), headers
-                )
-            else:
+            if rule is None:
                 await self.app(scope, receive, tracking_send)
+            elif rule.mode == "reject":
+                await self._send_fault(tracking_send, rule)
+            elif rule.mode == "cut":
+                await self._run_cut(scope, receive, tracking_send, rule)
+            else:
+                await self._run_applied(scope, receive, tracking_send, rule)
         finally:
             request_headers = dict(scope.get("headers") or [])
             self.log.add(
@@ -216,6 +263,44 @@ class SandboxMiddleware:
                 )
             )
 
+    async def _send_fault(self, send: Send, rule: FaultRule) -> None:
+        status = int(rule.status or 500)
+        reason = _REASONS.get(status, "Error")
+        headers = [(b"retry-after", str(rule.retry_after).encode())] if status == 429 else []
+        await _send_json(send, status, self.error_body(status, reason), headers)
+
+    async def _run_applied(
+        self, scope: Scope, receive: Receive, send: Send, rule: FaultRule
+    ) -> None:
+        """Let the app act, swallow its answer, then fail the way ``rule.mode`` says."""
+
+        async def swallow(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, swallow)
+        if rule.mode == "applied_status":
+            await self._send_fault(send, rule)
+            return
+        if rule.mode == "applied_timeout":
+            await asyncio.sleep(rule.hold_ms / 1000)
+        await _drop(scope)
+
+    async def _run_cut(self, scope: Scope, receive: Receive, send: Send, rule: FaultRule) -> None:
+        chunks = {"sent": 0}
+        limit = rule.cut_after_chunks or 0
+
+        async def cutting_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                if chunks["sent"] >= limit:
+                    raise _CutConnection
+                chunks["sent"] += 1
+            await send(message)
+
+        try:
+            await self.app(scope, receive, cutting_send)
+        except _CutConnection:
+            await _drop(scope)
+
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"][len(CONTROL_PREFIX) :].rstrip("/")
         method: str = scope["method"]
@@ -228,7 +313,11 @@ class SandboxMiddleware:
             await _send_json(send, 200, {"rules": [asdict(r) for r in self.faults.rules]}, [])
         elif path == "faults" and method == "PUT":
             body = json.loads(await _read_body(receive) or b"{}")
-            self.faults.replace(body.get("rules", []))
+            try:
+                self.faults.replace(body.get("rules", []))
+            except (TypeError, ValueError) as error:
+                await _send_json(send, 400, {"message": str(error)}, [])
+                return
             await _send_json(send, 200, {"rules": [asdict(r) for r in self.faults.rules]}, [])
         elif path == "faults" and method == "DELETE":
             self.faults.replace([])
