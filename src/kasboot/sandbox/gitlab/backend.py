@@ -19,6 +19,11 @@ from kasboot.sandbox.gitlab.environments import EnvironmentsBackend
 from kasboot.sandbox.gitlab.gitrepo import BareRepository, IndexChange, Signature
 from kasboot.sandbox.gitlab.repository import RepositoryBackend
 from kasboot.sandbox.gitlab.store import Row, Store, now_iso
+from kasboot.sandbox.gitlab.versions import (
+    DEFAULT_GITLAB_VERSION,
+    Release,
+    normalise_kas_version,
+)
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 READ_SCOPES = ["api", "read_api"]
@@ -47,12 +52,17 @@ class GitLabBackend:
         *,
         base_url: str,
         kas_enabled: bool = True,
-        kas_version: str = "17.11.0",
-        gitlab_version: str = "17.11.0",
+        kas_version: str | None = DEFAULT_GITLAB_VERSION,
+        gitlab_version: str = DEFAULT_GITLAB_VERSION,
+        external_url: str | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.base_url = base_url.rstrip("/")
+        # The URL GitLab believes it lives at (gitlab.rb's external_url): links it writes
+        # (pagination, web_url) use it, whatever address the request came in on.
+        self.external_url = (external_url or base_url).rstrip("/")
         self.gitlab_version = gitlab_version
+        self.release = Release(gitlab_version)
         self.repositories_root = state_dir / "repositories"
         self.repositories_root.mkdir(parents=True, exist_ok=True)
         self.store = Store(state_dir / "gitlab.sqlite3")
@@ -61,7 +71,7 @@ class GitLabBackend:
         # The instance's configuration is given at start; an explicit external URL
         # set earlier through set_kas() is kept.
         kas = self.store.get_setting("kas", {})
-        kas.update({"enabled": kas_enabled, "version": kas_version})
+        kas.update({"enabled": kas_enabled, "version": normalise_kas_version(kas_version)})
         self.store.put_setting("kas", kas)
         self.agents = AgentsBackend(self)
         self.environments = EnvironmentsBackend(self)
@@ -69,12 +79,21 @@ class GitLabBackend:
 
     # -- KAS -----------------------------------------------------------------
     def set_kas(
-        self, enabled: bool, version: str | None = None, external_url: str | None = None
+        self,
+        enabled: bool,
+        version: str | None = None,
+        external_url: str | None = None,
+        *,
+        version_known: bool = True,
     ) -> None:
+        """``version`` None keeps the current one; ``"null"`` (or ``version_known=False``)
+        makes GitLab report ``kas.version: null`` (KAS could not be asked)."""
         kas = self.store.get_setting("kas", {})
         kas["enabled"] = enabled
-        if version is not None:
-            kas["version"] = version
+        if not version_known:
+            kas["version"] = None
+        elif version is not None:
+            kas["version"] = normalise_kas_version(version)
         if external_url is not None:
             kas["external_url"] = external_url
         self.store.put_setting("kas", kas)
@@ -84,17 +103,19 @@ class GitLabBackend:
         enabled = bool(kas.get("enabled"))
         host_port = self.base_url.split("://", 1)[1]
         default_external = f"ws://{host_port}/-/kubernetes-agent/"
+        described: dict[str, Any] = {
+            "enabled": enabled,
+            "externalUrl": (kas.get("external_url") or default_external) if enabled else None,
+            "version": kas.get("version") if enabled else None,
+        }
+        if self.release.metadata_has_k8s_proxy_url:
+            described["externalK8sProxyUrl"] = (
+                f"{self.base_url}/-/kubernetes-agent/k8s-proxy/" if enabled else None
+            )
         return {
             "version": self.gitlab_version,
             "revision": "kasboot0",
-            "kas": {
-                "enabled": enabled,
-                "externalUrl": (kas.get("external_url") or default_external) if enabled else None,
-                "externalK8sProxyUrl": f"{self.base_url}/-/kubernetes-agent/k8s-proxy/"
-                if enabled
-                else None,
-                "version": kas.get("version") if enabled else None,
-            },
+            "kas": described,
             "enterprise": True,
         }
 

@@ -1,0 +1,107 @@
+"""GitLab as it really is (KAS version strings, protected branches, retried writes …):
+bootstraps against a sandbox whose GitLab behaves that way, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gitlab
+import pytest
+from ruamel.yaml import YAML
+
+from kasboot.doctor.versions import is_valid_image_tag
+from tests.integration.bootstrap_helpers import agent_args, run_kasboot
+from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
+
+pytestmark = pytest.mark.sandbox
+KUBECTL = str(Path(sys.executable).parent / "kubectl")
+SHA = "6a0281c68969d9ce8f36fdaf242b4f6e0503d940"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    directory = tmp_path_factory.mktemp("fidelity")
+    sandbox = sandbox_up(directory)
+    try:
+        yield sandbox
+    finally:
+        sandbox_down(directory)
+
+
+@pytest.fixture(scope="module")
+def gl(world: Sandbox) -> gitlab.Gitlab:
+    return gitlab.Gitlab(world.gitlab_url, private_token=world.token)
+
+
+def control(sandbox: Sandbox, method: str, name: str, body: Any) -> Any:
+    request = urllib.request.Request(
+        f"{sandbox.gitlab_url}/-/sandbox/{name}", data=json.dumps(body).encode(), method=method
+    )
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def kubectl_json(sandbox: Sandbox, *args: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), *args, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(completed.stdout))
+
+
+def committed_release(gl: gitlab.Gitlab, sandbox: Sandbox, name: str) -> Any:
+    project = gl.projects.get(sandbox.project)
+    path = f"clusters/sandbox/{name}/gitlab-agent-helm-release.yaml"
+    raw = project.files.raw(file_path=path, ref="main")
+    return YAML(typ="safe").load(raw)
+
+
+def step_summaries(result: Any) -> dict[str, str]:
+    return {step["name"]: step.get("summary") or "" for step in result.json()["steps"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "kas_version"),
+    [("kas-commit", f"17.4.0-rc1+{SHA}"), ("kas-null", None)],
+)
+def test_kas_version_with_a_suffix_or_null_leaves_the_chart_default(
+    world: Sandbox, gl: gitlab.Gitlab, name: str, kas_version: str | None
+) -> None:
+    control(world, "PUT", "kas", {"enabled": True, "version": kas_version})
+    try:
+        assert gl.http_get("/metadata")["kas"]["version"] == kas_version
+        result = run_kasboot(world, *agent_args(name), "--output", "json")
+        assert result.code == 0, result.stderr
+        release = committed_release(gl, world, name)
+        tag = (release["spec"]["values"].get("image") or {}).get("tag")
+        assert tag is None or is_valid_image_tag(tag)
+        assert tag is None  # no release tag to derive: the chart's default
+        assert "chart default" in step_summaries(result)["manifests"]
+        helm_release = kubectl_json(world, "get", "helmrelease", name, "-n", "flux-system")
+        ready = next(c for c in helm_release["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "True"
+    finally:
+        control(world, "PUT", "kas", {"enabled": True, "version": "18.2.0"})
+
+
+def test_clean_kas_version_pins_the_minor_like_gitlab_does(
+    world: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    control(world, "PUT", "kas", {"enabled": True, "version": "18.2.3"})
+    try:
+        result = run_kasboot(world, *agent_args("kas-clean"), "--output", "json")
+        assert result.code == 0, result.stderr
+        release = committed_release(gl, world, "kas-clean")
+        assert release["spec"]["values"]["image"] == {"tag": "v18.2.0"}
+        assert "v18.2.0" in step_summaries(result)["manifests"]
+    finally:
+        control(world, "PUT", "kas", {"enabled": True, "version": "18.2.0"})
