@@ -16,7 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from kasboot.doctor.versions import is_valid_image_tag
-from tests.integration.bootstrap_helpers import agent_args, run_kasboot
+from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 
 pytestmark = pytest.mark.sandbox
@@ -105,3 +105,38 @@ def test_clean_kas_version_pins_the_minor_like_gitlab_does(
         assert "v18.2.0" in step_summaries(result)["manifests"]
     finally:
         control(world, "PUT", "kas", {"enabled": True, "version": "18.2.0"})
+
+
+def test_a_branch_the_token_cannot_push_to_is_refused_before_any_write(
+    world: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    project = gl.projects.get(world.project)
+    project.branches.create({"branch": "locked", "ref": "main"})
+    project.protectedbranches.create({"name": "locked", "push_access_level": 0})
+    assert project.branches.get("locked").can_push is False
+    world.clear_logs()
+    result = run_kasboot(world, *agent_args("locked-out"), "-b", "locked")
+    assert result.code == 3, result.stderr
+    assert "may not push to branch 'locked'" in result.stderr
+    assert "--manifest-branch" in result.stderr
+    assert kasboot_writes(world.gitlab_requests()) == []
+    assert kasboot_writes(world.kube_requests()) == []
+    assert not [a for a in project.cluster_agents.list(get_all=True) if a.name == "locked-out"]
+
+
+def test_api_commit_author_lets_gitlab_choose_the_commit_email(
+    world: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    chosen = "1-root@users.noreply.gitlab.example.com"
+    control(world, "PUT", "users/root", {"commit_email": chosen})
+    try:
+        result = run_kasboot(
+            world, *agent_args("authored"), "--use-api-commit-author", "--output", "json"
+        )
+        assert result.code == 0, result.stderr
+        project = gl.projects.get(world.project)
+        head = project.commits.get("main")
+        assert head.title == "Bootstrap GitLab agent authored"
+        assert head.author_email == chosen  # not the private primary email
+    finally:
+        control(world, "PUT", "users/root", {"commit_email": None})

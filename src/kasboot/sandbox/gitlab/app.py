@@ -114,6 +114,15 @@ class GitLabApp:
                 )
             )
             return JSONResponse(self.backend.metadata()["kas"])
+        if name.startswith("users/") and request.method == "PUT":
+            body = await request.json()
+            username = name.split("/", 1)[1]
+            await run_in_threadpool(
+                self.backend.store.execute,
+                "UPDATE users SET commit_email = ? WHERE username = ?",
+                (body.get("commit_email"), username),
+            )
+            return JSONResponse({"username": username, **body})
         if name == "personal_access_tokens" and request.method == "POST":
             body = await request.json()
             try:

@@ -17,6 +17,7 @@ from kasboot.sandbox.gitlab import exceptions as err
 from kasboot.sandbox.gitlab.agents import AgentsBackend
 from kasboot.sandbox.gitlab.environments import EnvironmentsBackend
 from kasboot.sandbox.gitlab.gitrepo import BareRepository, IndexChange, Signature
+from kasboot.sandbox.gitlab.protected import ProtectedBranches
 from kasboot.sandbox.gitlab.repository import RepositoryBackend
 from kasboot.sandbox.gitlab.store import Row, Store, now_iso
 from kasboot.sandbox.gitlab.versions import (
@@ -76,6 +77,7 @@ class GitLabBackend:
         self.agents = AgentsBackend(self)
         self.environments = EnvironmentsBackend(self)
         self.repository = RepositoryBackend(self)
+        self.protected = ProtectedBranches(self)
 
     # -- KAS -----------------------------------------------------------------
     def set_kas(
@@ -269,6 +271,8 @@ class GitLabBackend:
         )
         project = self.project_by_id(project_id)
         assert project is not None
+        # GitLab's default branch protection: Maintainers push and merge.
+        self.protected.protect(project, default_branch)
         return project
 
     def _seed_repository(self, project: Row, owner: Row, *, with_readme: bool) -> None:

@@ -46,7 +46,7 @@ class Entities:
         if private:
             data.update(
                 email=row["email"],
-                commit_email=row["email"],
+                commit_email=row.get("commit_email") or row["email"],
                 is_admin=False,
                 bot=False,
                 two_factor_enabled=False,
@@ -247,16 +247,13 @@ class Entities:
 
     def branch(self, name: str, info: CommitInfo, project: Row, user_id: int) -> dict[str, Any]:
         _, full_path, _ = self._names(project)
-        level = self.backend.access_level(project, user_id)
         default = name == project["default_branch"]
         return {
             "name": name,
             "commit": self.commit(info, project),
             "merged": False,
-            "protected": default,
-            "developers_can_push": not default,
-            "developers_can_merge": not default,
-            "can_push": level >= (40 if default else 30),
+            **self.backend.protected.describe(project, name),
+            "can_push": self.backend.protected.can_push(project, user_id, name),
             "default": default,
             "web_url": f"{self.base}/{full_path}/-/tree/{name}",
         }
