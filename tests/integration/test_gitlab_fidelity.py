@@ -140,3 +140,61 @@ def test_api_commit_author_lets_gitlab_choose_the_commit_email(
         assert head.author_email == chosen  # not the private primary email
     finally:
         control(world, "PUT", "users/root", {"commit_email": None})
+
+
+WRITE_POSTS = [
+    r"/cluster_agents$",
+    r"/cluster_agents/\d+/tokens$",
+    r"/environments$",
+    r"/repository/commits$",
+]
+
+
+def fault_rules(mode: str) -> list[dict[str, Any]]:
+    rule: dict[str, Any] = {"method": "POST", "mode": mode, "times": 1}
+    if mode == "applied_status":
+        rule["status"] = 502
+    if mode == "applied_timeout":
+        rule["hold_ms"] = 4000
+    return [{**rule, "path": path} for path in WRITE_POSTS]
+
+
+@pytest.mark.parametrize("mode", ["applied_status", "applied_drop", "applied_timeout"])
+def test_every_post_applied_but_its_answer_lost(
+    world: Sandbox, gl: gitlab.Gitlab, mode: str
+) -> None:
+    """GitLab acts on each POST, then the answer is lost (a 502 from a proxy, a dropped
+    connection, a timeout). The run re-reads instead of repeating blindly."""
+    from kasboot.cluster import TOKEN_ID_ANNOTATION
+
+    name = f"lost-{mode.split('_')[1]}"
+    rules = control(world, "PUT", "faults", {"rules": fault_rules(mode)})["rules"]
+    try:
+        result = run_kasboot(
+            world,
+            *agent_args(name),
+            "--flux-environment-name",
+            f"flux/{name}",
+            "--output",
+            "json",
+            env={"KASBOOT_GITLAB_TIMEOUT": "1.5"},
+            timeout=240,
+        )
+        hits = [rule["hits"] for rule in control(world, "GET", "faults", None)["rules"]]
+    finally:
+        request = urllib.request.Request(f"{world.gitlab_url}/-/sandbox/faults", method="DELETE")
+        urllib.request.urlopen(request, timeout=10).close()
+    assert len(rules) == 4 and all(hits), hits  # every POST was faulted once
+    assert result.code == 0, result.stderr
+    project = gl.projects.get(world.project)
+    agents = [a for a in project.cluster_agents.list(get_all=True) if a.name == name]
+    assert len(agents) == 1
+    for environment in (f"flux-system/{name}", f"flux/{name}"):
+        assert len(project.environments.list(name=environment, get_all=True)) == 1
+    path = f"/projects/{project.id}/cluster_agents/{agents[0].id}/tokens"
+    active = {int(t["id"]) for t in gl.http_list(path, get_all=True) if t["status"] == "active"}
+    assert 1 <= len(active) <= 2
+    secret = kubectl_json(world, "get", "secret", "gitlab-agent-token", "-n", name)
+    assert int(secret["metadata"]["annotations"][TOKEN_ID_ANNOTATION]) in active
+    titles = [c.title for c in project.commits.list(ref_name="main", get_all=True)]
+    assert titles.count(f"Bootstrap GitLab agent {name}") == 1

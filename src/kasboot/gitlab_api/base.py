@@ -108,6 +108,8 @@ class Client:
         # One run reads a file at most once (pre-flight and the steps share reads); a
         # commit empties the cache.
         self._files: dict[tuple[str, str, str], Any] = {}
+        # Tokens this run minted but whose secret never arrived (revoked at once).
+        self.revoked_orphans: list[int] = []
 
     @property
     def session_timeout(self) -> float:

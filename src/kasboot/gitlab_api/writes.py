@@ -48,9 +48,6 @@ FILE_EXISTS = "A file with this name already exists"
 
 
 class Writes(Reads):
-    # Tokens this run minted whose secret it never received (revoked at once).
-    revoked_orphans: list[int]
-
     # -- agents and tokens ---------------------------------------------------
 
     def register_agent(self, project: str, name: str) -> dict[str, Any]:
@@ -70,8 +67,6 @@ class Writes(Reads):
         """Mint a token under a name no other run uses. When the answer is lost, the
         token may exist with a secret nobody will ever see: it is found by that name and
         revoked (it would fill one of the agent's two slots), and one more is minted."""
-        if not hasattr(self, "revoked_orphans"):
-            self.revoked_orphans = []
         path = self._tokens_path(project, agent_id)
         with self._errors("creating an agent token"):
             for attempt in (1, 2):
