@@ -3,7 +3,7 @@ write instead of at the commit step, after the agent, environments, token and Se
 
 from __future__ import annotations
 
-from kasboot.errors import PreflightError
+from kasboot.errors import GitLabError, PreflightError
 from kasboot.steps.context import BootstrapContext
 
 
@@ -26,3 +26,20 @@ def check_branch(ctx: BootstrapContext) -> None:
         hint="pass --manifest-branch with a branch you may push to, let your role push in "
         "Settings > Repository > Protected branches, or commit with --commit-via local",
     )
+
+
+OLDEST_SUPPORTED = "15.2"  # GET /metadata (KAS address and version) appeared in 15.2
+
+
+def read_metadata(ctx: BootstrapContext) -> None:
+    """GitLab's /metadata; a GitLab without it (before 15.2) is refused, exit 3."""
+    try:
+        ctx.metadata = ctx.gitlab.metadata()
+    except GitLabError as error:
+        if error.status != 404:
+            raise
+        raise PreflightError(
+            f"GitLab at {ctx.gitlab.url} has no /metadata API, so it is older than "
+            f"{OLDEST_SUPPORTED}, the oldest GitLab kasboot supports",
+            hint=f"upgrade GitLab to {OLDEST_SUPPORTED} or later (16.x or newer advised)",
+        ) from None

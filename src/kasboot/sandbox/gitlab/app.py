@@ -114,6 +114,15 @@ class GitLabApp:
                 )
             )
             return JSONResponse(self.backend.metadata()["kas"])
+        if name == "oauth_tokens" and request.method == "POST":
+            body = await request.json()
+            token = await run_in_threadpool(
+                self.backend.create_oauth_token,
+                str(body.get("username") or "root"),
+                list(body.get("scopes") or ["api"]),
+                str(body["expires_at"]),
+            )
+            return JSONResponse({"access_token": token, "token_type": "Bearer"}, status_code=201)
         if name.startswith("users/") and request.method == "PUT":
             body = await request.json()
             username = name.split("/", 1)[1]

@@ -171,14 +171,42 @@ class GitLabBackend:
             "UPDATE personal_access_tokens SET revoked = 1 WHERE token = ?", (token,)
         )
 
-    def authenticate(self, token: str | None) -> Principal:
-        """The principal a PAT stands for; 401 when missing, unknown or revoked."""
+    def create_oauth_token(self, username: str, scopes: list[str], expires_at: str) -> str:
+        """An OAuth access token (what `glab auth login`'s web flow stores); ``expires_at``
+        is an ISO timestamp (OAuth tokens live two hours on GitLab)."""
+        user = self.find_user(username)
+        if user is None:
+            raise err.not_found("User")
+        secret = secrets.token_hex(32)
+        self.store.execute(
+            "INSERT INTO personal_access_tokens "
+            "(user_id, name, scopes, token, created_at, expires_at, kind) "
+            "VALUES (?, 'oauth', ?, ?, ?, ?, 'oauth')",
+            (user["id"], json.dumps(sorted(set(scopes))), secret, now_iso(), expires_at),
+        )
+        return secret
+
+    def authenticate(self, token: str | None, *, bearer: bool = True) -> Principal:
+        """The principal a token stands for; 401 when missing, unknown, revoked or expired.
+        An OAuth token counts only as ``Authorization: Bearer``."""
         if not token:
             raise err.unauthorized()
         row = self.store.one(
             "SELECT * FROM personal_access_tokens WHERE token = ? AND revoked = 0", (token,)
         )
-        if row is None or _expired(row.get("expires_at")):
+        oauth = row is not None and row.get("kind") == "oauth"
+        if row is not None and oauth and not bearer:
+            raise err.unauthorized()
+        if row is not None and oauth and str(row.get("expires_at") or "") <= now_iso():
+            raise err.GitLabApiError(
+                401,
+                {
+                    "error": "invalid_token",
+                    "error_description": "Token is expired. You can either do "
+                    "re-authorization or token refresh.",
+                },
+            )
+        if row is None or (not oauth and _expired(row.get("expires_at"))):
             raise err.unauthorized()
         user = self.user_by_id(int(row["user_id"]))
         if user is None:

@@ -197,7 +197,7 @@ class Entities:
             if row["cluster_agent_id"]
             else None
         )
-        return {
+        data: dict[str, Any] = {
             "id": row["id"],
             "name": row["name"],
             "slug": row["slug"],
@@ -209,10 +209,14 @@ class Entities:
             "state": row["state"],
             "auto_stop_at": None,
             "auto_stop_setting": "always",
-            "cluster_agent": self.agent(agent) if agent else None,
-            "kubernetes_namespace": row["kubernetes_namespace"],
-            "flux_resource_path": row["flux_resource_path"],
         }
+        # Exposed only since 17.5, and only when an agent the caller can read is linked:
+        # otherwise the keys are absent, not null.
+        if agent and self.backend.release.environments_take_agent_fields:
+            data["cluster_agent"] = self.agent(agent)
+            data["kubernetes_namespace"] = row["kubernetes_namespace"]
+            data["flux_resource_path"] = row["flux_resource_path"]
+        return data
 
     def commit(self, info: CommitInfo, project: Row) -> dict[str, Any]:
         _, full_path, _ = self._names(project)
