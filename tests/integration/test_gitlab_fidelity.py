@@ -198,3 +198,41 @@ def test_every_post_applied_but_its_answer_lost(
     assert int(secret["metadata"]["annotations"][TOKEN_ID_ANNOTATION]) in active
     titles = [c.title for c in project.commits.list(ref_name="main", get_all=True)]
     assert titles.count(f"Bootstrap GitLab agent {name}") == 1
+
+
+def test_two_identical_bootstraps_at_once_both_succeed(world: Sandbox, gl: gitlab.Gitlab) -> None:
+    """The loser of each GitLab create race ("has already been taken", "A file with this
+    name already exists") re-reads and carries on instead of failing with exit 4. (The
+    cluster side of the race — Secret create conflicts, a token revoked by the other
+    run — is not this test's business: --no-reconcile, and only GitLab is judged.)"""
+    import os
+
+    args = [sys.executable, "-m", "kasboot", *agent_args("twin"), "--no-reconcile", "-o", "json"]
+    environ = {**os.environ, **world.env}
+    environ.pop("CI_JOB_TOKEN", None)
+    runs = [
+        subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environ,
+            cwd=world.dir,
+            stdin=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [(run.wait(timeout=240), run.stdout.read() if run.stdout else "") for run in runs]
+    for run in runs:
+        for stream in (run.stdout, run.stderr):
+            if stream:
+                stream.close()
+    documents = [json.loads(out) for _, out in outcomes]
+    gitlab_steps = ("agent", "agent-config", "environment", "flux-environment", "commit")
+    for document in documents:
+        results = {step["name"]: step["result"] for step in document["steps"]}
+        assert all(results.get(step) != "FAILED" for step in gitlab_steps), document
+        assert (document.get("error") or {}).get("exit_code") != 4, document
+    project = gl.projects.get(world.project)
+    assert len([a for a in project.cluster_agents.list(get_all=True) if a.name == "twin"]) == 1
+    assert len(project.environments.list(name="flux-system/twin", get_all=True)) == 1

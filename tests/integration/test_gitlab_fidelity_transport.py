@@ -376,3 +376,43 @@ def test_private_ca_trusted_four_ways(
     assert result.returncode == 0, result.stderr
     assert json.dumps("kasAddress")[1:-1] in result.stdout
     assert any(r.path == "/api/v4/metadata" for r in emulator.request_log.records())
+
+
+# -- item 8: a hung GitLab is not waited on eleven times -----------------------------
+
+
+def test_a_hung_read_is_tried_twice_then_exit_4(tmp_path: Path, emulator: GitLabEmulator) -> None:
+    token = seeded(emulator)
+    emulator.faults.replace(
+        [
+            {
+                "path": "^/api/v4/metadata$",
+                "method": "GET",
+                "mode": "applied_timeout",
+                "hold_ms": 2500,
+            }
+        ]
+    )
+    result = kasboot(
+        tmp_path,
+        "bootstrap",
+        "agent",
+        "-R",
+        "demo/fleet",
+        GITLAB_HOST=emulator.url,
+        GITLAB_TOKEN=token,
+        KASBOOT_GITLAB_TIMEOUT="1",
+    )
+    assert result.returncode == 4, result.stderr
+    assert "no answer within 1 s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    def attempts() -> int:
+        return sum(1 for r in emulator.request_log.records() if r.path == "/api/v4/metadata")
+
+    for _ in range(100):  # the emulator logs a held request when it lets it go
+        if attempts() >= 2:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert attempts() == 2  # python-gitlab alone would send it 11 times
