@@ -416,3 +416,36 @@ def test_a_hung_read_is_tried_twice_then_exit_4(tmp_path: Path, emulator: GitLab
         time.sleep(0.1)
     time.sleep(0.5)
     assert attempts() == 2  # python-gitlab alone would send it 11 times
+
+
+# -- item 9: the tree lists symlinks and submodules, which are not files ---------------
+
+
+def test_tree_leaves_out_symlinks_and_submodules(emulator: GitLabEmulator) -> None:
+    from kasboot.sandbox.gitlab.gitrepo import IndexChange, Signature
+
+    token = seeded(emulator)
+    project = emulator.backend.project_by_path("demo/fleet")
+    assert project is not None
+    repo = emulator.backend.repo(project)
+    head = repo.resolve("main")
+    someone = Signature("Someone", "someone@example.com")
+    repo.commit_changes(
+        branch="main",
+        parent=head,
+        changes=[
+            IndexChange(path="clusters/real.yaml", content=b"kind: ConfigMap\n"),
+            IndexChange(path="clusters/link.yaml", content=b"real.yaml", mode="120000"),
+            IndexChange(path="vendor/lib", mode="160000", blob_id=head),
+        ],
+        message="links",
+        author=someone,
+        committer=someone,
+        expected_old=head,
+    )
+    raw = gitlab.Gitlab(emulator.url, private_token=token).projects.get("demo/fleet")
+    modes = {e["path"]: e["mode"] for e in raw.repository_tree(recursive=True, get_all=True)}
+    assert modes["clusters/link.yaml"] == "120000" and modes["vendor/lib"] == "160000"
+    files = GitLabAPI(emulator.url, token).tree("demo/fleet", "main")
+    assert "clusters/real.yaml" in files
+    assert "clusters/link.yaml" not in files and "vendor/lib" not in files

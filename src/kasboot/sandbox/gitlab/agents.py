@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 import string
@@ -73,7 +74,10 @@ class AgentsBackend:
             if name and not AGENT_NAME_RE.match(name):
                 errors.append(AGENT_NAME_FORMAT_MESSAGE)
             if errors:
-                raise err.validation_error({"name": errors})
+                # Clusters::Agents::CreateService answers error(agent.errors.full_messages)
+                # and the API passes that array to bad_request!: one string, not a map.
+                full = [f"Name {message}" for message in errors]
+                raise err.bad_request(json.dumps(full, ensure_ascii=False))
             agent_id = self.store.execute(
                 "INSERT INTO agents (project_id, name, created_at, created_by_user_id) "
                 "VALUES (?, ?, ?, ?)",

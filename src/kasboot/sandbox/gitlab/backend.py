@@ -435,6 +435,19 @@ class GitLabBackend:
         namespace = self.namespace(int(project["namespace_id"]))
         return max(level, self._namespace_access(namespace, user_id))
 
+    def membership_levels(self, project: Row, user_id: int) -> tuple[int, int]:
+        """(direct project membership, membership of the project's group and its
+        parents); 0 for none."""
+        member = self.store.one(
+            "SELECT access_level FROM project_members WHERE project_id = ? AND user_id = ?",
+            (project["id"], user_id),
+        )
+        namespace = self.namespace(int(project["namespace_id"]))
+        group = self._namespace_access(namespace, user_id) if namespace else 0
+        if namespace is not None and namespace["kind"] == "user":
+            group = 0  # a personal namespace is no group
+        return (int(member["access_level"]) if member else 0), group
+
     def add_member(self, project: Row, username: str, access_level: int) -> None:
         user = self.find_user(username)
         if user is None:

@@ -138,12 +138,14 @@ class Entities:
             "_links": {"self": f"{self.base}/api/v4/projects/{project['id']}"},
         }
         if user_id is not None:
-            level = self.backend.access_level(project, user_id)
+            # GitLab shows the direct project membership and the group's membership;
+            # a role through a group share or admin rights appears in neither.
+            direct, group = self.backend.membership_levels(project, user_id)
             data["permissions"] = {
-                "project_access": {"access_level": level, "notification_level": 3}
-                if level
+                "project_access": {"access_level": direct, "notification_level": 3}
+                if direct
                 else None,
-                "group_access": None,
+                "group_access": {"access_level": group, "notification_level": 3} if group else None,
             }
         return data
 
