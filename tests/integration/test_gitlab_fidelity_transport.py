@@ -449,3 +449,15 @@ def test_tree_leaves_out_symlinks_and_submodules(emulator: GitLabEmulator) -> No
     files = GitLabAPI(emulator.url, token).tree("demo/fleet", "main")
     assert "clusters/real.yaml" in files
     assert "clusters/link.yaml" not in files and "vendor/lib" not in files
+
+
+def test_doctor_reports_an_oauth_token_scopes_as_unknown(
+    tmp_path: Path, emulator: GitLabEmulator
+) -> None:
+    seeded(emulator)
+    fresh = oauth_token(emulator, datetime.now(timezone.utc) + timedelta(hours=2))
+    write_glab_config(tmp_path, emulator.url, fresh)
+    result = kasboot(tmp_path, "doctor", "-R", "demo/fleet")
+    token_line = next(line for line in result.stdout.splitlines() if "Token" in line)
+    assert "scopes are unknown" in token_line, result.stdout
+    assert not token_line.lstrip().startswith("✖")
