@@ -66,7 +66,9 @@ def open_context(
     environ = dict(os.environ) if env is None else env
     project_path, host = resolve_project(settings.repo, cwd or Path.cwd(), environ)
     credentials = gitlab_credentials(host_hint=host, env=environ)
-    gitlab = GitLabAPI(credentials.url, credentials.token, request_logger=request_logger)
+    gitlab = GitLabAPI.for_credentials(
+        credentials, request_logger=request_logger, ca_file=settings.ca_file
+    )
     cluster = Cluster(settings.kubeconfig, settings.context)
     return BootstrapContext(
         settings=settings,

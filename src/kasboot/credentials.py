@@ -5,6 +5,12 @@ Token, first found: GITLAB_TOKEN / GITLAB_ACCESS_TOKEN / OAUTH_TOKEN (glab's
 variables), glab's config file (per-host token), python-gitlab's config file.
 Host, first found: GITLAB_HOST / GL_HOST, the local clone's remote, CI_SERVER_URL,
 the single host a config file names as its default, https://gitlab.com.
+
+Kind: an OAuth token (``OAUTH_TOKEN``, glab's ``is_oauth2: "true"`` from `glab auth
+login`'s web flow, python-gitlab's ``oauth_token``) goes as ``Authorization: Bearer``;
+every other token as ``PRIVATE-TOKEN``, the only ways GitLab accepts each.
+CA to trust for GitLab's TLS, first found: ``--ca-file``, glab's per-host ``ca_cert``,
+python-gitlab's ``ssl_verify`` (a path), ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +30,7 @@ from kasboot.errors import UsageError
 DEFAULT_URL = "https://gitlab.com"
 TOKEN_VARIABLES = ("GITLAB_TOKEN", "GITLAB_ACCESS_TOKEN", "OAUTH_TOKEN")
 HOST_VARIABLES = ("GITLAB_HOST", "GL_HOST")
+_BOOLEAN_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class GitLabCredentials:
     url: str
     token: str = field(repr=False)
     source: str
+    kind: str = "pat"  # "pat" (PRIVATE-TOKEN) or "oauth" (Authorization: Bearer)
+    ca_file: str | None = None  # a CA bundle to trust for this host, from a config file
 
     def __str__(self) -> str:
         return f"{self.url} (token from {self.source})"
@@ -85,6 +94,8 @@ class _StoredToken:
     url: str
     token: str
     source: str
+    kind: str = "pat"
+    ca_file: str | None = None
 
 
 def _glab_tokens(env: Mapping[str, str]) -> tuple[list[_StoredToken], str | None]:
@@ -109,7 +120,9 @@ def _glab_tokens(env: Mapping[str, str]) -> tuple[list[_StoredToken], str | None
         api_host = str(entry.get("api_host") or host)
         url = api_host if "://" in api_host else f"{protocol}://{api_host}"
         source = f"glab config {path} (host {host})"
-        found.append(_StoredToken(normalise_url(url), str(entry["token"]), source))
+        kind = "oauth" if str(entry.get("is_oauth2", "")).lower() == "true" else "pat"
+        ca_cert = str(entry["ca_cert"]) if entry.get("ca_cert") else None
+        found.append(_StoredToken(normalise_url(url), str(entry["token"]), source, kind, ca_cert))
     default = data.get("host")
     return found, str(default) if default else None
 
@@ -132,12 +145,16 @@ def _python_gitlab_tokens(env: Mapping[str, str]) -> tuple[list[_StoredToken], s
             url = normalise_url(parser.get(section, "url"))
             if section == default_section:
                 default_url = url
-            token = parser.get(section, "private_token", fallback=None) or parser.get(
-                section, "oauth_token", fallback=None
+            private = parser.get(section, "private_token", fallback=None)
+            oauth = parser.get(section, "oauth_token", fallback=None)
+            token, kind = (private, "pat") if private else (oauth, "oauth")
+            verify = parser.get(
+                section, "ssl_verify", fallback=parser.get("global", "ssl_verify", fallback=None)
             )
+            ca_file = verify if verify and verify.lower() not in _BOOLEAN_WORDS else None
             if token and not token.startswith("helper:"):
                 source = f"python-gitlab config {path} (section {section})"
-                found.append(_StoredToken(url, token.strip(), source))
+                found.append(_StoredToken(url, token.strip(), source, kind, ca_file))
         return found, default_url
     return [], None
 
@@ -153,15 +170,54 @@ def _explicit_host(host_hint: str | None, env: Mapping[str, str]) -> tuple[str, 
     return None
 
 
+def check_header_safe(token: str, source: str) -> str:
+    """A token must fit an HTTP header: printable ASCII, no spaces or line breaks
+    (every GitLab token does); anything else is a copy-paste accident, exit 2."""
+    if not token or any(not ("!" <= char <= "~") for char in token):
+        raise UsageError(
+            f"the GitLab token from {source} contains characters no HTTP header can carry "
+            "(a line break, a space or a non-ASCII character)",
+            hint="set it again, copying only the token itself",
+        )
+    return token
+
+
+def _env_ca_file(env: Mapping[str, str]) -> str | None:
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        if env.get(name):
+            return env[name]
+    return None
+
+
 def gitlab_credentials(
     host_hint: str | None = None, env: Mapping[str, str] = os.environ
 ) -> GitLabCredentials:
-    """The GitLab URL and token to use; UsageError (exit 2) when there is no token."""
+    """The GitLab URL and token to use; UsageError (exit 2) when there is no token or it
+    cannot be sent."""
+    found = _find_credentials(host_hint, env)
+    check_header_safe(found.token, found.source)
+    if found.ca_file is None and _env_ca_file(env):
+        return replace(found, ca_file=_env_ca_file(env))
+    return found
+
+
+def _find_credentials(host_hint: str | None, env: Mapping[str, str]) -> GitLabCredentials:
     explicit = _explicit_host(host_hint, env)
     for name in TOKEN_VARIABLES:
         if env.get(name):
             url = explicit[0] if explicit else DEFAULT_URL
-            return GitLabCredentials(url=url, token=env[name].strip(), source=name)
+            kind = "oauth" if name == "OAUTH_TOKEN" else "pat"
+            stored_ca = next(
+                (
+                    t.ca_file
+                    for t in (*_glab_tokens(env)[0], *_python_gitlab_tokens(env)[0])
+                    if t.ca_file and _netloc(t.url) == _netloc(url)
+                ),
+                None,
+            )
+            return GitLabCredentials(
+                url=url, token=env[name].strip(), source=name, kind=kind, ca_file=stored_ca
+            )
 
     glab_tokens, glab_default = _glab_tokens(env)
     pygitlab_tokens, pygitlab_default = _python_gitlab_tokens(env)
@@ -178,7 +234,13 @@ def gitlab_credentials(
         url = DEFAULT_URL
     for stored in (*glab_tokens, *pygitlab_tokens):
         if _netloc(stored.url) == _netloc(url):
-            return GitLabCredentials(url=url, token=stored.token, source=stored.source)
+            return GitLabCredentials(
+                url=url,
+                token=stored.token,
+                source=stored.source,
+                kind=stored.kind,
+                ca_file=stored.ca_file,
+            )
 
     if env.get("CI_JOB_TOKEN"):
         raise UsageError(

@@ -84,6 +84,7 @@ class Settings:
     commit_via: str = "api"
     timeout: float = 300.0
     kas_ca_cert: Path | None = None
+    ca_file: Path | None = None  # CA bundle for GitLab's API (credentials may name one)
     fix: tuple[str, ...] = ()
     skip_preflight: bool = False
     dry_run: bool = False
@@ -297,6 +298,8 @@ def _kasboot_options(given: Mapping[str, Any], values: dict[str, Any]) -> None:
         values["timeout"] = parse_duration(given["timeout"])
     if _optional_str(given.get("kas_ca_cert")) is not None:
         values["kas_ca_cert"] = check_ca_cert(given["kas_ca_cert"])
+    if _optional_str(given.get("ca_file")) is not None:
+        values["ca_file"] = existing_file(given["ca_file"], "--ca-file")
     fixes = []
     for item in split_list(given.get("fix")):
         fix = check_choice(item, FIXES, "--fix")

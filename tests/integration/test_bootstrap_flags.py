@@ -287,7 +287,7 @@ def planned_release(sandbox: Any, name: str, *extra: str) -> Any:
 def test_plan_writes_nothing_and_pins_the_agent_version(sandbox: Any) -> None:
     sandbox.clear_logs()
     release = planned_release(sandbox, "planned")
-    assert release["spec"]["values"]["image"] == {"tag": "v17.11.0"}  # the KAS version
+    assert release["spec"]["values"]["image"] == {"tag": "v18.2.0"}  # from the KAS version
     assert kasboot_writes(sandbox.gitlab_requests()) == []
     assert kasboot_writes(sandbox.kube_requests()) == []
     override = planned_release(sandbox, "planned", "--agent-version", "v17.10.2")

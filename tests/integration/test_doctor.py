@@ -76,7 +76,7 @@ def test_healthy_setup_is_all_green_and_writes_nothing(sandbox: Sandbox, healthy
     ):
         assert line(result, title).startswith("✔"), title
     assert "scopes api" in line(result, "Token")
-    assert "v17.11.0" in line(result, "agentk version")
+    assert "v18.2.0" in line(result, "agentk version")
     assert "user_access" in line(result, "Agent config")
     assert "all checks pass" in lines[-1]
     assert kasboot_writes(sandbox.gitlab_requests()) == []
@@ -90,7 +90,7 @@ def test_agent_found_through_its_token_when_names_are_not_given(
         sandbox, "doctor", healthy, "--manifest-path", f"clusters/sandbox/{healthy}"
     )
     assert result.code == 0, result.stdout + result.stderr
-    assert f"{healthy}/{healthy} runs agentk v17.11.0" in line(result, "agentk version")
+    assert f"{healthy}/{healthy} runs agentk v18.2.0" in line(result, "agentk version")
     assert "found through the agent's token" in line(result, "HelmRelease")
 
 

@@ -126,6 +126,9 @@ SPECS: tuple[_Spec, ...] = (
           "5m"),
     _Spec("kas_ca_cert", ("--kas-ca-cert",), "PEM file of the CA that signed KAS's certificate.",
           "none", metavar="FILE"),
+    _Spec("ca_file", ("--ca-file",), "PEM file of the CA(s) to trust for GitLab's API (else "
+          "glab's ca_cert, python-gitlab's ssl_verify, SSL_CERT_FILE, REQUESTS_CA_BUNDLE).",
+          "system CAs", metavar="FILE"),
     _Spec("fix", ("--fix",), "Repair a Flux layout problem: add-kustomization, sourceignore; "
           "repeatable.", "none", multiple=True, metavar="FIX"),
     _bool("skip_preflight", "--skip-preflight", "--no-skip-preflight",

@@ -46,7 +46,8 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
 
         _, host = resolve_project(settings.repo, Path.cwd(), dict(os.environ))
         credentials = gitlab_credentials(host_hint=host)
-        kas = GitLabAPI(credentials.url, credentials.token).metadata().get("kas") or {}
+        gitlab = GitLabAPI.for_credentials(credentials, ca_file=settings.ca_file)
+        kas = gitlab.metadata().get("kas") or {}
         kas_address = enabled_kas_address(kas)
         kas_version = kas_version or kas.get("version")
     tag = agent_image_tag(settings, kas_version)

@@ -99,11 +99,19 @@ def _world_args(
     project: str,
     flux_path: str,
     no_kas: bool,
-    kas_version: str,
+    kas_version: str | None,
     no_flux: bool,
+    gitlab_version: str | None = None,
+    external_url: str | None = None,
 ) -> list[str]:
     args = [sys.executable, "-m", WORLD_MODULE, "serve", "--dir", str(directory)]
-    args += ["--project", project, "--flux-path", flux_path, "--kas-version", kas_version]
+    args += ["--project", project, "--flux-path", flux_path]
+    if kas_version is not None:
+        args += ["--kas-version", kas_version]
+    if gitlab_version is not None:
+        args += ["--gitlab-version", gitlab_version]
+    if external_url is not None:
+        args += ["--external-url", external_url]
     if no_kas:
         args.append("--no-kas")
     if no_flux:
@@ -138,7 +146,23 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
     help="flux bootstrap --path ('./' reproduces the root-path setup).",
 )
 @click.option("--no-kas", is_flag=True, help="Seed GitLab with KAS disabled.")
-@click.option("--kas-version", default="17.11.0", show_default=True)
+@click.option(
+    "--kas-version",
+    default=None,
+    help="What /metadata reports as kas.version, verbatim (e.g. 17.4.0-rc1+<sha>, or "
+    "'null' for a KAS GitLab cannot ask). Default: the GitLab version.",
+)
+@click.option(
+    "--gitlab-version",
+    default=None,
+    help="The GitLab release to behave as (e.g. 16.11.0, 17.2.0). Default: a current 18.x.",
+)
+@click.option(
+    "--external-url",
+    default=None,
+    help="The URL GitLab believes it is reached at (pagination links point there), "
+    "as behind a port-forward. Default: its listening address.",
+)
 @click.option("--no-flux", is_flag=True, help="Install no Flux at all.")
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
@@ -146,20 +170,31 @@ def up(
     project: str,
     flux_path: str,
     no_kas: bool,
-    kas_version: str,
+    kas_version: str | None,
+    gitlab_version: str | None,
+    external_url: str | None,
     no_flux: bool,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
     if "/" not in project.strip("/"):
         raise UsageError(f"--project must be GROUP/NAME, got {project!r}")
+    if gitlab_version is not None:
+        from kasboot.sandbox.gitlab.versions import parse as parse_gitlab_version
+
+        try:
+            parse_gitlab_version(gitlab_version)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     if _running_pid(directory) is not None:
         click.echo(f"# the sandbox in {directory} is already running", err=True)
         _print_exports(directory)
         return
-    args = _world_args(directory, project, flux_path, no_kas, kas_version, no_flux)
+    args = _world_args(
+        directory, project, flux_path, no_kas, kas_version, no_flux, gitlab_version, external_url
+    )
     with (directory / "world.log").open("ab") as log:
         # A new session: the world outlives this command and Ctrl-C here does not reach it.
         process = subprocess.Popen(

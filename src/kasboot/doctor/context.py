@@ -100,7 +100,9 @@ def open_doctor_context(
         ctx.project_error = error
     try:
         credentials = gitlab_credentials(host_hint=host, env=environ)
-        ctx.gitlab = GitLabAPI(credentials.url, credentials.token, request_logger=request_logger)
+        ctx.gitlab = GitLabAPI.for_credentials(
+            credentials, request_logger=request_logger, ca_file=settings.ca_file
+        )
     except KasbootError as error:
         ctx.gitlab_error = error
     try:

@@ -51,7 +51,8 @@ def check_token(ctx: DoctorContext) -> Check:
         return warned(
             "token",
             title,
-            f"{who}; its scopes cannot be read (not a personal access token)",
+            f"{who}; its scopes are unknown (GitLab shows them only for a personal, "
+            "project or group access token, not an OAuth token)",
             f"make sure the token has the '{REQUIRED_SCOPE}' scope",
         )
     scopes = sorted(str(scope) for scope in info.get("scopes") or [])
@@ -95,7 +96,8 @@ def check_project(ctx: DoctorContext) -> Check:
     try:
         ctx.project = ctx.gitlab.project(ctx.project_path)
         ctx.branch = ctx.settings.manifest_branch or ctx.project.default_branch
-        head = ctx.gitlab.branch_head(ctx.project.path, ctx.branch)
+        branch = ctx.gitlab.branch(ctx.project.path, ctx.branch)
+        head = branch.head if branch else None
         level = ctx.gitlab.project_access_level(ctx.project.path)
     except GitLabError as error:
         ctx.project = None
@@ -111,18 +113,27 @@ def check_project(ctx: DoctorContext) -> Check:
         )
     if ctx.branch != ctx.project.default_branch:
         summary += f", manifests go to {ctx.branch}"
-    if level is not None:
-        role = _ROLES.get(level, str(level))
-        if level < MAINTAINER:
-            return failed(
-                "project",
-                title,
-                f"{summary}; your role is {role}",
-                "registering agents and minting their tokens needs the Maintainer role",
-                ExitCode.GITLAB,
-            )
-        summary += f", role {role}"
-    return passed("project", title, summary)
+    if branch is not None and not branch.can_push and ctx.settings.commit_via != "local":
+        return failed(
+            "project",
+            title,
+            f"{summary}; the token may not push to branch {ctx.branch!r}",
+            "pass --manifest-branch with a branch you may push to, let your role push in "
+            "Settings > Repository > Protected branches, or use --commit-via local",
+            ExitCode.PREFLIGHT,
+        )
+    if level is None or level < MAINTAINER:
+        # GitLab's permissions leave out roles from group shares and admin rights, so a
+        # low (or missing) level is a hint, not a proof: warn, do not fail.
+        role = _ROLES.get(level, str(level)) if level else "not shown"
+        return warned(
+            "project",
+            title,
+            f"{summary}; your role as GitLab shows it: {role}",
+            "registering agents and minting their tokens needs the Maintainer role (a role "
+            "through a group share or admin rights is not shown here)",
+        )
+    return passed("project", title, f"{summary}, role {_ROLES.get(level, str(level))}")
 
 
 def check_kas(ctx: DoctorContext) -> Check:

@@ -67,3 +67,43 @@ def image_tag(image: str) -> str | None:
     if ":" not in last:
         return None
     return last.rsplit(":", 1)[1] or None
+
+
+# The OCI distribution spec's tag grammar (what a container runtime accepts after ':').
+IMAGE_TAG = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_CLEAN_VERSION = re.compile(r"\A(\d+)\.(\d+)\.(\d+)\Z")
+
+
+def is_valid_image_tag(tag: str) -> bool:
+    return IMAGE_TAG.match(tag) is not None
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    """agentk's image tag (None: the chart's default) and why, for the step summary."""
+
+    tag: str | None
+    why: str
+
+
+def install_tag(kas_version: str | None, gitlab_url: str | None = None) -> TagChoice:
+    """The tag GitLab's own install command would pin (``Gitlab::Kas.install_version_info``:
+    the KAS version without its patch, ``vX.Y.0``) — but only from a clean ``X.Y.Z``.
+
+    A KAS that reports a commit (``17.4.0-rc1+6a02…``, as GitLab.com does) runs a build
+    no agentk release tag matches, and ``+`` is not even legal in an image tag; a KAS
+    that reports nothing (``null``) gives nothing to derive. Both leave the chart's
+    default, which tracks the latest agentk release."""
+    host = (gitlab_url or "").split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    if host in ("gitlab.com", "www.gitlab.com"):
+        return TagChoice(None, "chart default image tag (GitLab.com runs KAS ahead of releases)")
+    text = (kas_version or "").strip()
+    if not text:
+        return TagChoice(None, "chart default image tag (GitLab reports no KAS version)")
+    match = _CLEAN_VERSION.match(text)
+    if match is None:
+        return TagChoice(
+            None, f"chart default image tag (KAS {text} is not a release version to pin)"
+        )
+    tag = f"v{int(match[1])}.{int(match[2])}.0"
+    return TagChoice(tag, f"image tag {tag} (KAS {text})")

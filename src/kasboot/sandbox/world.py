@@ -3,7 +3,8 @@ simulator in one process, seeded once, with its state (and its ports, which are 
 of URLs stored in that state) kept in one directory so it survives down/up.
 
     python -m kasboot.sandbox.world serve --dir DIR [--project G/P] [--flux-path P]
-        [--no-kas] [--kas-version X.Y.Z] [--no-flux]
+        [--no-kas] [--kas-version X.Y.Z|null] [--gitlab-version X.Y.Z]
+        [--external-url URL] [--no-flux]
 
 Files in DIR: ``world.json`` (pid, ports, seed), ``world.log``, ``kubeconfig``,
 ``sandbox.env``, and the emulators' state under ``gitlab/``, ``kube/``, ``flux/``."""
@@ -21,6 +22,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kasboot.sandbox.gitlab.versions import DEFAULT_GITLAB_VERSION
 
 LOG = logging.getLogger("kasboot.sandbox.world")
 STATE_FILE = "world.json"
@@ -56,8 +59,10 @@ class WorldOptions:
     project: str = DEFAULT_PROJECT
     flux_path: str = DEFAULT_FLUX_PATH
     kas_enabled: bool = True
-    kas_version: str = "17.11.0"
+    kas_version: str | None = None  # None: KAS runs GitLab's release; "null": unknown
     flux: bool = True
+    gitlab_version: str = DEFAULT_GITLAB_VERSION
+    external_url: str | None = None  # where GitLab believes it lives (its links)
 
 
 @dataclass
@@ -145,6 +150,8 @@ class World:
             # The seed options of the first up stay; KAS can be switched on any up.
             previous.options.kas_enabled = options.kas_enabled
             previous.options.kas_version = options.kas_version
+            previous.options.gitlab_version = options.gitlab_version
+            previous.options.external_url = options.external_url
             self.state = previous
         for port in (self.state.gitlab_port, self.state.kube_port):
             if not _port_free(port):
@@ -163,9 +170,13 @@ class World:
             port=self.state.gitlab_port,
             kas_enabled=options.kas_enabled,
             kas_version=options.kas_version,
+            gitlab_version=options.gitlab_version,
+            external_url=options.external_url,
         ).start()
         self.kube = KubeEmulator(self.directory / "kube", port=self.state.kube_port).start()
-        self.gitlab.backend.set_kas(options.kas_enabled, options.kas_version)
+        self.gitlab.backend.set_kas(
+            options.kas_enabled, options.kas_version or options.gitlab_version
+        )
         if options.flux:
             from kasboot.sandbox.flux import FluxSimulator
 
@@ -266,7 +277,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--project", default=DEFAULT_PROJECT)
     serve.add_argument("--flux-path", default=DEFAULT_FLUX_PATH)
     serve.add_argument("--no-kas", action="store_true")
-    serve.add_argument("--kas-version", default="17.11.0")
+    serve.add_argument("--kas-version", default=None)
+    serve.add_argument("--gitlab-version", default=DEFAULT_GITLAB_VERSION)
+    serve.add_argument("--external-url", default=None)
     serve.add_argument("--no-flux", action="store_true")
     return parser.parse_args(argv)
 
@@ -278,6 +291,8 @@ def options_from(args: argparse.Namespace) -> WorldOptions:
         kas_enabled=not args.no_kas,
         kas_version=args.kas_version,
         flux=not args.no_flux,
+        gitlab_version=args.gitlab_version,
+        external_url=args.external_url,
     )
 
 

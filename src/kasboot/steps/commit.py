@@ -31,9 +31,13 @@ class CommitFiles:
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         settings = ctx.settings
         author_name, author_email = settings.author_name, settings.author_email
-        if settings.use_api_commit_author:
+        if settings.use_api_commit_author and settings.commit_via != "local":
+            # No author fields, as glab sends: GitLab then writes the user's chosen commit
+            # email, not the (maybe private) primary email /user shows.
+            author_name = author_email = None
+        elif settings.use_api_commit_author:
             author_name = ctx.user.get("name") or ctx.user.get("username")
-            author_email = ctx.user.get("email") or ctx.user.get("public_email") or None
+            author_email = ctx.user.get("commit_email") or ctx.user.get("public_email") or None
         if settings.commit_via == "local":
             from pathlib import Path
 
@@ -56,6 +60,7 @@ class CommitFiles:
             actions=[staged.action() for staged in ctx.staged.values()],
             author_name=author_name,
             author_email=author_email,
+            expected_head=ctx.branch_head,
         )
 
     def summary(self, ctx: BootstrapContext) -> str:

@@ -1,30 +1,54 @@
 """Step 3: the environments with dashboards (one for the agent, one for Flux),
-created or updated only where a field differs."""
+created or updated only where a field differs.
+
+GitLab before 17.5 does not declare the dashboard fields (``cluster_agent_id``,
+``kubernetes_namespace``, ``flux_resource_path``) on POST/PUT: it drops them silently
+and never shows them. There the environment is created by name only, and the summary
+says the dashboard was skipped — instead of "updating" the fields on every run."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kasboot.doctor.versions import parse_version
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+
+DASHBOARD_FIELDS = ("cluster_agent_id", "kubernetes_namespace", "flux_resource_path")
+DASHBOARD_SINCE = (17, 5)
+
+
+def dashboard_supported(ctx: BootstrapContext) -> bool:
+    """Whether this GitLab keeps the dashboard fields (unknown version: assume so)."""
+    version = parse_version(str(ctx.metadata.get("version") or ""))
+    return version is None or (version.major, version.minor) >= DASHBOARD_SINCE
 
 
 class _Environment:
     name: str
     title: str
 
-    def wanted(self, ctx: BootstrapContext) -> dict[str, Any]:
+    def fields(self, ctx: BootstrapContext) -> dict[str, Any]:
+        """Everything the environment should have, the dashboard link included."""
         raise NotImplementedError
 
     def enabled(self, ctx: BootstrapContext) -> bool:
         raise NotImplementedError
 
+    def wanted(self, ctx: BootstrapContext) -> dict[str, Any]:
+        """What is sent: without the dashboard fields where GitLab would drop them."""
+        fields = self.fields(ctx)
+        if dashboard_supported(ctx):
+            return fields
+        return {key: value for key, value in fields.items() if key not in DASHBOARD_FIELDS}
+
     def skipped(self, ctx: BootstrapContext) -> str | None:
         return None if self.enabled(ctx) else "disabled by flag"
 
     def _differences(self, current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-        agent = current.get("cluster_agent") or {}
+        agent = current.get("cluster_agent") or {}  # absent when no agent is linked
         actual = {
+            **current,
             "cluster_agent_id": agent.get("id"),
             "kubernetes_namespace": current.get("kubernetes_namespace"),
             "flux_resource_path": current.get("flux_resource_path"),
@@ -40,7 +64,7 @@ class _Environment:
         current = ctx.gitlab.find_environment(ctx.project_path, wanted["name"])
         if current is None:
             detail = ", ".join(f"{k}={v}" for k, v in wanted.items() if k != "name")
-            return [Change("create", f"environment {wanted['name']}", detail)]
+            return [Change("create", f"environment {wanted['name']}", detail or "by name")]
         ctx.environments[self.name] = current
         differences = self._differences(current, wanted)
         if not differences:
@@ -52,16 +76,27 @@ class _Environment:
         wanted = self.wanted(ctx)
         current = ctx.environments.get(self.name)
         if current is None:
-            ctx.environments[self.name] = ctx.gitlab.create_environment(ctx.project_path, wanted)
+            current = ctx.gitlab.create_environment(ctx.project_path, wanted)
+            ctx.environments[self.name] = current
+            update = self._differences(current, wanted)  # a concurrent run created it
+            if not update:
+                return
         else:
             update = self._differences(current, wanted)
-            ctx.gitlab.update_environment(ctx.project_path, int(current["id"]), update)
-            ctx.environments[self.name] = {**current, **update}
+        answer = ctx.gitlab.update_environment(ctx.project_path, int(current["id"]), update)
+        ctx.environments[self.name] = answer or {**current, **update}
 
     def summary(self, ctx: BootstrapContext) -> str:
         found = ctx.environments.get(self.name)
-        name = self.wanted(ctx)["name"]
-        return f"environment {name} (id {found['id']})" if found else f"environment {name}"
+        name = self.fields(ctx)["name"]
+        done = f"environment {name} (id {found['id']})" if found else f"environment {name}"
+        if not dashboard_supported(ctx):
+            version = ctx.metadata.get("version")
+            return (
+                f"{done}; dashboard link SKIPPED: GitLab {version} ignores the agent, "
+                "namespace and Flux resource of an environment (17.5 and later keep them)"
+            )
+        return done
 
 
 class AgentEnvironment(_Environment):
@@ -71,7 +106,7 @@ class AgentEnvironment(_Environment):
     def enabled(self, ctx: BootstrapContext) -> bool:
         return ctx.settings.create_environment
 
-    def wanted(self, ctx: BootstrapContext) -> dict[str, Any]:
+    def fields(self, ctx: BootstrapContext) -> dict[str, Any]:
         settings = ctx.settings
         return {
             "name": settings.env_name,
@@ -88,7 +123,7 @@ class FluxEnvironment(_Environment):
     def enabled(self, ctx: BootstrapContext) -> bool:
         return ctx.settings.create_flux_environment
 
-    def wanted(self, ctx: BootstrapContext) -> dict[str, Any]:
+    def fields(self, ctx: BootstrapContext) -> dict[str, Any]:
         settings = ctx.settings
         return {
             "name": settings.flux_env_name,

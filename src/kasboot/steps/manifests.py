@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kasboot.doctor.versions import TagChoice, install_tag, is_valid_image_tag
 from kasboot.errors import PreflightError
 from kasboot.flux.render import render_manifests
 from kasboot.pipeline import Change
@@ -16,13 +17,28 @@ if TYPE_CHECKING:
     from kasboot.settings import Settings
 
 
-def agent_image_tag(settings: Settings, kas_version: str | None) -> str | None:
-    """agentk's image tag: --agent-version, else the KAS version (GitLab's advice: the
-    agent matches GitLab's major.minor), else the chart's default."""
-    version = settings.agent_version or (kas_version if settings.pin_version else None)
-    if not version:
-        return None
-    return version if version.startswith("v") else f"v{version}"
+def agent_image_choice(
+    settings: Settings, kas_version: str | None, gitlab_url: str | None = None
+) -> TagChoice:
+    """agentk's image tag: --agent-version, else the tag GitLab's install command derives
+    from the KAS version (``vX.Y.0``, the agent matching GitLab's major.minor), else the
+    chart's default — never a string that is not a legal image tag."""
+    if settings.agent_version:
+        version = settings.agent_version
+        tag = version if version.startswith("v") else f"v{version}"
+        return TagChoice(tag, f"image tag {tag} (--agent-version)")
+    if not settings.pin_version:
+        return TagChoice(None, "chart default image tag (--no-pin-version)")
+    choice = install_tag(kas_version, gitlab_url)
+    if choice.tag is not None and not is_valid_image_tag(choice.tag):
+        return TagChoice(None, "chart default image tag")
+    return choice
+
+
+def agent_image_tag(
+    settings: Settings, kas_version: str | None, gitlab_url: str | None = None
+) -> str | None:
+    return agent_image_choice(settings, kas_version, gitlab_url).tag
 
 
 def enabled_kas_address(kas: Mapping[str, Any]) -> str:
@@ -36,8 +52,12 @@ def enabled_kas_address(kas: Mapping[str, Any]) -> str:
     return str(address)
 
 
+def image_choice(ctx: BootstrapContext) -> TagChoice:
+    return agent_image_choice(ctx.settings, ctx.kas.get("version"), ctx.gitlab.url)
+
+
 def image_tag(ctx: BootstrapContext) -> str | None:
-    return agent_image_tag(ctx.settings, ctx.kas.get("version"))
+    return image_choice(ctx).tag
 
 
 def kas_address(ctx: BootstrapContext) -> str:
@@ -75,4 +95,5 @@ class RenderManifests:
         settings = ctx.settings
         paths = [settings.helm_repository_path, settings.helm_release_path]
         staged = [path for path in paths if path in ctx.staged]
-        return f"staged {', '.join(staged)}" if staged else "manifests up to date"
+        done = f"staged {', '.join(staged)}" if staged else "manifests up to date"
+        return f"{done}; {image_choice(ctx).why}"

@@ -9,6 +9,7 @@ from kasboot.cluster import AGENT_ANNOTATION, SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
 
@@ -30,13 +31,8 @@ class Preflight:
         ctx.project = ctx.gitlab.project(ctx.project_path)
         ctx.project_path = ctx.project.path  # canonical spelling, as GitLab has it
         ctx.branch = settings.manifest_branch or ctx.project.default_branch
-        ctx.branch_head = ctx.gitlab.branch_head(ctx.project_path, ctx.branch)
-        if ctx.branch_head is None:
-            raise PreflightError(
-                f"branch {ctx.branch!r} does not exist in {ctx.project_path}",
-                hint="create it first, or pass --manifest-branch with an existing branch",
-            )
-        ctx.metadata = ctx.gitlab.metadata()
+        check_branch(ctx)  # exists, and the token may push to it
+        read_metadata(ctx)  # refuses a GitLab older than 15.2
         kas_address(ctx)  # refuses when KAS is disabled
         ctx.cluster.server_version()
         self._check_secret_owner(ctx)

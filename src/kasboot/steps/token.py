@@ -87,6 +87,7 @@ class MintToken:
             raise GitLabError("a token was already minted in this run", hint="report this bug")
         ctx.token = ctx.gitlab.create_token(ctx.project_path, ctx.agent_id, name, description)
         ctx.token_id = ctx.token.id
+        ctx.revoked_token_ids.extend(ctx.gitlab.revoked_orphans)  # minted, answer lost
 
     def summary(self, ctx: BootstrapContext) -> str:
         if ctx.token is not None:

@@ -112,7 +112,7 @@ class Wizard:
             self.env_prefix["GITLAB_HOST"] = url
         credentials = gitlab_credentials(host_hint=url, env={**os.environ, "GITLAB_HOST": url})
         say(f"  token from {credentials.source}", style="bright_black")
-        return WizardGitLab(credentials.url, credentials.token), project.strip("/")
+        return WizardGitLab.for_credentials(credentials), project.strip("/")
 
     # -- agent and cluster ---------------------------------------------------------
 

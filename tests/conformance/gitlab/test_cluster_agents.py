@@ -67,7 +67,8 @@ def test_name_rules(project: Project, name: str, messages: list[str]) -> None:
     with pytest.raises(gitlab.GitlabCreateError) as caught:
         project.cluster_agents.create({"name": name})
     assert caught.value.response_code == 400
-    assert caught.value.error_message == {"name": messages}
+    full = ", ".join(f'"Name {message}"' for message in messages)
+    assert caught.value.error_message == f"400 Bad request - [{full}]"
 
 
 def test_duplicate_name_is_taken(project: Project) -> None:
@@ -75,7 +76,7 @@ def test_duplicate_name_is_taken(project: Project) -> None:
     with pytest.raises(gitlab.GitlabCreateError) as caught:
         project.cluster_agents.create({"name": "dup"})
     assert caught.value.response_code == 400
-    assert caught.value.error_message == {"name": ["has already been taken"]}
+    assert caught.value.error_message == '400 Bad request - ["Name has already been taken"]'
 
 
 def test_developer_reads_but_needs_maintainer_to_register(world: World, project: Project) -> None:

@@ -64,6 +64,42 @@ def test_cluster_agent_must_belong_to_project(gl: gitlab.Gitlab, project: Projec
     with pytest.raises(gitlab.GitlabCreateError) as caught:
         project.environments.create({"name": "x", "cluster_agent_id": foreign.id})
     assert caught.value.response_code == 400
+    assert caught.value.error_message == (
+        "cluster agent doesn't exist or cannot be associated with this environment"
+    )
+
+
+def test_dashboard_fields_are_validated(project: Project) -> None:
+    agent = project.cluster_agents.create({"name": "validated"})
+    plain = project.environments.create({"name": "plain"})
+    assert "cluster_agent" not in plain.attributes
+    cases = [
+        ({"kubernetes_namespace": "ns"}, "kubernetes_namespace", "without a cluster agent"),
+        (
+            {"cluster_agent_id": agent.id, "kubernetes_namespace": "Not_A_Label"},
+            "kubernetes_namespace",
+            "lowercase letters",
+        ),
+        (
+            {"cluster_agent_id": agent.id, "flux_resource_path": "x"},
+            "flux_resource_path",
+            "without a kubernetes namespace",
+        ),
+        (
+            {
+                "cluster_agent_id": agent.id,
+                "kubernetes_namespace": "ns",
+                "flux_resource_path": "x" * 256,
+            },
+            "flux_resource_path",
+            "too long",
+        ),
+    ]
+    for index, (fields, key, message) in enumerate(cases):
+        with pytest.raises(gitlab.GitlabCreateError) as refused:
+            project.environments.create({"name": f"bad-{index}", **fields})
+        assert refused.value.response_code == 400
+        assert message in " ".join(refused.value.error_message[key])
 
 
 def test_edit_stop_delete(project: Project) -> None:
@@ -75,8 +111,16 @@ def test_edit_stop_delete(project: Project) -> None:
     )
     assert edited["cluster_agent"]["id"] == agent.id
     assert edited["kubernetes_namespace"] == "ns"
-    cleared = project.environments.update(environment.id, {"cluster_agent_id": None})
-    assert cleared["cluster_agent"] is None
+    with pytest.raises(gitlab.GitlabUpdateError) as orphaned:
+        project.environments.update(environment.id, {"cluster_agent_id": None})
+    assert orphaned.value.error_message == {
+        "kubernetes_namespace": ["cannot be set without a cluster agent"]
+    }
+    cleared = project.environments.update(
+        environment.id, {"cluster_agent_id": None, "kubernetes_namespace": None}
+    )
+    assert "cluster_agent" not in cleared  # absent, not null, when no agent is linked
+    assert "kubernetes_namespace" not in cleared
 
     with pytest.raises(gitlab.GitlabDeleteError) as refused:
         project.environments.delete(environment.id)

@@ -138,7 +138,7 @@ def test_python_gitlab_retries_injected_429(world: World, gl: gitlab.Gitlab) -> 
     try:
         httpx.delete(f"{world.url}/-/sandbox/requests")
         client = world.client(retry_transient_errors=True)
-        assert client.http_get("/version")["version"] == "17.11.0"
+        assert client.http_get("/version")["version"] == "18.2.0"
         statuses = [
             r["status"]
             for r in httpx.get(f"{world.url}/-/sandbox/requests").json()

@@ -17,13 +17,13 @@ def test_current_user_version_and_metadata(world: World, gl: gitlab.Gitlab) -> N
     assert gl.user is not None
     assert gl.user.username == "root"
     assert gl.user.email == "admin@example.com"
-    assert gl.version() == ("17.11.0", "kasboot0")
+    assert gl.version() == ("18.2.0", "kasboot0")
     metadata = gl.http_get("/metadata")
     assert metadata["kas"] == {
         "enabled": True,
         "externalUrl": f"ws://127.0.0.1:{world.emulator.port}/-/kubernetes-agent/",
         "externalK8sProxyUrl": f"{world.url}/-/kubernetes-agent/k8s-proxy/",
-        "version": "17.11.0",
+        "version": "18.2.0",
     }
     assert metadata["enterprise"] is True
 
@@ -48,7 +48,7 @@ def test_kas_can_be_disabled_and_reconfigured_through_control_route(
             "wss://kas.example.com",
         )
     finally:
-        world.emulator.backend.set_kas(True, "17.11.0", "")
+        world.emulator.backend.set_kas(True, "18.2.0", "")
 
 
 def test_health_route_and_requests_are_logged(world: World, gl: gitlab.Gitlab) -> None:

@@ -18,6 +18,7 @@ from kasboot.sandbox.common import (
 from kasboot.sandbox.gitlab.app import GitLabApp
 from kasboot.sandbox.gitlab.backend import GitLabBackend
 from kasboot.sandbox.gitlab.exceptions import status_line_body
+from kasboot.sandbox.gitlab.versions import DEFAULT_GITLAB_VERSION
 
 __all__ = ["GitLabBackend", "GitLabEmulator"]
 
@@ -29,9 +30,13 @@ class GitLabEmulator:
         *,
         port: int = 0,
         kas_enabled: bool = True,
-        kas_version: str = "17.11.0",
-        gitlab_version: str = "17.11.0",
+        kas_version: str | None = None,
+        gitlab_version: str = DEFAULT_GITLAB_VERSION,
+        external_url: str | None = None,
     ) -> None:
+        """``kas_version`` None: KAS runs the same release as GitLab; ``"null"``: GitLab
+        cannot ask KAS. ``external_url``: where GitLab believes it is reached (its links
+        point there), default the listening address."""
         self.state_dir = Path(state_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -39,8 +44,9 @@ class GitLabEmulator:
             self.state_dir,
             base_url=self.url,
             kas_enabled=kas_enabled,
-            kas_version=kas_version,
+            kas_version=gitlab_version if kas_version is None else kas_version,
             gitlab_version=gitlab_version,
+            external_url=external_url,
         )
         self.request_log = RequestLog()
         self.faults = FaultInjector()

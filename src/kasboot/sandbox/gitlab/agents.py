@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 import string
@@ -32,8 +33,9 @@ class AgentsBackend:
     # -- agents --------------------------------------------------------------
     def list_agents(self, project: Row, principal: Principal) -> list[Row]:
         self.core.require_access(project, principal, DEVELOPER)
+        # Clusters::AgentsFinder orders by name.
         return self.store.all(
-            "SELECT * FROM agents WHERE project_id = ? ORDER BY id", (project["id"],)
+            "SELECT * FROM agents WHERE project_id = ? ORDER BY name, id", (project["id"],)
         )
 
     def get(self, project: Row, principal: Principal, agent_id: str) -> Row:
@@ -72,7 +74,10 @@ class AgentsBackend:
             if name and not AGENT_NAME_RE.match(name):
                 errors.append(AGENT_NAME_FORMAT_MESSAGE)
             if errors:
-                raise err.validation_error({"name": errors})
+                # Clusters::Agents::CreateService answers error(agent.errors.full_messages)
+                # and the API passes that array to bad_request!: one string, not a map.
+                full = [f"Name {message}" for message in errors]
+                raise err.bad_request(json.dumps(full, ensure_ascii=False))
             agent_id = self.store.execute(
                 "INSERT INTO agents (project_id, name, created_at, created_by_user_id) "
                 "VALUES (?, ?, ?, ?)",
@@ -103,6 +108,10 @@ class AgentsBackend:
     def list_tokens(self, project: Row, principal: Principal, agent_id: str) -> list[Row]:
         self.core.require_access(project, principal, DEVELOPER)
         agent = self._find(project, agent_id)
+        if not self.core.release.token_list_active_only:  # before 16.0: revoked ones too
+            return self.store.all(
+                "SELECT * FROM agent_tokens WHERE agent_id = ? ORDER BY id", (agent["id"],)
+            )
         return self.store.all(
             "SELECT * FROM agent_tokens WHERE agent_id = ? AND status = 'active' ORDER BY id",
             (agent["id"],),
@@ -147,7 +156,8 @@ class AgentsBackend:
                 "SELECT count(*) AS n FROM agent_tokens WHERE agent_id = ? AND status = 'active'",
                 (agent["id"],),
             )
-            if active and int(active["n"]) >= MAX_ACTIVE_TOKENS:
+            limited = self.core.release.enforces_token_limit  # since 16.2
+            if limited and active and int(active["n"]) >= MAX_ACTIVE_TOKENS:
                 raise err.bad_request("An agent can have only two active tokens at a time")
             secret = "glagent-" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(50))
             token_id = self.store.execute(
@@ -164,7 +174,18 @@ class AgentsBackend:
     ) -> None:
         self.core.require_access(project, principal, MAINTAINER)
         agent = self._find(project, agent_id)
-        token = self._active_token(agent, token_id)
+        # agent.agent_tokens.find: a revoked token is found too, and revoking it again
+        # answers 204 like the first time; only an unknown id is 404.
+        token = (
+            self.store.one(
+                "SELECT * FROM agent_tokens WHERE id = ? AND agent_id = ?",
+                (int(token_id), agent["id"]),
+            )
+            if token_id.isdigit()
+            else None
+        )
+        if token is None:
+            raise err.not_found()
         self.store.execute(
             "UPDATE agent_tokens SET status = 'revoked' WHERE id = ?", (token["id"],)
         )

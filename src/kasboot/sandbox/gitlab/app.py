@@ -78,7 +78,7 @@ class GitLabApp:
                 backend=self.backend,
                 entities=self.entities,
                 method=request.method,
-                url=f"{request.url.scheme}://{request.url.netloc}{raw}",
+                url=self._link_base(request) + raw,
                 params=params,
                 path=values,
                 headers={k.lower(): v for k, v in request.headers.items()},
@@ -90,6 +90,14 @@ class GitLabApp:
             log.exception("GitLab emulator failed on %s %s", request.method, raw)
             return JSONResponse({"message": "500 Internal Server Error"}, status_code=500)
 
+    def _link_base(self, request: Request) -> str:
+        """Where pagination links point: GitLab writes them with its configured external
+        URL (``Gitlab::Pagination::OffsetHeaderBuilder``), not the address the request
+        came in on — through a port-forward the two differ."""
+        if self.backend.external_url != self.backend.base_url:
+            return self.backend.external_url
+        return f"{request.url.scheme}://{request.url.netloc}"
+
     async def _control(self, request: Request) -> Response:
         """Emulator-only routes: KAS settings, token minting, health."""
         name = request.url.path[len(CONTROL_PREFIX) :].rstrip("/")
@@ -98,12 +106,32 @@ class GitLabApp:
         if name == "kas" and request.method == "PUT":
             body = await request.json()
             await run_in_threadpool(
-                self.backend.set_kas,
-                bool(body.get("enabled", True)),
-                body.get("version"),
-                body.get("externalUrl"),
+                lambda: self.backend.set_kas(
+                    bool(body.get("enabled", True)),
+                    body.get("version"),
+                    body.get("externalUrl"),
+                    version_known=not ("version" in body and body["version"] is None),
+                )
             )
             return JSONResponse(self.backend.metadata()["kas"])
+        if name == "oauth_tokens" and request.method == "POST":
+            body = await request.json()
+            token = await run_in_threadpool(
+                self.backend.create_oauth_token,
+                str(body.get("username") or "root"),
+                list(body.get("scopes") or ["api"]),
+                str(body["expires_at"]),
+            )
+            return JSONResponse({"access_token": token, "token_type": "Bearer"}, status_code=201)
+        if name.startswith("users/") and request.method == "PUT":
+            body = await request.json()
+            username = name.split("/", 1)[1]
+            await run_in_threadpool(
+                self.backend.store.execute,
+                "UPDATE users SET commit_email = ? WHERE username = ?",
+                (body.get("commit_email"), username),
+            )
+            return JSONResponse({"username": username, **body})
         if name == "personal_access_tokens" and request.method == "POST":
             body = await request.json()
             try:

@@ -17,8 +17,14 @@ from kasboot.sandbox.gitlab import exceptions as err
 from kasboot.sandbox.gitlab.agents import AgentsBackend
 from kasboot.sandbox.gitlab.environments import EnvironmentsBackend
 from kasboot.sandbox.gitlab.gitrepo import BareRepository, IndexChange, Signature
+from kasboot.sandbox.gitlab.protected import ProtectedBranches
 from kasboot.sandbox.gitlab.repository import RepositoryBackend
 from kasboot.sandbox.gitlab.store import Row, Store, now_iso
+from kasboot.sandbox.gitlab.versions import (
+    DEFAULT_GITLAB_VERSION,
+    Release,
+    normalise_kas_version,
+)
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 READ_SCOPES = ["api", "read_api"]
@@ -47,12 +53,17 @@ class GitLabBackend:
         *,
         base_url: str,
         kas_enabled: bool = True,
-        kas_version: str = "17.11.0",
-        gitlab_version: str = "17.11.0",
+        kas_version: str | None = DEFAULT_GITLAB_VERSION,
+        gitlab_version: str = DEFAULT_GITLAB_VERSION,
+        external_url: str | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.base_url = base_url.rstrip("/")
+        # The URL GitLab believes it lives at (gitlab.rb's external_url): links it writes
+        # (pagination, web_url) use it, whatever address the request came in on.
+        self.external_url = (external_url or base_url).rstrip("/")
         self.gitlab_version = gitlab_version
+        self.release = Release(gitlab_version)
         self.repositories_root = state_dir / "repositories"
         self.repositories_root.mkdir(parents=True, exist_ok=True)
         self.store = Store(state_dir / "gitlab.sqlite3")
@@ -61,20 +72,30 @@ class GitLabBackend:
         # The instance's configuration is given at start; an explicit external URL
         # set earlier through set_kas() is kept.
         kas = self.store.get_setting("kas", {})
-        kas.update({"enabled": kas_enabled, "version": kas_version})
+        kas.update({"enabled": kas_enabled, "version": normalise_kas_version(kas_version)})
         self.store.put_setting("kas", kas)
         self.agents = AgentsBackend(self)
         self.environments = EnvironmentsBackend(self)
         self.repository = RepositoryBackend(self)
+        self.protected = ProtectedBranches(self)
 
     # -- KAS -----------------------------------------------------------------
     def set_kas(
-        self, enabled: bool, version: str | None = None, external_url: str | None = None
+        self,
+        enabled: bool,
+        version: str | None = None,
+        external_url: str | None = None,
+        *,
+        version_known: bool = True,
     ) -> None:
+        """``version`` None keeps the current one; ``"null"`` (or ``version_known=False``)
+        makes GitLab report ``kas.version: null`` (KAS could not be asked)."""
         kas = self.store.get_setting("kas", {})
         kas["enabled"] = enabled
-        if version is not None:
-            kas["version"] = version
+        if not version_known:
+            kas["version"] = None
+        elif version is not None:
+            kas["version"] = normalise_kas_version(version)
         if external_url is not None:
             kas["external_url"] = external_url
         self.store.put_setting("kas", kas)
@@ -84,17 +105,19 @@ class GitLabBackend:
         enabled = bool(kas.get("enabled"))
         host_port = self.base_url.split("://", 1)[1]
         default_external = f"ws://{host_port}/-/kubernetes-agent/"
+        described: dict[str, Any] = {
+            "enabled": enabled,
+            "externalUrl": (kas.get("external_url") or default_external) if enabled else None,
+            "version": kas.get("version") if enabled else None,
+        }
+        if self.release.metadata_has_k8s_proxy_url:
+            described["externalK8sProxyUrl"] = (
+                f"{self.base_url}/-/kubernetes-agent/k8s-proxy/" if enabled else None
+            )
         return {
             "version": self.gitlab_version,
             "revision": "kasboot0",
-            "kas": {
-                "enabled": enabled,
-                "externalUrl": (kas.get("external_url") or default_external) if enabled else None,
-                "externalK8sProxyUrl": f"{self.base_url}/-/kubernetes-agent/k8s-proxy/"
-                if enabled
-                else None,
-                "version": kas.get("version") if enabled else None,
-            },
+            "kas": described,
             "enterprise": True,
         }
 
@@ -148,14 +171,42 @@ class GitLabBackend:
             "UPDATE personal_access_tokens SET revoked = 1 WHERE token = ?", (token,)
         )
 
-    def authenticate(self, token: str | None) -> Principal:
-        """The principal a PAT stands for; 401 when missing, unknown or revoked."""
+    def create_oauth_token(self, username: str, scopes: list[str], expires_at: str) -> str:
+        """An OAuth access token (what `glab auth login`'s web flow stores); ``expires_at``
+        is an ISO timestamp (OAuth tokens live two hours on GitLab)."""
+        user = self.find_user(username)
+        if user is None:
+            raise err.not_found("User")
+        secret = secrets.token_hex(32)
+        self.store.execute(
+            "INSERT INTO personal_access_tokens "
+            "(user_id, name, scopes, token, created_at, expires_at, kind) "
+            "VALUES (?, 'oauth', ?, ?, ?, ?, 'oauth')",
+            (user["id"], json.dumps(sorted(set(scopes))), secret, now_iso(), expires_at),
+        )
+        return secret
+
+    def authenticate(self, token: str | None, *, bearer: bool = True) -> Principal:
+        """The principal a token stands for; 401 when missing, unknown, revoked or expired.
+        An OAuth token counts only as ``Authorization: Bearer``."""
         if not token:
             raise err.unauthorized()
         row = self.store.one(
             "SELECT * FROM personal_access_tokens WHERE token = ? AND revoked = 0", (token,)
         )
-        if row is None or _expired(row.get("expires_at")):
+        oauth = row is not None and row.get("kind") == "oauth"
+        if row is not None and oauth and not bearer:
+            raise err.unauthorized()
+        if row is not None and oauth and str(row.get("expires_at") or "") <= now_iso():
+            raise err.GitLabApiError(
+                401,
+                {
+                    "error": "invalid_token",
+                    "error_description": "Token is expired. You can either do "
+                    "re-authorization or token refresh.",
+                },
+            )
+        if row is None or (not oauth and _expired(row.get("expires_at"))):
             raise err.unauthorized()
         user = self.user_by_id(int(row["user_id"]))
         if user is None:
@@ -248,6 +299,8 @@ class GitLabBackend:
         )
         project = self.project_by_id(project_id)
         assert project is not None
+        # GitLab's default branch protection: Maintainers push and merge.
+        self.protected.protect(project, default_branch)
         return project
 
     def _seed_repository(self, project: Row, owner: Row, *, with_readme: bool) -> None:
@@ -381,6 +434,19 @@ class GitLabBackend:
         level = int(member["access_level"]) if member else 0
         namespace = self.namespace(int(project["namespace_id"]))
         return max(level, self._namespace_access(namespace, user_id))
+
+    def membership_levels(self, project: Row, user_id: int) -> tuple[int, int]:
+        """(direct project membership, membership of the project's group and its
+        parents); 0 for none."""
+        member = self.store.one(
+            "SELECT access_level FROM project_members WHERE project_id = ? AND user_id = ?",
+            (project["id"], user_id),
+        )
+        namespace = self.namespace(int(project["namespace_id"]))
+        group = self._namespace_access(namespace, user_id) if namespace else 0
+        if namespace is not None and namespace["kind"] == "user":
+            group = 0  # a personal namespace is no group
+        return (int(member["access_level"]) if member else 0), group
 
     def add_member(self, project: Row, username: str, access_level: int) -> None:
         user = self.find_user(username)

@@ -28,19 +28,23 @@ class RequestContext:
     def is_write(self) -> bool:
         return self.method not in ("GET", "HEAD")
 
-    def token(self) -> str | None:
+    def token(self) -> tuple[str | None, bool]:
+        """(the token, whether it came as ``Authorization: Bearer``): GitLab's
+        ``AuthFinders`` look a PRIVATE-TOKEN up among access tokens only, a Bearer
+        token among OAuth tokens first."""
         private = self.headers.get("private-token")
         if private:
-            return private
+            return private, False
         authorization = self.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            return authorization[7:].strip()
-        return None
+            return authorization[7:].strip(), True
+        return None, False
 
     def principal(self, scopes: list[str] | None = None) -> Principal:
         """The authenticated caller (401), holding one of ``scopes`` (403 insufficient_scope)."""
         if self._principal is None:
-            self._principal = self.backend.authenticate(self.token())
+            token, bearer = self.token()
+            self._principal = self.backend.authenticate(token, bearer=bearer)
         allowed = scopes or (WRITE_SCOPES if self.is_write else READ_SCOPES)
         self.backend.require_scope(self._principal, allowed)
         return self._principal

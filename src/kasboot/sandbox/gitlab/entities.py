@@ -46,7 +46,7 @@ class Entities:
         if private:
             data.update(
                 email=row["email"],
-                commit_email=row["email"],
+                commit_email=row.get("commit_email") or row["email"],
                 is_admin=False,
                 bot=False,
                 two_factor_enabled=False,
@@ -138,12 +138,14 @@ class Entities:
             "_links": {"self": f"{self.base}/api/v4/projects/{project['id']}"},
         }
         if user_id is not None:
-            level = self.backend.access_level(project, user_id)
+            # GitLab shows the direct project membership and the group's membership;
+            # a role through a group share or admin rights appears in neither.
+            direct, group = self.backend.membership_levels(project, user_id)
             data["permissions"] = {
-                "project_access": {"access_level": level, "notification_level": 3}
-                if level
+                "project_access": {"access_level": direct, "notification_level": 3}
+                if direct
                 else None,
-                "group_access": None,
+                "group_access": {"access_level": group, "notification_level": 3} if group else None,
             }
         return data
 
@@ -197,7 +199,7 @@ class Entities:
             if row["cluster_agent_id"]
             else None
         )
-        return {
+        data: dict[str, Any] = {
             "id": row["id"],
             "name": row["name"],
             "slug": row["slug"],
@@ -209,10 +211,14 @@ class Entities:
             "state": row["state"],
             "auto_stop_at": None,
             "auto_stop_setting": "always",
-            "cluster_agent": self.agent(agent) if agent else None,
-            "kubernetes_namespace": row["kubernetes_namespace"],
-            "flux_resource_path": row["flux_resource_path"],
         }
+        # Exposed only since 17.5, and only when an agent the caller can read is linked:
+        # otherwise the keys are absent, not null.
+        if agent and self.backend.release.environments_take_agent_fields:
+            data["cluster_agent"] = self.agent(agent)
+            data["kubernetes_namespace"] = row["kubernetes_namespace"]
+            data["flux_resource_path"] = row["flux_resource_path"]
+        return data
 
     def commit(self, info: CommitInfo, project: Row) -> dict[str, Any]:
         _, full_path, _ = self._names(project)
@@ -247,16 +253,13 @@ class Entities:
 
     def branch(self, name: str, info: CommitInfo, project: Row, user_id: int) -> dict[str, Any]:
         _, full_path, _ = self._names(project)
-        level = self.backend.access_level(project, user_id)
         default = name == project["default_branch"]
         return {
             "name": name,
             "commit": self.commit(info, project),
             "merged": False,
-            "protected": default,
-            "developers_can_push": not default,
-            "developers_can_merge": not default,
-            "can_push": level >= (40 if default else 30),
+            **self.backend.protected.describe(project, name),
+            "can_push": self.backend.protected.can_push(project, user_id, name),
             "default": default,
             "web_url": f"{self.base}/{full_path}/-/tree/{name}",
         }

@@ -28,14 +28,14 @@ _TIER_GUESSES = (
     ("staging", re.compile(r"(st(a|)g|mod(e|)l|pre|demo|non)", re.I)),
     ("production", re.compile(r"(pr(o|)d|live)", re.I)),
 )
-_EDITABLE = (
-    "external_url",
-    "tier",
-    "cluster_agent_id",
-    "kubernetes_namespace",
-    "flux_resource_path",
-    "description",
+DASHBOARD_FIELDS = ("cluster_agent_id", "kubernetes_namespace", "flux_resource_path")
+_EDITABLE = ("external_url", "tier", *DASHBOARD_FIELDS, "description")
+_NAMESPACE_RE = re.compile(r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_NAMESPACE_MESSAGE = (
+    "can contain only lowercase letters, digits, and '-'. "
+    "Must start and end with an alphanumeric character"
 )
+AGENT_NOT_ASSOCIABLE = "cluster agent doesn't exist or cannot be associated with this environment"
 
 
 def guess_tier(name: str) -> str:
@@ -108,6 +108,12 @@ class EnvironmentsBackend:
             raise err.not_found()
         return row
 
+    def _declared(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Before 17.5 the API does not declare the dashboard fields: Grape drops them."""
+        if self.core.release.environments_take_agent_fields:
+            return params
+        return {k: v for k, v in params.items() if k not in DASHBOARD_FIELDS}
+
     def _validate_fields(self, project: Row, fields: dict[str, Any]) -> None:
         tier = fields.get("tier")
         if tier is not None and tier not in TIERS:
@@ -116,7 +122,36 @@ class EnvironmentsBackend:
         if agent_id not in (None, ""):
             agent = self.core.agents.agent_by_id(int(agent_id)) if str(agent_id).isdigit() else None
             if agent is None or agent["project_id"] != project["id"]:
-                raise err.api_error("Unauthorized to access the cluster agent in this project", 400)
+                raise err.api_error(AGENT_NOT_ASSOCIABLE, 400)
+
+    @staticmethod
+    def _validate_dashboard(effective: dict[str, Any]) -> None:
+        """Environment's model validations of the dashboard fields (after the change)."""
+        errors: dict[str, list[str]] = {}
+        namespace = effective.get("kubernetes_namespace")
+        if namespace:
+            if len(str(namespace)) > 63:
+                errors.setdefault("kubernetes_namespace", []).append(
+                    "is too long (maximum is 63 characters)"
+                )
+            if not _NAMESPACE_RE.match(str(namespace)):
+                errors.setdefault("kubernetes_namespace", []).append(_NAMESPACE_MESSAGE)
+            if not effective.get("cluster_agent_id"):
+                errors.setdefault("kubernetes_namespace", []).append(
+                    "cannot be set without a cluster agent"
+                )
+        path = effective.get("flux_resource_path")
+        if path:
+            if len(str(path)) > 255:
+                errors.setdefault("flux_resource_path", []).append(
+                    "is too long (maximum is 255 characters)"
+                )
+            if not namespace:
+                errors.setdefault("flux_resource_path", []).append(
+                    "cannot be set without a kubernetes namespace"
+                )
+        if errors:
+            raise err.validation_error(errors)
 
     def create(self, project: Row, principal: Principal, params: dict[str, Any]) -> Row:
         self.core.require_access(project, principal, DEVELOPER)
@@ -124,7 +159,9 @@ class EnvironmentsBackend:
         if name is None:
             raise err.missing_param("name")
         name = str(name)
+        params = self._declared(params)
         self._validate_fields(project, params)
+        self._validate_dashboard({key: params.get(key) or None for key in DASHBOARD_FIELDS})
         errors: list[str] = []
         if not name:
             errors.append("can't be blank")
@@ -168,11 +205,15 @@ class EnvironmentsBackend:
         environment = self._find(project, environment_id)
         if "name" in params and params["name"] != environment["name"]:
             raise err.validation_error({"name": ["cannot be changed"]})
+        params = self._declared(params)
         self._validate_fields(project, params)
         changes = {key: params[key] for key in _EDITABLE if key in params}
-        for key in ("cluster_agent_id", "kubernetes_namespace", "flux_resource_path"):
+        for key in DASHBOARD_FIELDS:
             if key in changes and changes[key] == "":
                 changes[key] = None  # an empty value clears the link, as GitLab does
+        self._validate_dashboard(
+            {key: changes.get(key, environment[key]) for key in DASHBOARD_FIELDS}
+        )
         if changes:
             assignments = ", ".join(f"{key} = ?" for key in changes)
             self.store.execute(

@@ -35,12 +35,11 @@ class RepositoryBackend:
         return sha
 
     def require_push(self, project: Row, principal: Principal, branch: str) -> None:
-        """The default branch is protected (Maintainers push); others need Developer."""
+        """Developer at least, and allowed by the branch's protections (protected.py)."""
         level = self.core.access_level(project, principal.user_id)
-        needed = MAINTAINER if branch == project["default_branch"] else DEVELOPER
         if level < DEVELOPER:
             raise err.forbidden()
-        if level < needed:
+        if not self.core.protected.can_push(project, principal.user_id, branch):
             raise err.forbidden("You are not allowed to push into this branch")
 
     # -- files ---------------------------------------------------------------
@@ -103,7 +102,8 @@ class RepositoryBackend:
         user = principal.user
         author = Signature(
             str(params.get("author_name") or user["name"]),
-            str(params.get("author_email") or user["email"]),
+            # Without author fields GitLab writes the user's chosen commit email.
+            str(params.get("author_email") or user.get("commit_email") or user["email"]),
         )
         return CommitRequest(
             branch=str(params["branch"]),

@@ -45,17 +45,25 @@ def current_user(ctx: RequestContext) -> Response:
 
 def personal_access_token_self(ctx: RequestContext) -> Response:
     # GitLab lets a token of ANY scope read itself (so a tool can tell what it lacks).
+    if not ctx.backend.release.has_token_self_api:
+        return json_response({"error": "404 Not Found"}, 404)
     principal = ctx.principal(ALL_SCOPES)
     row = ctx.backend.personal_access_token(principal)
+    if row.get("kind") == "oauth":
+        raise err.bad_request("This endpoint requires token type to be a personal access token")
     return json_response(ctx.entities.personal_access_token(row))
 
 
 def version(ctx: RequestContext) -> Response:
     ctx.principal(METADATA_SCOPES)
+    if ctx.backend.release.version_api_mirrors_metadata:
+        return json_response(ctx.backend.metadata())
     return json_response({"version": ctx.backend.gitlab_version, "revision": "kasboot0"})
 
 
 def metadata(ctx: RequestContext) -> Response:
+    if not ctx.backend.release.has_metadata_api:
+        return json_response({"error": "404 Not Found"}, 404)
     ctx.principal(METADATA_SCOPES)
     return json_response(ctx.backend.metadata())
 

@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS agent_url_configurations (
     id INTEGER PRIMARY KEY, agent_id INTEGER UNIQUE NOT NULL, url TEXT NOT NULL,
     ca_cert TEXT, tls_host TEXT, client_cert TEXT, client_key TEXT, public_key TEXT,
     private_key TEXT, created_at TEXT NOT NULL, created_by_user_id INTEGER);
+CREATE TABLE IF NOT EXISTS protected_branches (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,
+    push_access_level INTEGER NOT NULL, merge_access_level INTEGER NOT NULL,
+    allow_force_push INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+    UNIQUE (project_id, name));
 CREATE TABLE IF NOT EXISTS environments (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,
     slug TEXT NOT NULL, external_url TEXT, state TEXT NOT NULL, tier TEXT NOT NULL,
@@ -79,7 +84,11 @@ class Store:
 
     def _add_missing_columns(self) -> None:
         """State written before a column existed keeps working: add it, empty."""
-        for table, column in (("personal_access_tokens", "expires_at"),):
+        for table, column in (
+            ("personal_access_tokens", "expires_at"),
+            ("users", "commit_email"),
+            ("personal_access_tokens", "kind"),
+        ):
             present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
             if column not in present:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from starlette.responses import Response
 
 from kasboot.sandbox.gitlab import responses as core
+from kasboot.sandbox.gitlab import responses_protected as protected
 from kasboot.sandbox.gitlab import responses_repository as repo
 from kasboot.sandbox.gitlab.context import RequestContext
 
@@ -60,6 +61,10 @@ URLS: list[tuple[str, str, Handler]] = [
     ("GET", f"{PROJECT}/repository/branches", repo.list_branches),
     ("POST", f"{PROJECT}/repository/branches", repo.create_branch),
     ("GET", f"{PROJECT}/repository/branches/{{branch}}", repo.get_branch),
+    ("GET", f"{PROJECT}/protected_branches", protected.list_protected),
+    ("POST", f"{PROJECT}/protected_branches", protected.create_protected),
+    ("GET", f"{PROJECT}/protected_branches/{{name}}", protected.get_protected),
+    ("DELETE", f"{PROJECT}/protected_branches/{{name}}", protected.delete_protected),
     ("GET", "/-/kubernetes-agent/agent_info", core.agent_info),
 ]
 

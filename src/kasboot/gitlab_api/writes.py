@@ -1,0 +1,196 @@
+"""The seam's writes. None is repeated blindly: a POST is sent once (python-gitlab's
+retry is off for it), and when its answer is unclear — a 5xx, a dropped connection, a
+timeout: GitLab may have acted — GitLab is read again (the agent or environment by
+name, the token by its unique name, the branch head and the files) before deciding.
+The same re-read turns a harmless create conflict with a concurrent identical run
+("has already been taken", "A file with this name already exists") into success."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from kasboot.gitlab_api.base import message_of
+from kasboot.gitlab_api.model import CommitAction, NewToken
+from kasboot.gitlab_api.reads import Reads
+
+ONCE: dict[str, Any] = {"retry_transient_errors": False}
+
+
+def is_unclear(error: BaseException) -> bool:
+    """True when a write may have happened although no success came back."""
+    import gitlab
+    import requests
+
+    if isinstance(error, gitlab.exceptions.GitlabError):
+        return int(error.response_code or 0) >= 500
+    return isinstance(
+        error,
+        (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ),
+    ) and not isinstance(error, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout))
+
+
+def is_conflict(error: BaseException, *phrases: str) -> bool:
+    import gitlab
+
+    if not isinstance(error, gitlab.exceptions.GitlabError) or error.response_code != 400:
+        return False
+    text = message_of(error).lower()
+    return any(phrase.lower() in text for phrase in phrases)
+
+
+TAKEN = "has already been taken"
+FILE_EXISTS = "A file with this name already exists"
+
+
+class Writes(Reads):
+    # -- agents and tokens ---------------------------------------------------
+
+    def register_agent(self, project: str, name: str) -> dict[str, Any]:
+        with self._errors(f"registering agent {name}"):
+            try:
+                agent = self._project(project).cluster_agents.create({"name": name}, **ONCE)
+                return dict(agent.attributes)
+            except Exception as error:
+                if not (is_unclear(error) or is_conflict(error, TAKEN)):
+                    raise
+                found = self.find_agent(project, name)
+                if found is None:
+                    raise
+                return found
+
+    def create_token(self, project: str, agent_id: int, name: str, description: str) -> NewToken:
+        """Mint a token under a name no other run uses. When the answer is lost, the
+        token may exist with a secret nobody will ever see: it is found by that name and
+        revoked (it would fill one of the agent's two slots), and one more is minted."""
+        path = self._tokens_path(project, agent_id)
+        with self._errors("creating an agent token"):
+            for attempt in (1, 2):
+                unique = f"{name}-{secrets.token_hex(3)}"
+                try:
+                    created: Any = self._gl.http_post(
+                        path, post_data={"name": unique, "description": description}, **ONCE
+                    )
+                    return NewToken(
+                        id=int(created["id"]), name=str(created["name"]), secret=created["token"]
+                    )
+                except Exception as error:
+                    if not is_unclear(error):
+                        raise
+                    for orphan in self.active_tokens(project, agent_id):
+                        if orphan.get("name") == unique:
+                            self.revoke_token(project, agent_id, int(orphan["id"]))
+                            self.revoked_orphans.append(int(orphan["id"]))
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def revoke_token(self, project: str, agent_id: int, token_id: int) -> None:
+        """Revoke (idempotent: an already revoked or vanished token is done)."""
+        import gitlab
+
+        with self._errors(f"revoking agent token {token_id}"):
+            try:
+                self._gl.http_delete(f"{self._tokens_path(project, agent_id)}/{token_id}")
+            except gitlab.exceptions.GitlabHttpError as error:
+                if error.response_code != 404:
+                    raise
+
+    def delete_agent(self, project: str, agent_id: int) -> None:
+        """Delete the agent registration (GitLab revokes its tokens with it)."""
+        with self._errors(f"deleting agent {agent_id}"):
+            self._project(project).cluster_agents.delete(agent_id)
+
+    # -- environments ------------------------------------------------------
+
+    def create_environment(self, project: str, fields: dict[str, Any]) -> dict[str, Any]:
+        name = str(fields.get("name"))
+        with self._errors(f"creating environment {name}"):
+            try:
+                return dict(self._project(project).environments.create(fields, **ONCE).attributes)
+            except Exception as error:
+                if not (is_unclear(error) or is_conflict(error, TAKEN)):
+                    raise
+                found = self.find_environment(project, name)
+                if found is None:
+                    raise
+                return found
+
+    def update_environment(
+        self, project: str, environment_id: int, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PUT is idempotent: python-gitlab's retry may repeat it. Returns GitLab's answer
+        (an old GitLab leaves out the fields it ignored)."""
+        with self._errors(f"updating environment {environment_id}"):
+            answer = self._project(project).environments.update(environment_id, fields)
+            return dict(answer or {})
+
+    def stop_environment(self, project: str, environment_id: int) -> None:
+        """Stop an environment (GitLab deletes only stopped ones)."""
+        with self._errors(f"stopping environment {environment_id}"):
+            self._project(project).environments.get(environment_id, lazy=True).stop()
+
+    def delete_environment(self, project: str, environment_id: int) -> None:
+        with self._errors(f"deleting environment {environment_id}"):
+            self._project(project).environments.delete(environment_id)
+
+    # -- commits -----------------------------------------------------------
+
+    def commit(
+        self,
+        project: str,
+        *,
+        branch: str,
+        message: str,
+        actions: list[CommitAction],
+        author_name: str | None,
+        author_email: str | None,
+        expected_head: str | None = None,
+    ) -> str:
+        """ONE commit of ``actions``; its sha. ``expected_head`` is the branch head the
+        actions were planned on: when the answer is lost, a head that moved to a tree
+        holding exactly these files means the commit landed (or an identical run's did)."""
+        body: dict[str, Any] = {
+            "branch": branch,
+            "commit_message": message,
+            "actions": [action.as_api() for action in actions],
+        }
+        if author_name:
+            body["author_name"] = author_name
+        if author_email:
+            body["author_email"] = author_email
+        with self._errors(f"committing {len(actions)} file(s) to {branch}"):
+            for attempt in (1, 2):
+                self._files.clear()
+                try:
+                    return str(self._project(project).commits.create(body, **ONCE).id)
+                except Exception as error:
+                    unclear = is_unclear(error)
+                    if not (unclear or is_conflict(error, FILE_EXISTS)):
+                        raise
+                    head = self.branch_head(project, branch)
+                    if head is not None and head != expected_head:
+                        if self._holds(project, head, actions):
+                            return head
+                        raise
+                    if not unclear or attempt == 2:
+                        raise
+                    # The head has not moved: the commit did not land; send it once more.
+        raise AssertionError("unreachable")
+
+    def _holds(self, project: str, ref: str, actions: list[CommitAction]) -> bool:
+        """True when ``ref``'s tree already is what ``actions`` would make it."""
+        self._files.clear()
+        for action in actions:
+            found = self.get_file(project, action.path, ref)
+            if action.action == "delete":
+                if found is not None:
+                    return False
+            elif found is None or found.content != (action.content or "").encode():
+                return False
+        self._files.clear()
+        return True
