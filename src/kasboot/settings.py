@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kasboot.errors import UsageError
+from kasboot.input_checks import check_option_texts, check_repo_path
 from kasboot.validation import (
     ValuesFrom,
     check_branch,
@@ -177,6 +178,7 @@ def build_settings(**options: Any) -> Settings:
             f"unknown option(s): {', '.join(unknown)}", hint="see `kasboot bootstrap --help`"
         )
     given = {name: value for name, value in options.items() if value is not None}
+    check_option_texts(given)  # control characters, NUL included, from any source
     agent = str(given.pop("agent", "")).strip()
     validate_agent_name(agent)
     values: dict[str, Any] = {"agent": agent}
@@ -321,6 +323,7 @@ def check_consistency(settings: Settings) -> None:
         )
     agent_dir = f"{AGENT_CONFIG_DIR}/{settings.agent}"
     for path in (settings.helm_repository_path, settings.helm_release_path):
+        check_repo_path(path, "manifest file")  # the joined path: PATH_MAX applies to it
         if path == settings.agent_config_path or path.startswith(AGENT_CONFIG_DIR + "/"):
             raise UsageError(
                 f"manifest file {path!r} lies in {AGENT_CONFIG_DIR}/",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kasboot.errors import UsageError
+from kasboot.input_checks import check_repo_path, check_text, shown
 
 VALUES_FROM_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -62,29 +63,38 @@ def check_subdomain(value: str, what: str, limit: int = 253) -> str:
 
 def normalise_repo_path(path: str, what: str) -> str:
     """A directory inside the repository: "" is the root; no "./", no trailing "/"."""
-    raw = path.strip().replace("\\", "/")
+    check_text(path, what)
+    raw = path.strip()
+    if "\\" in raw:
+        raise UsageError(
+            f"{what} {shown(path)} contains a backslash",
+            hint="separate directories with '/': git on Windows refuses '\\' in a path "
+            "and everywhere else it is part of a file name",
+        )
     if raw.startswith("/"):
         raise UsageError(
-            f"{what} {path!r} is absolute", hint="give a path relative to the repository root"
+            f"{what} {shown(path)} is absolute", hint="give a path relative to the repository root"
         )
     normalised = posixpath.normpath(raw) if raw else "."
-    if normalised == "..":
-        raise UsageError(f"{what} {path!r} leaves the repository", hint="remove the '..'")
-    if normalised.startswith("../"):
-        raise UsageError(f"{what} {path!r} leaves the repository", hint="remove the '..'")
-    parts = normalised.split("/")
-    if ".git" in parts:
-        raise UsageError(f"{what} {path!r} points into .git", hint="choose another directory")
-    return "" if normalised == "." else normalised
+    if normalised == ".." or normalised.startswith("../"):
+        raise UsageError(f"{what} {shown(path)} leaves the repository", hint="remove the '..'")
+    if normalised == ".":
+        return ""
+    return check_repo_path(normalised, what)
 
 
 def check_manifest_file(value: str, what: str) -> str:
+    if value.strip().endswith("/"):
+        raise UsageError(
+            f"{what} {shown(value)} ends in '/', which names a directory",
+            hint="give a file name such as 'agent.yaml'",
+        )
     normalised = normalise_repo_path(value, what)
     if not normalised:
         raise UsageError(f"{what} is empty", hint="give a file name such as 'agent.yaml'")
     if not normalised.endswith((".yaml", ".yml")):
         raise UsageError(
-            f"{what} {value!r} does not end in .yaml or .yml",
+            f"{what} {shown(value)} does not end in .yaml or .yml",
             hint="Flux only reads .yaml and .yml files: the resource would be ignored",
         )
     return normalised

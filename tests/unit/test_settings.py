@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def test_bad_agent_names(name: str) -> None:
 BAD: list[tuple[dict[str, Any], str]] = [
     ({"manifest_path": "/abs"}, "is absolute"),
     ({"manifest_path": "../up"}, "leaves the repository"),
-    ({"manifest_path": ".git/hooks"}, "points into .git"),
+    ({"manifest_path": ".git/hooks"}, "reads as .git"),
     ({"manifest_path": ".gitlab/agents"}, "lies in .gitlab/agents"),
     ({"manifest_branch": "bad..branch"}, "invalid branch name"),
     ({"manifest_branch": "with space"}, "invalid branch name"),
@@ -184,3 +185,47 @@ def test_settings_are_frozen() -> None:
     settings = build_settings(agent="a")
     with pytest.raises(AttributeError):
         settings.agent = "b"  # type: ignore[misc]
+
+
+# Issue 21 item 2: what git or a Linux checkout (Flux's) cannot hold is refused up front.
+UNHOLDABLE_PATHS: list[tuple[dict[str, Any], str]] = [
+    ({"manifest_path": "clusters/" + "x" * 300}, "300-byte component"),
+    ({"manifest_path": "clusters/" + "\u00e9" * 128}, "256-byte component"),
+    ({"manifest_path": "/".join(["abcdefgh"] * 500)}, "bytes long"),
+    ({"manifest_path": "a/" * 2040 + "b", "helm_release_filepath": "x.yaml"}, "bytes long"),
+    ({"helm_release_filepath": "d" * 256 + ".yaml"}, "261-byte component"),
+    ({"manifest_path": "clusters/.GIT/x"}, "reads as .git"),
+    ({"manifest_path": "clusters/.Git"}, "reads as .git"),
+    ({"manifest_path": "clusters/.git./x"}, "reads as .git"),
+    ({"manifest_path": "clusters/.git /x"}, "reads as .git"),
+    ({"manifest_path": "clusters/GIT~1/x"}, "reads as .git"),
+    ({"manifest_path": "clusters/.git::$INDEX_ALLOCATION"}, "reads as .git"),
+    ({"manifest_path": "clusters/.g\u200cit"}, "reads as .git"),
+    ({"helm_release_filepath": ".git/agent.yaml"}, "reads as .git"),
+    ({"manifest_path": "clusters\\prod"}, "contains a backslash"),
+    ({"manifest_path": "clusters/a\x00b"}, "control character '\\x00'"),
+    ({"manifest_path": "clusters/a\nb"}, "control character '\\n'"),
+    ({"manifest_path": "clusters/\x1b[2J"}, "control character '\\x1b'"),
+    ({"helm_release_filepath": "agent.yaml/"}, "names a directory"),
+    ({"helm_release_filepath": "a\tb.yaml"}, "control character"),
+    ({"environment_name": "prod\x00"}, "control character"),
+    ({"commit_author_name": "me\x7f"}, "control character"),
+    ({"manifest_path": "clusters/\udcff"}, "not valid UTF-8"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("options", "message"), UNHOLDABLE_PATHS)
+def test_paths_git_or_a_checkout_cannot_hold_are_usage_errors(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)) as caught:
+        build_settings(agent="a", **options)
+    assert caught.value.exit_code == 2
+    line = caught.value.one_line()
+    assert "\n" not in line and "\x00" not in line and "\x1b" not in line
+    assert len(line) < 400  # a 5,000-character path is not echoed whole
+
+
+def test_a_long_but_holdable_path_is_accepted() -> None:
+    settings = build_settings(agent="a", manifest_path="clusters/" + "x" * 255 + "/./")
+    assert settings.manifest_path == "clusters/" + "x" * 255
