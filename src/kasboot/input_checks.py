@@ -19,6 +19,7 @@ from pathlib import PurePath
 from typing import Any
 
 from kasboot.errors import UsageError
+from kasboot.secret_scan import looks_like_token
 
 NAME_MAX_BYTES = 255
 PATH_MAX_BYTES = 4096
@@ -112,3 +113,9 @@ def check_option_texts(options: Mapping[str, Any]) -> None:
             if isinstance(item, (str, PurePath)):
                 what = "AGENT" if name == "agent" else option_flag(name)
                 check_text(str(item), what)
+                if looks_like_token(str(item)):
+                    raise UsageError(
+                        f"{what} holds what looks like a GitLab token (not shown)",
+                        hint="tokens never go in options, which end up in argv, files and "
+                        "commits: export GITLAB_TOKEN instead",
+                    )

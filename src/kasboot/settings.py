@@ -27,6 +27,7 @@ from kasboot.validation import (
     check_manifest_file,
     check_subdomain,
     check_values_file,
+    check_values_files_hold_no_token,
     existing_file,
     normalise_repo_path,
     parse_bool,
@@ -261,6 +262,11 @@ def build_settings(**options: Any) -> Settings:
     _kasboot_options(given, values)
     settings = Settings(**{**{f: getattr(defaults, f) for f in SETTINGS_FIELDS}, **values})
     check_consistency(settings)
+    check_values_files_hold_no_token(
+        settings.helm_release_values,
+        settings.helm_release_target_namespace,
+        settings.gitlab_agent_token_secret_name,
+    )
     return settings
 
 

@@ -175,6 +175,14 @@ def parse_values_from(reference: str) -> ValuesFrom:
 def check_values_file(path: Path) -> Path:
     from kasboot.flux.render import load_values_file  # late: keeps settings import light
 
+    size = path.stat().st_size
+    if size > MAX_VALUES_BYTES:
+        raise UsageError(
+            f"values file {str(path)!r} is {size:,} bytes",
+            hint="Kubernetes stores an object (the HelmRelease carrying these values) of at "
+            f"most 1.5 MiB: keep values under {MAX_VALUES_BYTES:,} bytes, large data in a "
+            "ConfigMap named by --helm-release-values-from",
+        )
     load_values_file(path)
     return path
 
@@ -223,6 +231,8 @@ def check_flux_resource_path(path: str, what: str) -> str:
 
 def existing_file(value: object, what: str) -> Path:
     path = Path(str(value)).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{what} {str(value)!r} is a directory", hint="give a file")
     if not path.is_file():
         raise UsageError(f"{what} {str(value)!r} does not exist", hint="check the path")
     return path
@@ -237,3 +247,36 @@ def check_ca_cert(value: object) -> Path:
             hint="give the CA that signed KAS's certificate, PEM-encoded",
         )
     return path
+
+
+# Kubernetes stores an object of at most 1.5 MiB (etcd's request limit); the values
+# are the HelmRelease's spec.values, so a file near that size can never be applied.
+MAX_VALUES_BYTES = 1024 * 1024
+
+
+def check_values_files_hold_no_token(
+    files: Iterable[Path], secret_namespace: str, secret_name: str
+) -> None:
+    """A token in a values file would be committed in plain text, readable by everyone
+    who can read the repository: refuse it, naming the key (never the value)."""
+    from kasboot.flux.render import load_values_file  # late: keeps settings import light
+    from kasboot.secret_scan import token_keys
+
+    secret = f"{secret_namespace}/{secret_name}"
+    for path in files:
+        values = load_values_file(path)
+        config = values.get("config")
+        if isinstance(config, dict) and config.get("token"):
+            raise UsageError(
+                f"values file {str(path)!r} sets config.token: the agent token would be "
+                "committed in plain text",
+                hint=f"remove it: kasboot keeps the agent token in the Secret {secret} "
+                "(config.secretName), outside git",
+            )
+        for key in token_keys(values):
+            raise UsageError(
+                f"values file {str(path)!r} holds what looks like a GitLab token at {key}: "
+                "it would be committed in plain text",
+                hint=f"remove it; the agent token lives in the Secret {secret}, and other "
+                "secrets belong in a Secret named by --helm-release-values-from",
+            )

@@ -229,3 +229,80 @@ def test_paths_git_or_a_checkout_cannot_hold_are_usage_errors(
 def test_a_long_but_holdable_path_is_accepted() -> None:
     settings = build_settings(agent="a", manifest_path="clusters/" + "x" * 255 + "/./")
     assert settings.manifest_path == "clusters/" + "x" * 255
+
+
+# Issue 21 item 4: a token in a values file (or any option) is refused, never echoed.
+AGENT_TOKEN = "glagent-" + "Xy3_" * 12 + "ab"
+
+
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        (f"config:\n  token: {AGENT_TOKEN}\n", "config.token"),
+        ("config:\n  token: not-prefixed-but-still-a-token\n", "config.token"),
+        (f"extraEnv:\n- name: X\n  value: {AGENT_TOKEN}\n", "extraEnv[0].value"),
+        ("a:\n  b: glpat-abcdefghijklmnopqrst\n", "a.b"),
+        ("a: 'Bearer glpat-abcdefghij.01.0123456789'\n", "a"),
+        ("a: acme-glpat-abcdefghijklmnopqrst\n", "a"),
+        ("a: gldt-abcdefghijklmnopqrst\n", "a"),
+        ("a: glrt-t1_abcdefghijklmnopqrst\n", "a"),
+        ("a: glcbt-64_abcdefghijklmnopqrst\n", "a"),
+        ("a: glptt-0123456789abcdef0123\n", "a"),
+        ("a: glft-abcdefghijklmnopqrst\n", "a"),
+        ("a: glimt-abcdefghijklmnopqrstuvwxy\n", "a"),
+        ("a: glsoat-abcdefghijklmnopqrst\n", "a"),
+        ("a: gloas-" + "a" * 64 + "\n", "a"),
+        ("a: glffct-abcdefghijklmnopqrst\n", "a"),
+        ("a: GR1348941abcdefghijklmnopqrst\n", "a"),
+        ("list:\n- [x, glpat-abcdefghijklmnopqrst]\n", "list[0][1]"),
+    ],
+)
+def test_a_token_in_a_values_file_is_refused_naming_the_key(
+    tmp_path: Path, content: str, key: str
+) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(content)
+    with pytest.raises(UsageError) as caught:
+        build_settings(
+            agent="a",
+            helm_release_values=[str(values)],
+            helm_release_target_namespace="agents",
+        )
+    line = caught.value.one_line()
+    assert caught.value.exit_code == 2
+    assert key in line and "agents/gitlab-agent-token" in line  # names the key and the Secret
+    for word in content.split():
+        if len(word) > 12:
+            assert word.strip("'[]") not in line  # never echoes the value
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "image:\n  tag: v17.0.0\n",
+        "config:\n  kasAddress: wss://kas.example.com\n  secretName: s\n",
+        "a: glpat-short\n",  # a word, not a token
+        "a: myglpat-abcdefghijklmnopqrst\n",  # the prefix inside a word
+    ],
+)
+def test_values_without_a_token_are_accepted(tmp_path: Path, content: str) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(content)
+    assert build_settings(agent="a", helm_release_values=[str(values)]).helm_release_values
+
+
+def test_a_token_in_an_option_is_refused_without_echo() -> None:
+    with pytest.raises(UsageError) as caught:
+        build_settings(agent="a", environment_name=AGENT_TOKEN)
+    assert "--environment-name" in caught.value.one_line()
+    assert AGENT_TOKEN not in caught.value.one_line()
+
+
+def test_values_files_too_big_for_kubernetes_or_not_files(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("a: " + "x" * (2 * 1024 * 1024) + "\n")
+    with pytest.raises(UsageError, match="2,097,156 bytes") as caught:
+        build_settings(agent="a", helm_release_values=[str(big)])
+    assert "1.5 MiB" in caught.value.one_line()
+    with pytest.raises(UsageError, match="is a directory"):
+        build_settings(agent="a", helm_release_values=[str(tmp_path)])
