@@ -7,6 +7,7 @@ from __future__ import annotations
 from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import AGENT_ANNOTATION, SOURCE_KINDS
 from kasboot.errors import PreflightError
+from kasboot.local_checks import check_local_commit
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.guard import run_guard
@@ -36,6 +37,7 @@ class Preflight:
                 f"branch {ctx.branch!r} does not exist in {ctx.project_path}",
                 hint="create it first, or pass --manifest-branch with an existing branch",
             )
+        check_local_commit(ctx)  # --commit-via local: the clone, before any write
         ctx.metadata = ctx.gitlab.metadata()
         kas_address(ctx)  # refuses when KAS is disabled
         ctx.cluster.server_version()

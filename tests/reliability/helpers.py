@@ -1,0 +1,54 @@
+"""Running kasboot against the sandbox and proving it wrote nothing: the emulators'
+request logs (GET /-/sandbox/requests) before and after, with every write that is
+not the Flux simulator's own (its controllers update status all the time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.integration.bootstrap_helpers import CliResult, run_kasboot
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# The simulated cluster's own clients: Flux's controllers, the flux CLI that seeded
+# the world, and the simulated agentk.
+SIMULATOR_AGENTS = (
+    "source-controller/",
+    "kustomize-controller/",
+    "helm-controller/",
+    "flux/",
+    "gitlab-agent/",
+)
+# git smart HTTP fetches are POSTs that read.
+_READ_POSTS = ("/git-upload-pack",)
+
+
+def outside_writes(records: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(method, path, user agent) of each write not made by the simulated cluster."""
+    return [
+        (r["method"], r["path"], r.get("user_agent", ""))
+        for r in records
+        if r["method"] in WRITE_METHODS
+        and not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)
+        and not r["path"].endswith(_READ_POSTS)
+    ]
+
+
+@dataclass
+class Watched:
+    result: CliResult
+    writes: list[tuple[str, str, str]]
+    requests: int  # requests kasboot (or git on its behalf) sent at all
+
+
+def run_watched(
+    sandbox: Any, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Watched:
+    """``kasboot ARGS`` with the emulators' logs cleared first, and what it sent."""
+    sandbox.clear_logs()
+    result = run_kasboot(sandbox, *args, env=env, cwd=cwd, timeout=120)
+    records = sandbox.gitlab_requests() + sandbox.kube_requests()
+    writes = outside_writes(records)
+    sent = [r for r in records if not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)]
+    return Watched(result, writes, len(sent))
