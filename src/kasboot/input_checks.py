@@ -14,7 +14,7 @@ over PATH_MAX (4,096 bytes).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import PurePath
 from typing import Any
 
@@ -119,3 +119,22 @@ def check_option_texts(options: Mapping[str, Any]) -> None:
                         hint="tokens never go in options, which end up in argv, files and "
                         "commits: export GITLAB_TOKEN instead",
                     )
+
+
+# "" means something for these: the repository root (glab's default manifest path).
+EMPTY_ALLOWED = frozenset({"manifest_path"})
+
+
+def check_not_empty(options: Mapping[str, Any], booleans: Collection[str]) -> None:
+    """An option given with an empty value is a mistake (an unset shell variable in
+    `--helm-release-target-namespace "$NS"`), never a request for the default: taking
+    the default would write somewhere the user did not name."""
+    for name, value in options.items():
+        if name in EMPTY_ALLOWED or name in booleans or name == "agent":
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(item, str) and not item.strip() for item in items):
+            raise UsageError(
+                f"{option_flag(name)} is empty",
+                hint="give a value, or leave the option out to get its default",
+            )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kasboot.errors import UsageError
-from kasboot.input_checks import check_option_texts, check_repo_path
+from kasboot.input_checks import check_not_empty, check_option_texts, check_repo_path
 from kasboot.validation import (
     ValuesFrom,
     check_branch,
@@ -180,6 +180,7 @@ def build_settings(**options: Any) -> Settings:
         )
     given = {name: value for name, value in options.items() if value is not None}
     check_option_texts(given)  # control characters, NUL included, from any source
+    check_not_empty(given, BOOLEAN_FIELDS)  # "" is a mistake, never the default
     agent = str(given.pop("agent", "")).strip()
     validate_agent_name(agent)
     values: dict[str, Any] = {"agent": agent}

@@ -149,6 +149,7 @@ def test_config_file_found_at_repository_root(tmp_path: Path) -> None:
         ("helm-release-values: [{a: 1}]\n", "is a dict, not a value"),
         # issue 21 item 16: a key with no value is not the default
         ("helm-release-target-namespace:\n", "has no value"),
+        ('helm-release-target-namespace: ""\n', "--helm-release-target-namespace is empty"),
     ],
 )
 def test_bad_config_files(tmp_path: Path, content: str, message: str) -> None:
@@ -176,3 +177,9 @@ def test_a_config_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None
     result = CliRunner().invoke(probe, ["a", "--config", str(config)])
     assert isinstance(result.exception, UsageError)
     assert "is not UTF-8 text" in str(result.exception)
+
+
+def test_an_empty_flag_is_an_error_not_the_default() -> None:
+    result = CliRunner().invoke(probe, ["a", "--helm-release-target-namespace", ""])
+    assert isinstance(result.exception, UsageError)
+    assert result.exception.message == "--helm-release-target-namespace is empty"

@@ -306,3 +306,35 @@ def test_values_files_too_big_for_kubernetes_or_not_files(tmp_path: Path) -> Non
     assert "1.5 MiB" in caught.value.one_line()
     with pytest.raises(UsageError, match="is a directory"):
         build_settings(agent="a", helm_release_values=[str(tmp_path)])
+
+
+# Issue 21 item 16: an explicit empty value is an error, never silently the default.
+EMPTY_OPTIONS = [
+    "helm_release_target_namespace", "helm_release_namespace", "helm_repository_namespace",
+    "flux_source_namespace", "environment_namespace", "flux_environment_namespace",
+    "helm_release_name", "helm_repository_name", "gitlab_agent_token_secret_name",
+    "flux_source_name", "environment_name", "flux_environment_name", "repo",
+    "manifest_branch", "helm_repository_address", "helm_repository_filepath",
+    "helm_release_filepath", "environment_flux_resource_path", "commit_author_name",
+    "commit_author_email", "agent_version", "commit_via", "timeout", "kas_ca_cert",
+    "kubeconfig", "context", "output", "flux_source_type",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", EMPTY_OPTIONS)
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_explicit_empty_value_is_an_error(field: str, blank: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        build_settings(agent="a", **{field: blank})
+    assert caught.value.exit_code == 2
+    assert caught.value.message == f"--{field.replace('_', '-')} is empty"
+
+
+@pytest.mark.parametrize("field", ["helm_release_values", "helm_release_values_from", "fix"])
+def test_an_explicit_empty_list_item_is_an_error(field: str) -> None:
+    with pytest.raises(UsageError, match="is empty"):
+        build_settings(agent="a", **{field: ("",)})
+
+
+def test_an_empty_manifest_path_is_the_repository_root() -> None:
+    assert build_settings(agent="a", manifest_path="").manifest_path == ""
