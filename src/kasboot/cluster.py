@@ -56,6 +56,9 @@ SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRep
 
 class Cluster:
     def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
+        from kasboot.kubeconfig_checks import check_kube_config
+
+        check_kube_config(kubeconfig, context)  # exit 2 for a kubeconfig mistake, no request
         from kubernetes import client, config
         from urllib3.util.retry import Retry
 
