@@ -15,7 +15,8 @@ class ExitCode(IntEnum):
     GITLAB = 4
     CLUSTER = 5
     FLUX = 6
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C)
+    TERMINATED = 143  # SIGTERM (128 + 15, as shells report it): a cancelled CI job
 
 
 class KasbootError(Exception):

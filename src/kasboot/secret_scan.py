@@ -51,3 +51,17 @@ def token_keys(data: Any, path: str = "") -> Iterator[str]:
             yield from token_keys(item, f"{path}[{index}]")
     elif isinstance(data, str) and looks_like_token(data):
         yield path or "(the whole file)"
+
+
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:private_token|access_token|job_token|token|password|secret)=)[^&#]*"
+)
+_URL_USERINFO = re.compile(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@")
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for a log: credentials in the user-info part or in a token-like query
+    parameter, and anything looking like a GitLab token, replaced by <redacted>."""
+    url = _URL_USERINFO.sub(rf"\1{REDACTED}@", url)
+    url = _SECRET_QUERY.sub(rf"\1{REDACTED}", url)
+    return redact(url)

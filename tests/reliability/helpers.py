@@ -52,3 +52,23 @@ def run_watched(
     writes = outside_writes(records)
     sent = [r for r in records if not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)]
     return Watched(result, writes, len(sent))
+
+
+def set_faults(base_url: str, rules: list[dict[str, Any]]) -> None:
+    """Replace the fault rules of one emulator (PUT /-/sandbox/faults)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{base_url}/-/sandbox/faults",
+        data=json.dumps({"rules": rules}).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def clear_faults(sandbox: Any) -> None:
+    set_faults(sandbox.gitlab_url, [])
+    set_faults(sandbox.kube_url, [])
