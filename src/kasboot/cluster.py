@@ -368,6 +368,10 @@ class Cluster:
         with self._errors(f"reading Secret {namespace}/{name}"):
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
 
+    def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._errors(f"reading ConfigMap {namespace}/{name}"):
+            return self._core_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+
     def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
         """GET a core/v1 path as plain JSON through the client's own request machinery
         (authentication, TLS, retries); None on 404. Importing the client's CoreV1Api
