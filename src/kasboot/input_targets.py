@@ -1,5 +1,6 @@
 """Pre-flight checks of what the user's input points at, run before the first write so
-that a run which cannot finish stops with nothing written: the local clone behind
+that a run which cannot finish stops with nothing written: the token's scopes, the
+local clone behind
 --commit-via local (before, a run outside a clone registered the agent, minted a token
 and stored the Secret, then failed at the commit), and the Secrets and ConfigMaps
 named by --helm-release-values-from (before, everything was written and then Flux
@@ -46,8 +47,32 @@ def check_local_commit(ctx: BootstrapContext, cwd: Path | None = None) -> None:
 
 def check_input_targets(ctx: BootstrapContext) -> None:
     """Every pre-flight check of this module, in order."""
+    check_token_scope(ctx)
     check_local_commit(ctx)
     check_values_from(ctx)
+
+
+WRITE_SCOPE = "api"
+
+
+def check_token_scope(ctx: BootstrapContext) -> None:
+    """A token without the api scope reads everything pre-flight reads, and GitLab then
+    answers 403 to the first write: find that out before it (the scopes of a personal,
+    project or group access token; other tokens cannot tell, and are not checked)."""
+    if ctx.dry_run:
+        return
+    info = ctx.gitlab.token_self()
+    if info is None:
+        return
+    scopes = sorted(str(scope) for scope in info.get("scopes") or [])
+    if WRITE_SCOPE not in scopes:
+        raise GitLabError(
+            f"the token's scopes are {', '.join(scopes) or 'none'}: without the "
+            f"'{WRITE_SCOPE}' scope GitLab answers 403 to every write bootstrap makes",
+            hint=f"create an access token with the '{WRITE_SCOPE}' scope and set GITLAB_TOKEN "
+            "to it",
+            status=403,
+        )
 
 
 # helm-controller reads this key when a valuesFrom reference names none (kasboot never does).

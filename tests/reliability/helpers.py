@@ -4,11 +4,14 @@ not the Flux simulator's own (its controllers update status all the time)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.integration.bootstrap_helpers import CliResult, run_kasboot
+from tests.integration.bootstrap_helpers import CliResult
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # The simulated cluster's own clients: Flux's controllers, the flux CLI that seeded
@@ -42,12 +45,45 @@ class Watched:
     requests: int  # requests kasboot (or git on its behalf) sent at all
 
 
+def run_cli(
+    sandbox: Any,
+    *args: str,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    """``kasboot ARGS`` as a subprocess in the sandbox's environment, `env` added and
+    the variables in `unset` removed (CI_JOB_TOKEN always, unless `env` sets it)."""
+    environ = {**os.environ, **sandbox.env}
+    environ.pop("CI_JOB_TOKEN", None)
+    environ.update(env or {})
+    for name in unset:
+        environ.pop(name, None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "kasboot", *args],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=environ,
+        cwd=cwd or sandbox.dir,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
 def run_watched(
-    sandbox: Any, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    sandbox: Any,
+    *args: str,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    timeout: float = 120,
 ) -> Watched:
     """``kasboot ARGS`` with the emulators' logs cleared first, and what it sent."""
     sandbox.clear_logs()
-    result = run_kasboot(sandbox, *args, env=env, cwd=cwd, timeout=120)
+    result = run_cli(sandbox, *args, env=env, unset=unset, cwd=cwd, timeout=timeout)
     records = sandbox.gitlab_requests() + sandbox.kube_requests()
     writes = outside_writes(records)
     sent = [r for r in records if not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)]

@@ -16,7 +16,7 @@ from typing import NoReturn
 import click
 
 from kasboot import __version__
-from kasboot.errors import ExitCode, KasbootError
+from kasboot.errors import ExitCode, KasbootError, printed_line
 from kasboot.secret_scan import redact
 
 # name -> "module:attribute"; a module is imported only when its command runs.
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     except KasbootError as error:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {error.one_line()}", err=True)
+        click.echo(f"Error: {printed_line(error)}", err=True)
         sys.exit(int(error.exit_code))
     except (click.exceptions.Abort, KeyboardInterrupt) as interrupt:
         cause = interrupt.__cause__ or interrupt.__context__
