@@ -183,6 +183,18 @@ def check_values_file(path: Path) -> Path:
             f"most 1.5 MiB: keep values under {MAX_VALUES_BYTES:,} bytes, large data in a "
             "ConfigMap named by --helm-release-values-from",
         )
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"values file {str(path)!r} is not UTF-8 text (byte {error.start + 1})",
+            hint="save it as UTF-8: Helm values are YAML text",
+        ) from None
+    except OSError as error:
+        raise UsageError(
+            f"cannot read values file {str(path)!r}: {error.strerror}",
+            hint="check the file's permissions",
+        ) from None
     load_values_file(path)
     return path
 

@@ -145,7 +145,6 @@ def test_config_file_found_at_repository_root(tmp_path: Path) -> None:
         ('manifest-path: "clusters/a\\0b"\n', "contains the control character '\\x00'"),
         ('commit-author-name: "me\\e[31m"\n', "contains the control character '\\x1b'"),
         ("manifest-path: {a: 1}\n", "is a dict, not a value"),
-        ("manifest-branch: 2024-01-01\n", "is a date, not a value"),
         ("helm-release-values: [{a: 1}]\n", "is a dict, not a value"),
         # issue 21 item 16: a key with no value is not the default
         ("helm-release-target-namespace:\n", "has no value"),

@@ -262,12 +262,17 @@ def load_config_file(path: Path) -> dict[str, Any]:
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UsageError(f"cannot read config file {path}: {error.strerror}") from None
+        raise UsageError(
+            f"cannot read config file {path}: {error.strerror}", hint="check the --config path"
+        ) from None
     except UnicodeDecodeError:
         raise UsageError(f"config file {path} is not UTF-8 text", hint="save it as UTF-8") from None
     except YAMLError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise UsageError(f"config file {path} is not valid YAML: {first}") from None
+        raise UsageError(
+            f"config file {path} is not valid YAML: {first}",
+            hint="fix it (keys are the long flag names, e.g. `manifest-path: clusters/prod`)",
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -282,7 +287,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
                 hint=f"use the long flag names, e.g. {known}",
             )
         if isinstance(value, list) and not SPECS_BY_NAME[name].multiple:
-            raise UsageError(f"config file {path}: {key!r} takes a single value")
+            raise UsageError(
+                f"config file {path}: {key!r} takes a single value",
+                hint="give one value; only repeatable options take a list",
+            )
         _check_config_value(value, f"{key!r} in config file {path}")
         if SPECS_BY_NAME[name].boolean:
             value = parse_bool(value, f"{key} in {path}")
