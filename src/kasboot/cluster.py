@@ -56,6 +56,9 @@ SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRep
 
 class Cluster:
     def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
+        from kasboot.kubeconfig_checks import check_kube_config
+
+        check_kube_config(kubeconfig, context)  # exit 2 for a kubeconfig mistake, no request
         from kubernetes import client, config
         from urllib3.util.retry import Retry
 
@@ -364,6 +367,10 @@ class Cluster:
         CoreV1Api (see _core_json); the data stays in memory and is never printed."""
         with self._errors(f"reading Secret {namespace}/{name}"):
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
+    def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._errors(f"reading ConfigMap {namespace}/{name}"):
+            return self._core_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
 
     def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
         """GET a core/v1 path as plain JSON through the client's own request machinery

@@ -15,7 +15,8 @@ class ExitCode(IntEnum):
     GITLAB = 4
     CLUSTER = 5
     FLUX = 6
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C)
+    TERMINATED = 143  # SIGTERM (128 + 15, as shells report it): a cancelled CI job
 
 
 class KasbootError(Exception):
@@ -68,3 +69,30 @@ class FluxError(KasbootError):
     """Changes were written but Flux did not become Ready (diagnosis attached)."""
 
     exit_code = ExitCode.FLUX
+
+
+def printed_line(error: KasbootError) -> str:
+    """The one line the CLI prints: the message and how to fix it. An error raised
+    without a hint gets its kind's general advice, so that no line leaves the user
+    without a next step."""
+    if error.hint:
+        return error.one_line()
+    return f"{error.message} — {_general_hint(error)}"
+
+
+def _general_hint(error: KasbootError) -> str:
+    if isinstance(error, GitLabError):
+        if error.status == 404:
+            return (
+                "GitLab answers 404 for what does not exist and for what the token's user "
+                "may not see: check -R/KASBOOT_PROJECT, the branch and GITLAB_HOST"
+            )
+        return "see GitLab's message; `kasboot --debug …` shows each request"
+    if isinstance(error, ClusterError):
+        return (
+            "check the kubeconfig context and your access (`kubectl auth can-i --list`); "
+            "`kasboot --debug …` shows the trace"
+        )
+    if isinstance(error, FluxError):
+        return "see `kasboot status AGENT` and `flux get all -A`"
+    return "see `kasboot COMMAND --help`"

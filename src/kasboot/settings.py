@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kasboot.errors import UsageError
+from kasboot.input_checks import check_not_empty, check_option_texts, check_repo_path
 from kasboot.validation import (
     ValuesFrom,
     check_branch,
@@ -26,6 +27,7 @@ from kasboot.validation import (
     check_manifest_file,
     check_subdomain,
     check_values_file,
+    check_values_files_hold_no_token,
     existing_file,
     normalise_repo_path,
     parse_bool,
@@ -178,6 +180,8 @@ def build_settings(**options: Any) -> Settings:
             f"unknown option(s): {', '.join(unknown)}", hint="see `kasboot bootstrap --help`"
         )
     given = {name: value for name, value in options.items() if value is not None}
+    check_option_texts(given)  # control characters, NUL included, from any source
+    check_not_empty(given, BOOLEAN_FIELDS)  # "" is a mistake, never the default
     agent = str(given.pop("agent", "")).strip()
     validate_agent_name(agent)
     values: dict[str, Any] = {"agent": agent}
@@ -260,6 +264,11 @@ def build_settings(**options: Any) -> Settings:
     _kasboot_options(given, values)
     settings = Settings(**{**{f: getattr(defaults, f) for f in SETTINGS_FIELDS}, **values})
     check_consistency(settings)
+    check_values_files_hold_no_token(
+        settings.helm_release_values,
+        settings.helm_release_target_namespace,
+        settings.gitlab_agent_token_secret_name,
+    )
     return settings
 
 
@@ -324,6 +333,7 @@ def check_consistency(settings: Settings) -> None:
         )
     agent_dir = f"{AGENT_CONFIG_DIR}/{settings.agent}"
     for path in (settings.helm_repository_path, settings.helm_release_path):
+        check_repo_path(path, "manifest file")  # the joined path: PATH_MAX applies to it
         if path == settings.agent_config_path or path.startswith(AGENT_CONFIG_DIR + "/"):
             raise UsageError(
                 f"manifest file {path!r} lies in {AGENT_CONFIG_DIR}/",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kasboot.errors import UsageError
+from kasboot.input_checks import check_repo_path, check_text, shown
 
 VALUES_FROM_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -62,29 +63,38 @@ def check_subdomain(value: str, what: str, limit: int = 253) -> str:
 
 def normalise_repo_path(path: str, what: str) -> str:
     """A directory inside the repository: "" is the root; no "./", no trailing "/"."""
-    raw = path.strip().replace("\\", "/")
+    check_text(path, what)
+    raw = path.strip()
+    if "\\" in raw:
+        raise UsageError(
+            f"{what} {shown(path)} contains a backslash",
+            hint="separate directories with '/': git on Windows refuses '\\' in a path "
+            "and everywhere else it is part of a file name",
+        )
     if raw.startswith("/"):
         raise UsageError(
-            f"{what} {path!r} is absolute", hint="give a path relative to the repository root"
+            f"{what} {shown(path)} is absolute", hint="give a path relative to the repository root"
         )
     normalised = posixpath.normpath(raw) if raw else "."
-    if normalised == "..":
-        raise UsageError(f"{what} {path!r} leaves the repository", hint="remove the '..'")
-    if normalised.startswith("../"):
-        raise UsageError(f"{what} {path!r} leaves the repository", hint="remove the '..'")
-    parts = normalised.split("/")
-    if ".git" in parts:
-        raise UsageError(f"{what} {path!r} points into .git", hint="choose another directory")
-    return "" if normalised == "." else normalised
+    if normalised == ".." or normalised.startswith("../"):
+        raise UsageError(f"{what} {shown(path)} leaves the repository", hint="remove the '..'")
+    if normalised == ".":
+        return ""
+    return check_repo_path(normalised, what)
 
 
 def check_manifest_file(value: str, what: str) -> str:
+    if value.strip().endswith("/"):
+        raise UsageError(
+            f"{what} {shown(value)} ends in '/', which names a directory",
+            hint="give a file name such as 'agent.yaml'",
+        )
     normalised = normalise_repo_path(value, what)
     if not normalised:
         raise UsageError(f"{what} is empty", hint="give a file name such as 'agent.yaml'")
     if not normalised.endswith((".yaml", ".yml")):
         raise UsageError(
-            f"{what} {value!r} does not end in .yaml or .yml",
+            f"{what} {shown(value)} does not end in .yaml or .yml",
             hint="Flux only reads .yaml and .yml files: the resource would be ignored",
         )
     return normalised
@@ -165,6 +175,26 @@ def parse_values_from(reference: str) -> ValuesFrom:
 def check_values_file(path: Path) -> Path:
     from kasboot.flux.render import load_values_file  # late: keeps settings import light
 
+    size = path.stat().st_size
+    if size > MAX_VALUES_BYTES:
+        raise UsageError(
+            f"values file {str(path)!r} is {size:,} bytes",
+            hint="Kubernetes stores an object (the HelmRelease carrying these values) of at "
+            f"most 1.5 MiB: keep values under {MAX_VALUES_BYTES:,} bytes, large data in a "
+            "ConfigMap named by --helm-release-values-from",
+        )
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"values file {str(path)!r} is not UTF-8 text (byte {error.start + 1})",
+            hint="save it as UTF-8: Helm values are YAML text",
+        ) from None
+    except OSError as error:
+        raise UsageError(
+            f"cannot read values file {str(path)!r}: {error.strerror}",
+            hint="check the file's permissions",
+        ) from None
     load_values_file(path)
     return path
 
@@ -213,6 +243,8 @@ def check_flux_resource_path(path: str, what: str) -> str:
 
 def existing_file(value: object, what: str) -> Path:
     path = Path(str(value)).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{what} {str(value)!r} is a directory", hint="give a file")
     if not path.is_file():
         raise UsageError(f"{what} {str(value)!r} does not exist", hint="check the path")
     return path
@@ -227,3 +259,36 @@ def check_ca_cert(value: object) -> Path:
             hint="give the CA that signed KAS's certificate, PEM-encoded",
         )
     return path
+
+
+# Kubernetes stores an object of at most 1.5 MiB (etcd's request limit); the values
+# are the HelmRelease's spec.values, so a file near that size can never be applied.
+MAX_VALUES_BYTES = 1024 * 1024
+
+
+def check_values_files_hold_no_token(
+    files: Iterable[Path], secret_namespace: str, secret_name: str
+) -> None:
+    """A token in a values file would be committed in plain text, readable by everyone
+    who can read the repository: refuse it, naming the key (never the value)."""
+    from kasboot.flux.render import load_values_file  # late: keeps settings import light
+    from kasboot.secret_scan import token_keys
+
+    secret = f"{secret_namespace}/{secret_name}"
+    for path in files:
+        values = load_values_file(path)
+        config = values.get("config")
+        if isinstance(config, dict) and config.get("token"):
+            raise UsageError(
+                f"values file {str(path)!r} sets config.token: the agent token would be "
+                "committed in plain text",
+                hint=f"remove it: kasboot keeps the agent token in the Secret {secret} "
+                "(config.secretName), outside git",
+            )
+        for key in token_keys(values):
+            raise UsageError(
+                f"values file {str(path)!r} holds what looks like a GitLab token at {key}: "
+                "it would be committed in plain text",
+                hint=f"remove it; the agent token lives in the Secret {secret}, and other "
+                "secrets belong in a Secret named by --helm-release-values-from",
+            )

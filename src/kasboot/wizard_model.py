@@ -49,7 +49,8 @@ def check_with(build: Callable[[str], object]) -> Validator:
 
 def check_option(field: str, agent: str = "x") -> Validator:
     """Validate one answer exactly as `build_settings` will (same rules, same words)."""
-    return check_with(lambda text: build_settings(agent=agent, **{field: text}))
+    # A blank answer to a prompt means "none / the default" (a blank flag is an error).
+    return check_with(lambda text: build_settings(agent=agent, **{field: text.strip() or None}))
 
 
 def check_project_path(text: str) -> bool | str:

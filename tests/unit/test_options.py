@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from kasboot.cli.options import SPECS, bootstrap_options, env_var, settings_from_click
+from kasboot.errors import UsageError
 from kasboot.settings import Settings
 
 
@@ -140,6 +141,14 @@ def test_config_file_found_at_repository_root(tmp_path: Path) -> None:
         ("- a\n", "is not a YAML map"),
         ("manifest-path: [a, b]\n", "takes a single value"),
         ("a: [\n", "is not valid YAML"),
+        # issue 21 item 2: YAML escapes carry what no flag can (NUL included)
+        ('manifest-path: "clusters/a\\0b"\n', "contains the control character '\\x00'"),
+        ('commit-author-name: "me\\e[31m"\n', "contains the control character '\\x1b'"),
+        ("manifest-path: {a: 1}\n", "is a dict, not a value"),
+        ("helm-release-values: [{a: 1}]\n", "is a dict, not a value"),
+        # issue 21 item 16: a key with no value is not the default
+        ("helm-release-target-namespace:\n", "has no value"),
+        ('helm-release-target-namespace: ""\n', "--helm-release-target-namespace is empty"),
     ],
 )
 def test_bad_config_files(tmp_path: Path, content: str, message: str) -> None:
@@ -159,3 +168,17 @@ def test_help_shows_env_vars_and_defaults_and_no_token_option() -> None:
     assert "--create-environment / --no-create-environment" in result.output
     flags = {flag for spec in SPECS for flag in spec.flags}
     assert not flags & {"--token", "--private-token", "--job-token", "-t"}
+
+
+def test_a_config_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "kasboot.yaml"
+    config.write_bytes(b"manifest-path: \xff\xfe\n")
+    result = CliRunner().invoke(probe, ["a", "--config", str(config)])
+    assert isinstance(result.exception, UsageError)
+    assert "is not UTF-8 text" in str(result.exception)
+
+
+def test_an_empty_flag_is_an_error_not_the_default() -> None:
+    result = CliRunner().invoke(probe, ["a", "--helm-release-target-namespace", ""])
+    assert isinstance(result.exception, UsageError)
+    assert result.exception.message == "--helm-release-target-namespace is empty"

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
+import traceback
+from collections.abc import Mapping
+from types import FrameType
+from typing import NoReturn
 
 import click
 
 from kasboot import __version__
-from kasboot.errors import ExitCode, KasbootError
+from kasboot.errors import ExitCode, KasbootError, printed_line
+from kasboot.secret_scan import redact
 
 # name -> "module:attribute"; a module is imported only when its command runs.
 COMMANDS: dict[str, str] = {
@@ -45,7 +52,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kasboot")
 @click.option(
-    "--debug", is_flag=True, envvar="KASBOOT_DEBUG", help="Show tracebacks and redacted requests."
+    "--debug",
+    is_flag=True,
+    envvar="KASBOOT_DEBUG",
+    help="Show tracebacks (exit codes stay as documented) and every GitLab API request "
+    "(method, URL with tokens redacted, status, time).",
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -54,24 +65,50 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: maps kasboot's errors to their exit codes and one clear line."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
-        os.environ.get("KASBOOT_DEBUG")
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, `kill`), raised like Ctrl-C so that every layer
+    unwinds the same way, and told apart at the end for its own exit code."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def debug_requested(argv: list[str], env: Mapping[str, str]) -> bool:
+    """--debug, or KASBOOT_DEBUG set to a true word (click's reading: "0"/"false" are off)."""
+    if "--debug" in argv:
+        return True
+    return env.get("KASBOOT_DEBUG", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
+
+
+def _interrupted(signal_name: str, code: ExitCode) -> NoReturn:
+    click.echo(
+        f"Interrupted ({signal_name}): kasboot stopped mid-run — run the same command again "
+        "to finish (every step picks up what is already done)",
+        err=True,
     )
+    sys.exit(int(code))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps kasboot's errors to their exit codes and one clear line
+    (after the traceback with --debug: debugging never changes an exit code)."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = debug_requested(args, os.environ)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli.main(args=argv, prog_name="kasboot", standalone_mode=False)
+        cli.main(args=args, prog_name="kasboot", standalone_mode=False)
     except KasbootError as error:
         if debug:
-            raise
-        click.echo(f"Error: {error.one_line()}", err=True)
+            traceback.print_exc()
+        click.echo(f"Error: {printed_line(error)}", err=True)
         sys.exit(int(error.exit_code))
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except (click.exceptions.Abort, KeyboardInterrupt) as interrupt:
+        cause = interrupt.__cause__ or interrupt.__context__
+        if isinstance(interrupt, Terminated) or isinstance(cause, Terminated):
+            _interrupted("SIGTERM", ExitCode.TERMINATED)
+        _interrupted("SIGINT", ExitCode.INTERRUPTED)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
@@ -79,9 +116,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.USAGE))
     except Exception as error:  # a bug: keep it short unless asked
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(
-            f"Internal error: {type(error).__name__}: {error} (re-run with --debug for the trace)",
+            f"Internal error: {type(error).__name__}: {redact(str(error))}"
+            + ("" if debug else " (re-run with --debug for the trace)"),
             err=True,
         )
         sys.exit(int(ExitCode.INTERNAL))

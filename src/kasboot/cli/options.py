@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kasboot.errors import UsageError
+from kasboot.input_checks import check_text
 from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings, parse_bool
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -264,10 +265,17 @@ def load_config_file(path: Path) -> dict[str, Any]:
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UsageError(f"cannot read config file {path}: {error.strerror}") from None
+        raise UsageError(
+            f"cannot read config file {path}: {error.strerror}", hint="check the --config path"
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"config file {path} is not UTF-8 text", hint="save it as UTF-8") from None
     except YAMLError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise UsageError(f"config file {path} is not valid YAML: {first}") from None
+        raise UsageError(
+            f"config file {path} is not valid YAML: {first}",
+            hint="fix it (keys are the long flag names, e.g. `manifest-path: clusters/prod`)",
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -282,11 +290,32 @@ def load_config_file(path: Path) -> dict[str, Any]:
                 hint=f"use the long flag names, e.g. {known}",
             )
         if isinstance(value, list) and not SPECS_BY_NAME[name].multiple:
-            raise UsageError(f"config file {path}: {key!r} takes a single value")
+            raise UsageError(
+                f"config file {path}: {key!r} takes a single value",
+                hint="give one value; only repeatable options take a list",
+            )
+        _check_config_value(value, f"{key!r} in config file {path}")
         if SPECS_BY_NAME[name].boolean:
             value = parse_bool(value, f"{key} in {path}")
         values[name] = value
     return values
+
+
+def _check_config_value(value: Any, what: str) -> None:
+    """A scalar (or a list of scalars) of plain text: YAML can also carry maps, dates
+    and escapes such as "\\0" that no flag could."""
+    if value is None or value == []:
+        raise UsageError(
+            f"{what} has no value", hint="give one, or remove the key to get the default"
+        )
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, (dict, list)) or not isinstance(item, (str, int, float, bool)):
+            raise UsageError(
+                f"{what} is a {type(item).__name__}, not a value",
+                hint="give a string, a number or true/false (a list only for repeatable options)",
+            )
+        if isinstance(item, str):
+            check_text(item, what)
 
 
 def settings_from_click(params: dict[str, Any], config_file: Path | None) -> Settings:

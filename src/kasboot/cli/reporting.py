@@ -19,14 +19,37 @@ if TYPE_CHECKING:
 Summary = Callable[[dict[str, Any], bool], None]
 
 
-def listener_for(settings: Settings) -> tuple[Listener, RequestLogger | None]:
-    """The step listener, and the request logger for -v (None otherwise)."""
-    from kasboot.ui.console import ConsoleReporter, SilentReporter
+def debug_enabled() -> bool:
+    """--debug (or KASBOOT_DEBUG) was given to the kasboot command group."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
 
+
+def listener_for(settings: Settings) -> tuple[Listener, RequestLogger | None]:
+    """The step listener, and the request logger for -v or --debug (None otherwise).
+    Requests go to stderr (the JSON document alone is on stdout) with any token in a
+    URL redacted."""
+    from kasboot.ui.console import ConsoleReporter, SilentReporter, make_console
+
+    debug = debug_enabled()
     if settings.output == "json":
-        return SilentReporter(), None
+        if not debug:
+            return SilentReporter(), None
+        return SilentReporter(), _redacting(ConsoleReporter(make_console()).request)
     console = ConsoleReporter(verbose=settings.verbose)
-    return console, console.request if settings.verbose else None
+    if settings.verbose or debug:
+        return console, _redacting(console.request)
+    return console, None
+
+
+def _redacting(log: RequestLogger) -> RequestLogger:
+    from kasboot.secret_scan import redact_url
+
+    def logged(method: str, url: str, status: int, seconds: float) -> None:
+        log(method, redact_url(url), status, seconds)
+
+    return logged
 
 
 def finish(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import AGENT_ANNOTATION, SOURCE_KINDS
 from kasboot.errors import PreflightError
+from kasboot.input_targets import check_input_targets
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
@@ -36,6 +37,7 @@ class Preflight:
         kas_address(ctx)  # refuses when KAS is disabled
         ctx.cluster.server_version()
         self._check_secret_owner(ctx)
+        check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
         ctx.flux_version = ctx.cluster.flux_version()
         if not settings.no_reconcile:
             self._check_flux(ctx)

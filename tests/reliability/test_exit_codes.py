@@ -1,0 +1,116 @@
+"""Issue 21 items 12 and 17: --debug never changes an exit code, KASBOOT_DEBUG=0/false
+mean off, --debug shows the (redacted) requests without -v; SIGTERM and SIGINT mid-run
+end with one line, 143 / 130, no traceback, and a re-run finishes the job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+from tests.integration.bootstrap_helpers import agent_args, run_kasboot
+from tests.reliability.helpers import clear_faults, set_faults
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--debug", "bootstrap", "Bad_Name"], 2),
+        (["--debug", "bootstrap", "ok-agent", "--helm-release-target-namespace", ""], 2),
+        (["--debug", "bootstrap", "ok-agent", "--context", "prod"], 2),
+    ],
+)
+def test_debug_keeps_the_documented_exit_code_and_adds_the_trace(
+    sandbox: Any, argv: list[str], code: int
+) -> None:
+    result = run_kasboot(sandbox, *argv)
+    assert result.code == code, result.stderr
+    assert "Traceback" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+
+
+@pytest.mark.parametrize("word", ["0", "false", "no", "off", "False"])
+def test_kasboot_debug_off_words_mean_off(sandbox: Any, word: str) -> None:
+    result = run_kasboot(sandbox, "bootstrap", "Bad_Name", env={"KASBOOT_DEBUG": word})
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+
+
+def test_kasboot_debug_on_words_mean_on(sandbox: Any) -> None:
+    result = run_kasboot(sandbox, "bootstrap", "Bad_Name", env={"KASBOOT_DEBUG": "1"})
+    assert result.code == 2 and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_debug_shows_redacted_requests_without_verbose(sandbox: Any, output: str) -> None:
+    result = run_kasboot(sandbox, "--debug", "plan", *agent_args("debugged")[1:], "-o", output)
+    assert result.code == 0, result.stderr
+    assert f"GET {sandbox.gitlab_url}/api/v4/user" in result.stderr
+    assert sandbox.token not in result.stderr + result.stdout
+    if output == "json":
+        json.loads(result.stdout)  # the requests went to stderr
+
+
+def _start(sandbox: Any, *args: str) -> subprocess.Popen[str]:
+    environ = {**os.environ, **sandbox.env}
+    environ.pop("CI_JOB_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kasboot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=environ,
+        cwd=sandbox.dir,
+    )
+
+
+def _wait_for_line(stream: Any, needle: str) -> list[str]:
+    """Read lines until one contains `needle` (the process is held at a slow request,
+    so this does not race the end of the run)."""
+    seen: list[str] = []
+    for line in stream:
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never appeared: {''.join(seen)}")
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"),
+                                                    (signal.SIGINT, 130, "SIGINT")])  # fmt: skip
+def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
+    sandbox: Any, sig: int, code: int, name: str
+) -> None:
+    agent = f"signalled-{name.lower()}"
+    args = agent_args(agent, "--no-reconcile")
+    # Hold the run inside its first write (the agent registration) until signalled.
+    set_faults(
+        sandbox.gitlab_url,
+        [{"path": r"/cluster_agents$", "method": "POST", "latency_ms": 60_000, "times": 1}],
+    )
+    try:
+        process = _start(sandbox, *args)
+        assert process.stderr is not None
+        before = _wait_for_line(process.stderr, "Pre-flight checks")
+        timer = threading.Timer(0.5, process.send_signal, (sig,))
+        timer.start()
+        _, rest = process.communicate(timeout=60)
+        timer.cancel()
+    finally:
+        clear_faults(sandbox)
+    stderr = "".join(before) + rest
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in rest.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"Interrupted ({name})"), stderr
+    rerun = run_kasboot(sandbox, *args)
+    assert rerun.code == 0, rerun.stderr
