@@ -22,6 +22,9 @@ def agent_image_tag(settings: Settings, kas_version: str | None) -> str | None:
     version = settings.agent_version or (kas_version if settings.pin_version else None)
     if not version:
         return None
+    # A semver build suffix (KAS reports e.g. 17.4.0-rc1+6a02f3c1) is no part of the
+    # image tag: `+` is not allowed in a Docker tag, so the pods would never start.
+    version = version.split("+", 1)[0]
     return version if version.startswith("v") else f"v{version}"
 
 

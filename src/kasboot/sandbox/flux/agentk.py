@@ -130,3 +130,23 @@ def connect_to_kas(kas_address: str, token: str, agent_version: str = "v17.11.0"
             return 200 <= int(response.status) < 300
     except (urllib.error.URLError, OSError):
         return False
+
+
+def rollout_failure(api: Any, deployment: dict[str, Any]) -> str | None:
+    """What helm's wait (helm-controller's kstatus status waiter) reports when the
+    Deployment it just applied does not become Current before the timeout — e.g. pods
+    that never start because the image reference is invalid or cannot be pulled (the
+    emulated kubelet decides; its Events say why). None when it is Available. The
+    simulator does not sleep out ``spec.timeout``: the verdict is known at once."""
+    metadata = deployment["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    found = api.get_or_none(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    status = (found or {}).get("status") or {}
+    wanted = int(((found or deployment).get("spec") or {}).get("replicas", 1))
+    available = int(status.get("availableReplicas") or 0)
+    if found is not None and available >= wanted:
+        return None
+    return (
+        f"resource Deployment/{namespace}/{name} not ready. status: InProgress, message: "
+        f"Available: {available}/{wanted}\ncontext deadline exceeded"
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from kasboot.sandbox.flux.agentk import agentk_deployment, release_secret
+from kasboot.sandbox.flux.agentk import agentk_deployment, release_secret, rollout_failure
 from kasboot.sandbox.flux.conditions import (
     FORCE_AT,
     get_condition,
@@ -191,7 +191,7 @@ class HelmReconciler:
                     continue
                 cause = f'{plural} "{name}" not found' if found is None else f"missing key '{key}'"
                 raise ReleaseFailure(
-                    "InitFailed",
+                    "ValuesError",  # helm-controller: values composition failed
                     f"could not resolve {kind} chart values reference '{namespace}/{name}' "
                     f"with key '{key}': {cause}",
                 )
@@ -341,6 +341,9 @@ class HelmReconciler:
         )
         try:
             self.api.apply(deployment, "helm-controller")
+            waited = rollout_failure(self.api, deployment)  # helm's wait for the pods
+            if waited is not None:
+                raise ReleaseFailure("", waited)
             if self.api.get_or_none(f"/api/v1/namespaces/{storage}") is not None:
                 self.api.apply(
                     release_secret(release, storage, number, chart_name, chart_version),

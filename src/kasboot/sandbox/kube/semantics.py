@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .errors import FieldCause, KubeApiError, invalid
+from .images import ImageRegistry
 from .registry import CRD_KEY, NAMESPACE_KEY, ResourceType
 from .secrets import check_secret_update, normalise_secret
+from .workloads import DEPLOYMENT_KEY, deployment_status
 
 Obj = dict[str, Any]
 
@@ -218,40 +220,11 @@ def spec_changed(resource_type: ResourceType, old: Obj, new: Obj) -> bool:
     return old.get("spec") != new.get("spec")
 
 
-def simulate_status(resource_type: ResourceType, obj: Obj) -> None:
-    """Status a controller would write at once: Deployments ready, CRDs established."""
-    if resource_type.key == ("apps", "deployments"):
-        replicas = int((obj.get("spec") or {}).get("replicas", 1))
-        stamp = now_rfc3339()
-        name = obj["metadata"]["name"]
-        obj["status"] = {
-            "observedGeneration": obj["metadata"].get("generation", 1),
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "readyReplicas": replicas,
-            "availableReplicas": replicas,
-            "conditions": [
-                {
-                    "type": "Available",
-                    "status": "True",
-                    "lastUpdateTime": stamp,
-                    "lastTransitionTime": stamp,
-                    "reason": "MinimumReplicasAvailable",
-                    "message": "Deployment has minimum availability.",
-                },
-                {
-                    "type": "Progressing",
-                    "status": "True",
-                    "lastUpdateTime": stamp,
-                    "lastTransitionTime": stamp,
-                    "reason": "NewReplicaSetAvailable",
-                    "message": f'ReplicaSet "{name}" has successfully progressed.',
-                },
-            ],
-        }
-        if replicas == 0:
-            for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas"):
-                obj["status"].pop(key)
+def simulate_status(resource_type: ResourceType, obj: Obj, images: ImageRegistry) -> None:
+    """Status a controller would write at once: Deployments ready (when their images
+    start, see workloads.py), CRDs established."""
+    if resource_type.key == DEPLOYMENT_KEY:
+        obj["status"] = deployment_status(obj, images)
     if resource_type.key == CRD_KEY:
         spec = obj.get("spec") or {}
         stamp = now_rfc3339()
