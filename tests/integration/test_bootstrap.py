@@ -201,11 +201,15 @@ def test_bad_token_exits_4_with_gitlabs_message(sandbox: Any) -> None:
 
 def test_rotate_token_restarts_agentk_to_pick_up_the_new_token(sandbox: Any) -> None:
     assert run_kasboot(sandbox, *agent_args("restarter")).code == 0
-    deployment = kubectl_json(sandbox, "get", "deployment", "restarter", "-n", "restarter")
+    deployment = kubectl_json(
+        sandbox, "get", "deployment", "restarter-gitlab-agent-v2", "-n", "restarter"
+    )
     before = deployment["spec"]["template"]["metadata"].get("annotations") or {}
     assert "kubectl.kubernetes.io/restartedAt" not in before
     rotated = run_kasboot(sandbox, *agent_args("restarter", "--rotate-token"))
     assert rotated.code == 0, rotated.stderr
-    deployment = kubectl_json(sandbox, "get", "deployment", "restarter", "-n", "restarter")
+    deployment = kubectl_json(
+        sandbox, "get", "deployment", "restarter-gitlab-agent-v2", "-n", "restarter"
+    )
     after = deployment["spec"]["template"]["metadata"].get("annotations") or {}
     assert "kubectl.kubernetes.io/restartedAt" in after

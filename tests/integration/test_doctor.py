@@ -90,7 +90,9 @@ def test_agent_found_through_its_token_when_names_are_not_given(
         sandbox, "doctor", healthy, "--manifest-path", f"clusters/sandbox/{healthy}"
     )
     assert result.code == 0, result.stdout + result.stderr
-    assert f"{healthy}/{healthy} runs agentk v18.2.0" in line(result, "agentk version")
+    assert f"{healthy}/{healthy}-gitlab-agent-v2 runs agentk v18.2.0" in line(
+        result, "agentk version"
+    )
     assert "found through the agent's token" in line(result, "HelmRelease")
 
 

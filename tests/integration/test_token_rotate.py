@@ -125,7 +125,9 @@ def test_rotate_revoke_previous_waits_for_the_new_token(
     document = result.json()
     new_id, _ = held_token(sandbox)
     assert document["token_id"] == new_id and document["previous_token_id"] == held_id
-    assert document["restarted"] == [f"{AGENT}/{AGENT}"]  # agentk's Deployment, rolled
+    assert document["restarted"] == [
+        f"{AGENT}/{AGENT}-gitlab-agent-v2"
+    ]  # the chart's Deployment, rolled
     results = {step["name"]: step["result"] for step in document["steps"]}
     assert results == {
         "preflight": "OK",

@@ -73,7 +73,7 @@ def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
     agent = "uninst-all"
     project, registered = bootstrap(sandbox, gl, agent)
     assert exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
-    assert exists(sandbox, "deployment", agent, agent)
+    assert exists(sandbox, "deployment", agent, f"{agent}-gitlab-agent-v2")
     commits_before = {c.id for c in project.commits.list(get_all=True)}
 
     result = run_kasboot(sandbox, *command(agent, "uninstall", "--delete-agent", "-o", "json"))
@@ -101,7 +101,7 @@ def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
     assert not any(file_exists(project, path) for path in files)
     # Flux pruned the HelmRelease and helm-controller uninstalled agentk.
     assert not exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
-    assert not exists(sandbox, "deployment", agent, agent)
+    assert not exists(sandbox, "deployment", agent, f"{agent}-gitlab-agent-v2")
     assert not exists(sandbox, "secret", agent, "gitlab-agent-token")
     assert all(a.name != agent for a in project.cluster_agents.list(get_all=True))
     assert not environment_names(project) & {f"flux-system/{agent}", f"{agent}-flux"}

@@ -170,10 +170,20 @@ def release_identity(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 def token_secret_name(obj: dict[str, Any], release: str) -> str:
-    """The Secret the agent of a gitlab-agent HelmRelease reads its token from."""
-    config = ((obj.get("spec") or {}).get("values") or {}).get("config") or {}
-    # Without config.secretName the chart makes (and reads) "<release>-token".
-    return str(config.get("secretName") or f"{release}-token")
+    """The Secret the agent of a gitlab-agent HelmRelease reads its token from:
+    config.secretName, else the chart's "<fullname>-token", where fullname is
+    fullnameOverride, else the release name when it contains the chart name
+    (nameOverride or "gitlab-agent"), else "<release>-<chart name>" (the chart's
+    _helpers.tpl, each cut to 63 characters)."""
+    values = (obj.get("spec") or {}).get("values") or {}
+    config = values.get("config") or {}
+    if config.get("secretName"):
+        return str(config["secretName"])
+    chart = str(values.get("nameOverride") or "gitlab-agent")
+    fullname = str(values.get("fullnameOverride") or "") or (
+        release if chart in release else f"{release}-{chart}"
+    )
+    return f"{fullname[:63].removesuffix('-')}-token"
 
 
 def _chart(obj: dict[str, Any]) -> str | None:

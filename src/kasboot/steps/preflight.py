@@ -5,7 +5,7 @@ here leaves the world untouched."""
 from __future__ import annotations
 
 from kasboot.agent_config import merge_agent_config
-from kasboot.cluster import AGENT_ANNOTATION, SOURCE_KINDS
+from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.input_targets import check_input_targets
 from kasboot.pipeline import Change
@@ -13,6 +13,7 @@ from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
+from kasboot.steps.secret_checks import check_secret_owner
 
 
 class Preflight:
@@ -36,7 +37,7 @@ class Preflight:
         read_metadata(ctx)  # refuses a GitLab older than 15.2
         kas_address(ctx)  # refuses when KAS is disabled
         ctx.cluster.server_version()
-        self._check_secret_owner(ctx)
+        check_secret_owner(ctx)
         check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
         ctx.flux_version = ctx.cluster.flux_version()
         if not settings.no_reconcile:
@@ -68,23 +69,6 @@ class Preflight:
         else:
             names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
             self._guard_summary = f"topology OK (applied by {names})"
-
-    def _check_secret_owner(self, ctx: BootstrapContext) -> None:
-        """Refuse to take over another agent's token Secret (its agent would lose its
-        credential): same target namespace and Secret name as an agent bootstrapped before."""
-        settings = ctx.settings
-        namespace = settings.helm_release_target_namespace
-        name = settings.gitlab_agent_token_secret_name
-        ctx.token_secret = ctx.cluster.get_secret(namespace, name)
-        annotations = ((ctx.token_secret or {}).get("metadata") or {}).get("annotations") or {}
-        owner = annotations.get(AGENT_ANNOTATION)
-        if owner and owner != ctx.agent_identity:
-            raise PreflightError(
-                f"Secret {namespace}/{name} holds the token of agent {owner}, not of "
-                f"{ctx.agent_identity}: replacing it would disconnect that agent",
-                hint="give this agent its own --helm-release-target-namespace (or "
-                "--gitlab-agent-token-secret-name) and --helm-release-name",
-            )
 
     def _check_flux(self, ctx: BootstrapContext) -> None:
         settings = ctx.settings

@@ -1,6 +1,11 @@
 """Step 5: the Kubernetes Secret holding the agent token — created, or replaced in one
-call (no delete window), type Opaque, key `token`, annotated with the token id and
-labelled as managed by kasboot. The target namespace is created when missing."""
+call (no delete window), key `token`, annotated with the token id and labelled as
+managed by kasboot. The target namespace is created when missing. A replace keeps what
+the Secret already had besides the token (its type, ownerReferences, finalizers, other
+keys): the API server keeps `type` immutable, so writing it as Opaque would fail on
+every run. An `immutable: true` Secret cannot take a new token: it is deleted (only
+the very object read, by uid and resourceVersion) and created again, still immutable.
+Pre-flight (secret_checks.py) has already refused a Secret that is not this agent's."""
 
 from __future__ import annotations
 
@@ -10,6 +15,20 @@ from typing import Any
 from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+
+# Written by the API server; a PUT carries resourceVersion on its own.
+_SERVER_METADATA = frozenset(
+    {
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "generation",
+        "managedFields",
+        "selfLink",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    }
+)
 
 
 class StoreTokenSecret:
@@ -47,9 +66,12 @@ class StoreTokenSecret:
         )
         if self._existing is None:
             changes.append(Change("create", f"Secret {namespace}/{name}", "key token"))
+        elif token_changes and self._existing.get("immutable"):
+            detail = "new token; immutable, so deleted and created again"
+            changes.append(Change("recreate", f"Secret {namespace}/{name}", detail))
         elif token_changes:
             changes.append(Change("replace", f"Secret {namespace}/{name}", "new token, one call"))
-        elif not metadata_ok or (self._existing.get("type") or "Opaque") != "Opaque":
+        elif not metadata_ok:
             changes.append(Change("update", f"Secret {namespace}/{name}", "label and annotation"))
         return changes
 
@@ -57,31 +79,40 @@ class StoreTokenSecret:
         namespace, name = self._target(ctx)
         if self._namespace_missing:
             ctx.cluster.create_namespace(namespace)
+        existing = self._existing or {}
+        data = dict(existing.get("data") or {})
         if ctx.token is not None:
-            token_b64 = base64.b64encode(ctx.token.secret.encode()).decode()
-        else:  # same token, metadata fixed: write back what the Secret already holds
-            token_b64 = ((self._existing or {}).get("data") or {}).get("token", "")
-        existing_meta = (self._existing or {}).get("metadata") or {}
-        body = {
+            data["token"] = base64.b64encode(ctx.token.secret.encode()).decode()
+        existing_meta = existing.get("metadata") or {}
+        metadata = {k: v for k, v in existing_meta.items() if k not in _SERVER_METADATA}
+        metadata.update(
+            name=name,
+            namespace=namespace,
+            labels={
+                **(existing_meta.get("labels") or {}),
+                MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
+            },
+            annotations={
+                **(existing_meta.get("annotations") or {}),
+                TOKEN_ID_ANNOTATION: str(ctx.token_id),
+                AGENT_ANNOTATION: ctx.agent_identity,
+            },
+        )
+        body: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "type": "Opaque",
-            "metadata": {
-                "name": name,
-                "namespace": namespace,
-                "labels": {
-                    **(existing_meta.get("labels") or {}),
-                    MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
-                },
-                "annotations": {
-                    **(existing_meta.get("annotations") or {}),
-                    TOKEN_ID_ANNOTATION: str(ctx.token_id),
-                    AGENT_ANNOTATION: ctx.agent_identity,
-                },
-            },
-            "data": {"token": token_b64},
+            "type": existing.get("type") or "Opaque",
+            "metadata": metadata,
+            "data": data,
         }
-        ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
+        if existing.get("immutable"):
+            body["immutable"] = True
+        if any(change.action == "recreate" for change in changes):
+            ctx.cluster.recreate_secret(
+                namespace, body, existing_meta["uid"], existing_meta["resourceVersion"]
+            )
+        else:
+            ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
         ctx.secret_changed = True
 
     def summary(self, ctx: BootstrapContext) -> str:

@@ -111,7 +111,7 @@ def test_release_waits_for_secret_then_installs_and_agent_connects(
     status = fluxapi.get("HelmRelease", "gitlab-agent")["status"]
     assert status["lastAttemptedRevision"] == "2.11.0"
     assert status["history"][0]["chartVersion"] == "2.11.0"
-    deployment = client.AppsV1Api(k8s).read_namespaced_deployment("gitlab-agent", target)
+    deployment = client.AppsV1Api(k8s).read_namespaced_deployment("gitlab-agent-v2", target)
     assert deployment.spec.template.spec.containers[0].image == (
         "registry.gitlab.com/gitlab-org/cluster-integration/gitlab-agent/agentk:v17.11.0"
     )
@@ -147,7 +147,7 @@ def test_deleted_release_is_uninstalled(
         == "True"
     )
     apps = client.AppsV1Api(k8s)
-    assert apps.read_namespaced_deployment("gitlab-agent", target)
+    assert apps.read_namespaced_deployment("gitlab-agent-v2", target)
     fluxapi.custom.delete_namespaced_custom_object(
         "helm.toolkit.fluxcd.io", "v2", fluxapi.namespace, "helmreleases", "gitlab-agent"
     )

@@ -11,6 +11,100 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 AGENTK_IMAGE = "registry.gitlab.com/gitlab-org/cluster-integration/gitlab-agent/agentk"
+CHART_NAME = "gitlab-agent"
+
+
+# -- the chart's names (templates/_helpers.tpl of gitlab-org/charts/gitlab-agent) ------------
+
+
+def _dns_trunc(name: str, limit: int = 63) -> str:
+    """Helm's ``trunc 63 | trimSuffix "-"``."""
+    return name[:limit].removesuffix("-")
+
+
+def chart_name(values: dict[str, Any]) -> str:
+    """``gitlab-agent.name``: nameOverride, else the chart's name."""
+    return _dns_trunc(str(values.get("nameOverride") or CHART_NAME))
+
+
+def chart_fullname(release: str, values: dict[str, Any]) -> str:
+    """``gitlab-agent.fullname``: fullnameOverride; else the release name when it contains
+    the chart name (``gitlab-agent``); else ``<release>-gitlab-agent``."""
+    if values.get("fullnameOverride"):
+        return _dns_trunc(str(values["fullnameOverride"]))
+    name = str(values.get("nameOverride") or CHART_NAME)
+    return _dns_trunc(release if name in release else f"{release}-{name}")
+
+
+def chart_secret_name(release: str, values: dict[str, Any]) -> str:
+    """``gitlab-agent.secretName``: config.secretName, else ``<fullname>-token``."""
+    config = values.get("config") or {}
+    return str(config.get("secretName") or f"{chart_fullname(release, values)}-token")
+
+
+def chart_deployment_name(release: str, values: dict[str, Any]) -> str:
+    """The chart's Deployment: ``<fullname | trunc 60>-v2`` (an epoch suffix)."""
+    return f"{chart_fullname(release, values)[:60]}-v2"
+
+
+def chart_service_account(release: str, values: dict[str, Any]) -> str:
+    account = values.get("serviceAccount") or {}
+    if account.get("create", True):
+        return str(account.get("name") or chart_fullname(release, values))
+    return str(account.get("name") or "default")
+
+
+def receptive(values: dict[str, Any]) -> bool:
+    config = values.get("config") or {}
+    return bool((config.get("receptive") or {}).get("enabled")) and bool(
+        (config.get("api") or {}).get("jwtPublicKey")
+    )
+
+
+def chart_labels(
+    release: str, values: dict[str, Any], app_version: str, version: str
+) -> dict[str, str]:
+    return {
+        "helm.sh/chart": f"{CHART_NAME}-{version}".replace("+", "_"),
+        "app.kubernetes.io/name": chart_name(values),
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/version": app_version,
+        "app.kubernetes.io/managed-by": "Helm",
+    }
+
+
+def chart_secret(
+    namespace: str, release: str, values: dict[str, Any], app_version: str, version: str
+) -> dict[str, Any] | None:
+    """The Secret the chart renders itself: with ``config.token`` (key ``token``), and in
+    receptive mode (``config.receptive.enabled`` + ``config.api.jwtPublicKey``) one under
+    the secret name WITHOUT ``token`` — which Helm then owns, so a Secret of that name
+    that Helm does not own makes the install fail. None when the chart renders none
+    (``config.secretName`` only: the chart reads the existing Secret's ``token``)."""
+    config = values.get("config") or {}
+    data: dict[str, str] = {}
+    if config.get("token"):
+        data["token"] = base64.b64encode(str(config["token"]).encode()).decode()
+    elif receptive(values):
+        jwt = str((config.get("api") or {}).get("jwtPublicKey"))
+        data["api.jwt.public.key"] = base64.b64encode(jwt.encode()).decode()
+    else:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": chart_secret_name(release, values),
+            "namespace": namespace,
+            "labels": chart_labels(release, values, app_version, version),
+            "annotations": {
+                "meta.helm.sh/release-name": release,
+                "meta.helm.sh/release-namespace": namespace,
+            },
+        },
+        "data": data,
+    }
 
 
 def agentk_deployment(
@@ -19,26 +113,22 @@ def agentk_deployment(
     release: str,
     values: dict[str, Any],
     app_version: str,
-    chart_name: str,
+    chart: str,
     chart_version: str,
 ) -> dict[str, Any]:
     image_values = values.get("image") or {}
-    tag = str(image_values.get("tag") or app_version).removeprefix("v")
-    image = f"{image_values.get('repository') or AGENTK_IMAGE}:v{tag}"
+    image = (
+        f"{image_values.get('repository') or AGENTK_IMAGE}:{image_values.get('tag') or app_version}"
+    )
     config = values.get("config") or {}
-    secret_name = config.get("secretName") or f"{release}-token"
-    labels = {
-        "app.kubernetes.io/name": chart_name,
-        "app.kubernetes.io/instance": release,
-        "app.kubernetes.io/managed-by": "Helm",
-        "helm.sh/chart": f"{chart_name}-{chart_version}",
-    }
-    selector = {"app.kubernetes.io/name": chart_name, "app.kubernetes.io/instance": release}
+    labels = chart_labels(release, values, app_version, chart_version)
+    selector = {"app.kubernetes.io/name": chart_name(values), "app.kubernetes.io/instance": release}
+    mounts_secret = bool(config.get("token") or config.get("secretName"))
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
-            "name": release,
+            "name": chart_deployment_name(release, values),
             "namespace": namespace,
             "labels": {
                 **labels,
@@ -54,28 +144,110 @@ def agentk_deployment(
             "replicas": int(values.get("replicas", 2)),
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": selector},
+                "metadata": {"labels": labels},
                 "spec": {
-                    "serviceAccountName": release,
+                    "serviceAccountName": chart_service_account(release, values),
                     "containers": [
                         {
-                            "name": "agent",
+                            "name": chart or CHART_NAME,
                             "image": image,
                             "args": [
                                 "--token-file=/etc/agentk/secrets/token",
-                                f"--kas-address={config.get('kasAddress', 'wss://kas.gitlab.com')}",
+                                f"--kas-address={config.get('kasAddress', '')}",
                             ],
                             "env": list(values.get("extraEnv") or []),
                             "volumeMounts": [
-                                {"name": "token-volume", "mountPath": "/etc/agentk/secrets"}
-                            ],
+                                {"name": "secret-volume", "mountPath": "/etc/agentk/secrets"}
+                            ]
+                            if mounts_secret
+                            else [],
                         }
                     ],
-                    "volumes": [{"name": "token-volume", "secret": {"secretName": secret_name}}],
+                    "volumes": [
+                        {
+                            "name": "secret-volume",
+                            "secret": {"secretName": chart_secret_name(release, values)},
+                        }
+                    ]
+                    if mounts_secret
+                    else [],
                 },
             },
         },
     }
+
+
+def ownership_conflict(
+    existing: dict[str, Any] | None, release: str, namespace: str, action: str
+) -> str | None:
+    """Helm's refusal to take over an object it does not own (action/validate.go): an
+    existing object of a rendered name must carry the release's ownership metadata."""
+    if existing is None:
+        return None
+    metadata = existing.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    annotations = metadata.get("annotations") or {}
+    problems = []
+    if labels.get("app.kubernetes.io/managed-by") != "Helm":
+        problems.append(
+            'label validation error: missing key "app.kubernetes.io/managed-by": must be set '
+            'to "Helm"'
+        )
+    for key, wanted in (
+        ("meta.helm.sh/release-name", release),
+        ("meta.helm.sh/release-namespace", namespace),
+    ):
+        if annotations.get(key) != wanted:
+            found = annotations.get(key)
+            problems.append(
+                f'annotation validation error: missing key "{key}": must be set to "{wanted}"'
+                if found is None
+                else f'annotation validation error: key "{key}" must equal "{wanted}": '
+                f'current value is "{found}"'
+            )
+    if not problems:
+        return None
+    verb = "install" if action == "install" else "update"
+    return (
+        f"rendered manifests contain a resource that already exists. Unable to continue with "
+        f'{verb}: {existing.get("kind")} "{metadata.get("name")}" in namespace '
+        f'"{metadata.get("namespace")}" exists and cannot be imported into the current '
+        f"release: invalid ownership metadata; {'; '.join(problems)}"
+    )
+
+
+def _path(obj: dict[str, Any]) -> str:
+    metadata = obj["metadata"]
+    if obj["kind"] == "Secret":
+        return f"/api/v1/namespaces/{metadata['namespace']}/secrets/{metadata['name']}"
+    return f"/apis/apps/v1/namespaces/{metadata['namespace']}/deployments/{metadata['name']}"
+
+
+def apply_rendered(
+    api: Any, rendered: list[dict[str, Any] | None], release: str, namespace: str, action: str
+) -> str | None:
+    """Create or update what the chart rendered, as Helm does: first refuse (its message
+    returned, nothing applied) when an object of a rendered name exists that this
+    release does not own; then apply each, owner labels and annotations included."""
+    objects = [obj for obj in rendered if obj is not None]
+    for obj in objects:
+        conflict = ownership_conflict(api.get_or_none(_path(obj)), release, namespace, action)
+        if conflict is not None:
+            return conflict
+    for obj in objects:
+        api.apply(obj, "helm-controller")
+    return None
+
+
+def uninstall_release(api: Any, namespace: str, release: str, values: dict[str, Any]) -> None:
+    """What `helm uninstall` removes of the chart: the Deployment and the Secret the chart
+    rendered itself (never a Secret it only reads)."""
+    api.delete("apps/v1", "Deployment", namespace, chart_deployment_name(release, values))
+    name = chart_secret_name(release, values)
+    found = api.get_or_none(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
+    if annotations.get("meta.helm.sh/release-name") == release:
+        api.delete("v1", "Secret", namespace, name)
 
 
 def release_secret(
@@ -130,3 +302,23 @@ def connect_to_kas(kas_address: str, token: str, agent_version: str = "v17.11.0"
             return 200 <= int(response.status) < 300
     except (urllib.error.URLError, OSError):
         return False
+
+
+def rollout_failure(api: Any, deployment: dict[str, Any]) -> str | None:
+    """What helm's wait (helm-controller's kstatus status waiter) reports when the
+    Deployment it just applied does not become Current before the timeout — e.g. pods
+    that never start because the image reference is invalid or cannot be pulled (the
+    emulated kubelet decides; its Events say why). None when it is Available. The
+    simulator does not sleep out ``spec.timeout``: the verdict is known at once."""
+    metadata = deployment["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    found = api.get_or_none(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    status = (found or {}).get("status") or {}
+    wanted = int(((found or deployment).get("spec") or {}).get("replicas", 1))
+    available = int(status.get("availableReplicas") or 0)
+    if found is not None and available >= wanted:
+        return None
+    return (
+        f"resource Deployment/{namespace}/{name} not ready. status: InProgress, message: "
+        f"Available: {available}/{wanted}\ncontext deadline exceeded"
+    )

@@ -15,7 +15,16 @@ from typing import Any
 
 import yaml
 
-from kasboot.sandbox.flux.agentk import agentk_deployment, release_secret
+from kasboot.sandbox.flux.agentk import (
+    agentk_deployment,
+    apply_rendered,
+    chart_deployment_name,
+    chart_secret,
+    chart_secret_name,
+    release_secret,
+    rollout_failure,
+    uninstall_release,
+)
 from kasboot.sandbox.flux.conditions import (
     FORCE_AT,
     get_condition,
@@ -99,7 +108,7 @@ class HelmReconciler:
         """A deleted HelmRelease is uninstalled: the agentk Deployment and the release
         records go (the token Secret is not the chart's and stays)."""
         target, release, storage = release_identity(obj)
-        self.api.delete("apps/v1", "Deployment", target, release)
+        uninstall_release(self.api, target, release, (obj.get("spec") or {}).get("values") or {})
         for entry in (obj.get("status") or {}).get("history") or []:
             self.api.delete(
                 "v1", "Secret", storage, f"sh.helm.release.v1.{release}.v{entry.get('version')}"
@@ -191,7 +200,7 @@ class HelmReconciler:
                     continue
                 cause = f'{plural} "{name}" not found' if found is None else f"missing key '{key}'"
                 raise ReleaseFailure(
-                    "InitFailed",
+                    "ValuesError",  # helm-controller: values composition failed
                     f"could not resolve {kind} chart values reference '{namespace}/{name}' "
                     f"with key '{key}': {cause}",
                 )
@@ -305,12 +314,12 @@ class HelmReconciler:
         config = values.get("config") or {}
         if config.get("token"):
             return
-        secret_name = config.get("secretName") or f"{release}-token"
+        secret_name = chart_secret_name(release, values)
         secret = self.api.get_or_none(f"/api/v1/namespaces/{namespace}/secrets/{secret_name}")
         wait_failure = (
-            f"resource Deployment/{namespace}/{release} not ready. "
+            f"resource Deployment/{namespace}/{chart_deployment_name(release, values)} not ready. "
             "status: InProgress, message: Available: 0/1; "
-            'MountVolume.SetUp failed for volume "token-volume" : '
+            'MountVolume.SetUp failed for volume "secret-volume" : '
         )
         if secret is None:
             raise ReleaseFailure(
@@ -339,8 +348,15 @@ class HelmReconciler:
         deployment = agentk_deployment(
             hr, namespace, release, values, app_version, chart_name, chart_version
         )
+        secret = chart_secret(namespace, release, values, app_version, chart_version)
         try:
-            self.api.apply(deployment, "helm-controller")
+            action = "install" if number == 1 else "upgrade"
+            conflict = apply_rendered(self.api, [secret, deployment], release, namespace, action)
+            if conflict is not None:
+                raise ReleaseFailure("", conflict)
+            waited = rollout_failure(self.api, deployment)  # helm's wait for the pods
+            if waited is not None:
+                raise ReleaseFailure("", waited)
             if self.api.get_or_none(f"/api/v1/namespaces/{storage}") is not None:
                 self.api.apply(
                     release_secret(release, storage, number, chart_name, chart_version),
@@ -355,7 +371,7 @@ class HelmReconciler:
         config = values.get("config") or {}
         token = config.get("token")
         if not token:
-            name = config.get("secretName") or f"{release_identity(hr)[1]}-token"
+            name = chart_secret_name(release_identity(hr)[1], values)
             secret = self.api.get_or_none(f"/api/v1/namespaces/{target}/secrets/{name}")
             encoded = ((secret or {}).get("data") or {}).get("token")
             token = base64.b64decode(encoded).decode().strip() if encoded else None

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import discovery, openapi
+from . import discovery, openapi, workloads
 from .backend import KubeBackend, present
 from .errors import KubeApiError, bad_request, expired, status_body
 from .protobuf_envelope import UNKNOWN_FORMAT_MESSAGE, object_from_protobuf
@@ -76,6 +76,7 @@ class KubeHttpApi:
                 Route("/apis/{rest:path}", self.named, methods=_METHODS),
                 Route("/openapi/v3", self.openapi_root),
                 Route("/openapi/v3/{rest:path}", self.openapi_document),
+                Route("/-/sandbox/images", self.sandbox_images, methods=["GET", "PUT"]),
                 Route("/healthz", self.healthy),
                 Route("/livez", self.healthy),
                 Route("/readyz", self.healthy),
@@ -105,6 +106,19 @@ class KubeHttpApi:
         elif parts[:1] == ["apis"] and len(parts) == 3:
             document = openapi.gv_document(self.backend.registry, parts[1], parts[2])
         return JSONResponse(document) if document else _error(_not_found())
+
+    async def sandbox_images(self, request: Request) -> Response:
+        """Control route: ``{"unpullable": [fnmatch pattern…]}``, the images the emulated
+        kubelet cannot pull (PUT replaces them and re-evaluates every Deployment)."""
+        images = self.backend.images
+        if request.method == "PUT":
+            body = json.loads(await request.body() or b"{}")
+            try:
+                images.set_unpullable(list(body.get("unpullable") or []))
+            except (TypeError, ValueError) as error:
+                return _json({"message": str(error)}, 400)
+            workloads.refresh_deployments(self.backend)
+        return _json({"unpullable": list(images.unpullable)})
 
     async def healthy(self, request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from . import semantics
+from . import lifecycle, semantics, workloads
 from .errors import KubeApiError, already_exists, bad_request, conflict, not_found
+from .images import ImageRegistry
 from .patch import apply_merge, json_merge_patch, json_patch, strategic_merge_patch
 from .registry import CRD_KEY, NAMESPACE_KEY, Registry, ResourceType
 from .store import ObjectKey, Store
@@ -39,8 +40,10 @@ class KubeBackend:
     def __init__(self, store: Store, registry: Registry) -> None:
         self.store = store
         self.registry = registry
+        self.images = ImageRegistry()  # what the emulated kubelet can pull
         for crd in store.list_objects(*CRD_KEY)[0]:
             registry.register_crd(crd)
+        lifecycle.ensure_system_namespaces(self)
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -124,6 +127,7 @@ class KubeBackend:
         with self.store.transaction():
             if namespace and resource_type.key != NAMESPACE_KEY:
                 self._require_namespace(namespace)
+                lifecycle.refuse_if_terminating(self, namespace)
             key = self.key(resource_type, namespace, metadata["name"])
             if self.store.get(key) is not None:
                 raise already_exists(resource_type.plural, resource_type.group, metadata["name"])
@@ -138,7 +142,7 @@ class KubeBackend:
             if resource_type.has_status:
                 obj.pop("status", None)
             semantics.normalise(resource_type, obj)
-            semantics.simulate_status(resource_type, obj)
+            semantics.simulate_status(resource_type, obj, self.images)
             if dry_run:
                 metadata["resourceVersion"] = ""
                 return present(obj, resource_type, version)
@@ -146,6 +150,8 @@ class KubeBackend:
             self.store.put(key, obj, "ADDED")
             if resource_type.key == CRD_KEY:
                 self.registry.register_crd(obj)
+            if resource_type.key == workloads.DEPLOYMENT_KEY:
+                workloads.record_pod_events(self, obj)
         return present(obj, resource_type, version)
 
     @staticmethod
@@ -249,6 +255,7 @@ class KubeBackend:
                 new["status"] = status
         else:
             self._carry_system_metadata(old, new)
+            lifecycle.carry_deletion(old, new, resource_type)
             if resource_type.has_status:
                 if "status" in old:
                     new["status"] = copy.deepcopy(old["status"])
@@ -264,17 +271,20 @@ class KubeBackend:
             changed = semantics.spec_changed(resource_type, old, new)
             new["metadata"]["generation"] = generation + 1 if changed else generation
             if changed:
-                semantics.simulate_status(resource_type, new)
+                semantics.simulate_status(resource_type, new, self.images)
         if new == old:  # a no-op write: no new resourceVersion, no watch event
             return present(new, resource_type, version)
         if dry_run:
             return present(new, resource_type, version)
         new["metadata"]["resourceVersion"] = str(self.store.next_version())
-        self.store.put(
-            self.key(resource_type, old["metadata"].get("namespace"), name), new, "MODIFIED"
-        )
+        key = self.key(resource_type, old["metadata"].get("namespace"), name)
+        self.store.put(key, new, "MODIFIED")
+        if lifecycle.is_deleting(new) and lifecycle.settle(self, resource_type, key):
+            return present(new, resource_type, version)  # its last finalizer went: removed
         if resource_type.key == CRD_KEY:
             self.registry.register_crd(new)
+        if resource_type.key == workloads.DEPLOYMENT_KEY and subresource != "status":
+            workloads.record_pod_events(self, new)
         return present(new, resource_type, version)
 
     @staticmethod
@@ -313,19 +323,12 @@ class KubeBackend:
                 )
             if dry_run:
                 return present(old, resource_type, version)
-            if resource_type.key == NAMESPACE_KEY:
-                self._remove_where(lambda k: k[2] == name and self._is_namespaced(k))
-            if resource_type.key == CRD_KEY:
-                spec = old.get("spec") or {}
-                plural = (spec.get("names") or {}).get("plural")
-                self._remove_where(lambda k: (k[0], k[1]) == (spec.get("group"), plural))
-                self.registry.unregister_crd(old)
-            final = self._remove(self.key(resource_type, namespace, name), old)
-        if resource_type.custom or resource_type.key in (NAMESPACE_KEY, CRD_KEY):
-            # These report the object as it was when deletion began, as the API server does.
-            final["metadata"]["deletionTimestamp"] = semantics.now_rfc3339()
-            if resource_type.key == NAMESPACE_KEY:
-                final["status"] = {"phase": "Terminating"}
+            key = self.key(resource_type, namespace, name)
+            final = lifecycle.begin_delete(self, resource_type, key, old)
+            still_there = self.store.get(key) is not None
+        if still_there or resource_type.custom or resource_type.key in (NAMESPACE_KEY, CRD_KEY):
+            # The object as deletion left it (finalizers pending: it is still there), as
+            # the API server answers for these kinds.
             return present(final, resource_type, version)
         details: Obj = {"name": name, "kind": resource_type.plural, "uid": old["metadata"]["uid"]}
         if resource_type.group:
@@ -355,13 +358,6 @@ class KubeBackend:
         final["metadata"]["resourceVersion"] = str(self.store.next_version())
         self.store.remove(key, final)
         return final
-
-    def _remove_where(self, predicate: Callable[[ObjectKey], bool]) -> None:
-        doomed: list[ObjectKey] = sorted(self.store.keys_where(predicate))
-        for object_key in doomed:
-            old = self.store.get(object_key)
-            if old is not None:
-                self._remove(object_key, old)
 
 
 def _position(obj: Obj) -> tuple[str, str]:

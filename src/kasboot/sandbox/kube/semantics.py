@@ -3,14 +3,15 @@ handling, simulated Deployment readiness, CRD status, and generation bookkeeping
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime, timezone
 from typing import Any
 
 from .errors import FieldCause, KubeApiError, invalid
+from .images import ImageRegistry
 from .registry import CRD_KEY, NAMESPACE_KEY, ResourceType
+from .secrets import check_secret_update, normalise_secret
+from .workloads import DEPLOYMENT_KEY, deployment_status
 
 Obj = dict[str, Any]
 
@@ -144,37 +145,10 @@ def _crd_causes(crd: Obj) -> list[FieldCause]:
     return causes
 
 
-def _decode_check(resource_type: ResourceType, obj: Obj) -> None:
-    name = (obj.get("metadata") or {}).get("name", "")
-    for key, value in (obj.get("data") or {}).items():
-        try:
-            base64.b64decode(str(value), validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise invalid(
-                resource_type.kind,
-                resource_type.group,
-                name,
-                [
-                    FieldCause(
-                        f"data[{key}]",
-                        "FieldValueInvalid",
-                        f"Invalid value: illegal base64 data: {error}",
-                    )
-                ],
-            ) from error
-
-
 def normalise(resource_type: ResourceType, obj: Obj) -> Obj:
     """Defaults and conversions every stored object of this kind gets."""
     if resource_type.key == ("", "secrets"):
-        _decode_check(resource_type, obj)
-        string_data = obj.pop("stringData", None) or {}
-        if string_data:
-            data = obj.setdefault("data", {}) or {}
-            for key, value in string_data.items():
-                data[key] = base64.b64encode(str(value).encode()).decode()
-            obj["data"] = data
-        obj.setdefault("type", "Opaque")
+        normalise_secret(obj)
     if resource_type.key == ("apps", "deployments"):
         spec = obj.setdefault("spec", {})
         spec.setdefault("replicas", 1)
@@ -207,7 +181,10 @@ def _default_strategy(spec: Obj) -> None:
 
 
 def check_immutable(resource_type: ResourceType, old: Obj, new: Obj) -> None:
-    if resource_type.key not in (("", "secrets"), ("", "configmaps")):
+    if resource_type.key == ("", "secrets"):
+        check_secret_update(old, new)
+        return
+    if resource_type.key != ("", "configmaps"):
         return
     name = old["metadata"]["name"]
     causes: list[FieldCause] = []
@@ -229,14 +206,6 @@ def check_immutable(resource_type: ResourceType, old: Obj, new: Obj) -> None:
                     "Forbidden: field is immutable when `immutable` is set",
                 )
             )
-    if resource_type.plural == "secrets" and old.get("type") != new.get("type"):
-        causes.append(
-            FieldCause(
-                "type",
-                "FieldValueInvalid",
-                f'Invalid value: "{new.get("type")}": field is immutable',
-            )
-        )
     if causes:
         raise invalid(resource_type.kind, resource_type.group, name, causes)
 
@@ -251,40 +220,11 @@ def spec_changed(resource_type: ResourceType, old: Obj, new: Obj) -> bool:
     return old.get("spec") != new.get("spec")
 
 
-def simulate_status(resource_type: ResourceType, obj: Obj) -> None:
-    """Status a controller would write at once: Deployments ready, CRDs established."""
-    if resource_type.key == ("apps", "deployments"):
-        replicas = int((obj.get("spec") or {}).get("replicas", 1))
-        stamp = now_rfc3339()
-        name = obj["metadata"]["name"]
-        obj["status"] = {
-            "observedGeneration": obj["metadata"].get("generation", 1),
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "readyReplicas": replicas,
-            "availableReplicas": replicas,
-            "conditions": [
-                {
-                    "type": "Available",
-                    "status": "True",
-                    "lastUpdateTime": stamp,
-                    "lastTransitionTime": stamp,
-                    "reason": "MinimumReplicasAvailable",
-                    "message": "Deployment has minimum availability.",
-                },
-                {
-                    "type": "Progressing",
-                    "status": "True",
-                    "lastUpdateTime": stamp,
-                    "lastTransitionTime": stamp,
-                    "reason": "NewReplicaSetAvailable",
-                    "message": f'ReplicaSet "{name}" has successfully progressed.',
-                },
-            ],
-        }
-        if replicas == 0:
-            for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas"):
-                obj["status"].pop(key)
+def simulate_status(resource_type: ResourceType, obj: Obj, images: ImageRegistry) -> None:
+    """Status a controller would write at once: Deployments ready (when their images
+    start, see workloads.py), CRDs established."""
+    if resource_type.key == DEPLOYMENT_KEY:
+        obj["status"] = deployment_status(obj, images)
     if resource_type.key == CRD_KEY:
         spec = obj.get("spec") or {}
         stamp = now_rfc3339()
