@@ -31,6 +31,7 @@ class ProjectInfo:
     default_branch: str
     http_url: str
     web_url: str
+    ssh_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class GitLabAPI:
             default_branch=str(project.default_branch or "main"),
             http_url=str(project.http_url_to_repo),
             web_url=str(project.web_url),
+            ssh_url=str(getattr(project, "ssh_url_to_repo", "") or ""),
         )
 
     def branch_head(self, project: str, branch: str) -> str | None:
@@ -209,7 +211,9 @@ class GitLabAPI:
             return RepoFile(path, base64.b64decode(found.content), str(found.last_commit_id))
 
     def tree(self, project: str, ref: str, path: str = "") -> list[str]:
-        """Every blob path under ``path`` at ``ref`` (recursive, all pages)."""
+        """Every regular file under ``path`` at ``ref`` (recursive, all pages). Symlinks
+        (blobs of mode 120000) and submodules (mode 160000) are left out: no checkout
+        kasboot reasons about (Flux's artifact) holds them."""
         import gitlab
 
         with self._errors("reading the repository tree"):
@@ -221,7 +225,11 @@ class GitLabAPI:
                 if error.response_code == 404:
                     return []
                 raise
-            return [str(entry["path"]) for entry in entries if entry["type"] == "blob"]
+            return [
+                str(entry["path"])
+                for entry in entries
+                if entry["type"] == "blob" and entry.get("mode") != "120000"
+            ]
 
     # -- agents and tokens ---------------------------------------------------
 

@@ -20,9 +20,13 @@ import pytest
 
 from kasboot.flux.render import render_manifests
 from kasboot.flux.topology import (
+    BRANCH_MISMATCH,
     BUILD_FAILS,
     NOT_RECONCILED,
+    OTHER_REPOSITORY,
+    REF_PINNED,
     FluxKustomization,
+    FluxSource,
     TopologyVerdict,
     check_topology,
 )
@@ -35,6 +39,7 @@ from tests.integration.guard_layouts import (
     AGENT_CONFIG,
     FLUX_NAMESPACE,
     HELM_VALUES,
+    PROJECT_URLS,
     FluxOutcome,
     Layout,
     Sync,
@@ -46,6 +51,7 @@ from tests.integration.guard_layouts import (
 )
 
 OUR_CONFIG = ".gitlab/agents/edge/config.yaml"
+SOURCE_PROBLEMS = {BRANCH_MISMATCH, REF_PINNED, OTHER_REPOSITORY}
 PROD = "clusters/prod"
 SOPS_CONFIG = "creation_rules:\n- path_regex: .*.yaml\n  age: age1example\n"
 # kustomize (yaml.v3) refuses a mapping key given twice; line numbers count per document.
@@ -279,6 +285,15 @@ LAYOUTS = [
         expect_ok=True,
     ),
     Layout(
+        "golangci-config-under-flux-path-is-not-excluded",
+        prod(**{f"{PROD}/.golangci.yaml": "run:\n  timeout: 5m\n"}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/.golangci.yaml",),
+    ),
+    Layout(
         "spec-ignore-without-patterns-keeps-default-exclusions",
         prod(**{f"{PROD}/.sops.yaml": SOPS_CONFIG}),
         f"{PROD}/gitlab-agent",
@@ -334,6 +349,137 @@ LAYOUTS = [
         (Sync("flux-system", f"./{PROD}", "OCIRepository"),),
         expect_ok=True,
     ),
+    # -- symlinks and submodules never reach the artifact (issue 15 item 7) -----------
+    Layout(
+        "symlinked-values-under-flux-path-are-dropped",
+        prod(**{"charts/monitoring/values.yaml": HELM_VALUES}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        links={f"{PROD}/monitoring/values.yaml": "../../../charts/monitoring/values.yaml"},
+    ),
+    Layout(
+        "symlinked-directory-under-flux-path-is-dropped",
+        prod(**{"charts/monitoring/values.yaml": HELM_VALUES}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        links={f"{PROD}/charts": "../../charts"},
+    ),
+    Layout(
+        "submodule-under-flux-path-is-empty",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        submodules=(f"{PROD}/vendor/platform",),
+    ),
+    Layout(
+        "kustomization-listing-a-symlinked-manifest-fails",
+        prod(
+            **{
+                "shared/web.yaml": configmap("shared-web"),
+                f"{PROD}/kustomization.yaml": kustomization(
+                    "flux-system",
+                    "apps/web.yaml",
+                    "shared-web.yaml",
+                    *(
+                        f"gitlab-agent/{name}"
+                        for name in (
+                            "gitlab-helm-repository.yaml",
+                            "gitlab-agent-helm-release.yaml",
+                        )
+                    ),
+                ),
+            }
+        ),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/kustomization.yaml",),
+        links={f"{PROD}/shared-web.yaml": "../../shared/web.yaml"},
+    ),
+    # -- which commit the source fetches (issue 15 item 9) ---------------------------
+    Layout(
+        "no-ref-follows-master-on-a-main-project",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BRANCH_MISMATCH,
+        ref=None,
+    ),
+    Layout(
+        "ref-branch-other-than-the-manifest-branch",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BRANCH_MISMATCH,
+        ref={"branch": "production"},
+    ),
+    Layout(
+        "ref-name-refs-heads-main-follows-main",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        ref={"name": "refs/heads/main"},
+    ),
+    Layout(
+        "ref-tag-never-moves",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=REF_PINNED,
+        ref={"tag": "v1.0.0"},
+    ),
+    Layout(
+        "ref-semver-never-picks-a-branch-commit",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=REF_PINNED,
+        ref={"semver": ">=1.0.0", "branch": "main"},
+    ),
+    Layout(
+        "ref-name-of-a-tag-never-moves",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=REF_PINNED,
+        ref={"name": "refs/tags/v1.0.0"},
+    ),
+    Layout(
+        "https-url-with-other-case-and-no-dot-git-is-this-project",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        source_url="https://GitLab.Example.Test/demo/fleet",
+    ),
+    Layout(
+        "ssh-url-form-is-this-project",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        source_url="ssh://git@gitlab.example.test:2222/demo/fleet.git",
+    ),
+    Layout(
+        "url-of-another-repository",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=OTHER_REPOSITORY,
+        source_url="ssh://git@gitlab.example.test/demo/fleet-mirror.git",
+        other_repository=True,
+    ),
 ]
 
 
@@ -350,7 +496,9 @@ def guard_verdict(layout: Layout, added: Mapping[str, str]) -> TopologyVerdict:
             for sync in layout.syncs
         ],
         manifest_files=layout.manifest_files,
-        spec_ignore=layout.spec_ignore,
+        manifest_branch="main",
+        source=FluxSource.from_object(layout.source_object),
+        project_urls=PROJECT_URLS,
     )
 
 
@@ -388,8 +536,12 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
 
     # (b) What Flux does with the same tree once bootstrap has written.
     after = {**layout.tree, **added}
-    outcomes = simulate_flux(after, layout.syncs, layout.spec_ignore, tmp_path / "after")
+    outcomes = simulate_flux(after, layout, tmp_path / "after", base=layout.tree)
     for prediction, outcome in zip(verdict.predictions, outcomes, strict=True):
+        if not outcome.fetched_tree:
+            # Flux never builds the tree bootstrap leaves: the guard must refuse at source.
+            assert codes & SOURCE_PROBLEMS, (outcome.message, verdict.problems)
+            continue
         assert prediction.ok is outcome.ok, (outcome.sync, outcome.message, prediction.message)
         if outcome.ok:
             continue
@@ -406,7 +558,7 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
     failing = [outcome.sync for outcome in outcomes if not outcome.ok]
     newly_failing = failing
     if failing:
-        before = simulate_flux(layout.tree, layout.syncs, layout.spec_ignore, tmp_path / "before")
+        before = simulate_flux(layout.tree, layout, tmp_path / "before")
         newly_failing = [o.sync for o in before if o.ok and o.sync in failing]
     installed = agent_installed(outcomes, layout)
     assert verdict.ok is (installed and not newly_failing), (installed, newly_failing)

@@ -19,6 +19,7 @@ from kasboot.flux.build import (
     kustomization_file_in,
     predict_build,
 )
+from kasboot.flux.gitsource import FluxSource, following, same_repository
 from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.flux.views import FileView, LazyFiles, artifact, overlay
 
@@ -26,6 +27,7 @@ __all__ = [
     "BuildPrediction",
     "FileFailure",
     "FluxKustomization",
+    "FluxSource",
     "LazyFiles",
     "Problem",
     "TopologyVerdict",
@@ -40,11 +42,13 @@ BUILD_FAILS = "build-fails"
 NOT_RECONCILED = "not-reconciled"
 BRANCH_MISMATCH = "branch-mismatch"
 NO_KUSTOMIZATION = "no-kustomization"
+REF_PINNED = "ref-pinned"  # tag/semver/commit: never moves to kasboot's commit
+OTHER_REPOSITORY = "other-repository"  # the source syncs another repository
 
 
 @dataclass(frozen=True)
 class Problem:
-    code: str  # build-fails | not-reconciled | branch-mismatch | no-kustomization
+    code: str  # one of the codes above
     kustomization: FluxKustomization | None
     message: str  # one line
     files: tuple[str, ...] = ()
@@ -79,11 +83,18 @@ def check_topology(
     spec_ignore: str | None = None,
     source_branch: str | None = None,
     manifest_branch: str | None = None,
+    source: FluxSource | None = None,
+    project_urls: Sequence[str] = (),
 ) -> TopologyVerdict:
     """Predict every Kustomization on the tree as it will be once `added` is written.
 
     `files` is the repository today, unfiltered (a `LazyFiles` keeps reads minimal).
+    With `source` (the GitRepository as read), its ref, url and ignore rules count
+    too: a source that never sees a commit on `manifest_branch` of the project at
+    `project_urls` is refused whatever the build.
     """
+    if source is not None and spec_ignore is None:
+        spec_ignore = source.ignore
     future, future_ignore = artifact(overlay(files, added), spec_ignore)
     manifests = [normalize_repo_path(path) for path in manifest_files]
     predictions = tuple(predict_build(future, k) for k in kustomizations)
@@ -128,7 +139,10 @@ def check_topology(
     ]
     if unapplied and kustomizations:
         problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations))
-    if source_branch and manifest_branch and source_branch != manifest_branch:
+    if source is not None and source.kind == "GitRepository":
+        problems += source_problems(source, manifest_branch, project_urls)
+        source_branch = following(source).branch
+    elif source_branch and manifest_branch and source_branch != manifest_branch:
         problems.append(
             Problem(
                 BRANCH_MISMATCH,
@@ -142,9 +156,47 @@ def check_topology(
         predictions=predictions,
         manifest_reconciled_by=reconciled_by,
         problems=tuple(problems),
-        fixes=tuple(_fixes(problems, manifests, future, source_branch)),
+        fixes=tuple(_fixes(problems, manifests, future, source_branch, source, manifest_branch)),
         notes=tuple(notes),
     )
+
+
+def source_problems(
+    source: FluxSource, manifest_branch: str | None, project_urls: Sequence[str]
+) -> list[Problem]:
+    """A GitRepository that never fetches kasboot's commit: pinned, another branch,
+    or another repository."""
+    problems: list[Problem] = []
+    if project_urls and not same_repository(source.url, *project_urls):
+        problems.append(
+            Problem(
+                OTHER_REPOSITORY,
+                None,
+                f"{source.display} syncs {source.url}, not this project "
+                f"({' or '.join(project_urls)}): Flux never sees kasboot's commit",
+            )
+        )
+    tracked = following(source)
+    if tracked.pinned:
+        problems.append(
+            Problem(
+                REF_PINNED,
+                None,
+                f"{source.display} is pinned to {tracked.pinned}: Flux never picks up "
+                f"kasboot's commit on {manifest_branch or 'the branch'!r}",
+            )
+        )
+    elif manifest_branch and tracked.branch != manifest_branch:
+        why = (
+            f"{source.display} has no spec.ref.branch, so source-controller follows its "
+            f"default {tracked.branch!r}"
+            if tracked.defaulted
+            else f"{source.display} follows branch {tracked.branch!r}"
+        )
+        problems.append(
+            Problem(BRANCH_MISMATCH, None, f"{why}, but the manifests go to {manifest_branch!r}")
+        )
+    return problems
 
 
 def _not_reconciled(
@@ -187,6 +239,8 @@ def _fixes(
     manifests: list[str],
     future: Mapping[str, bytes],
     source_branch: str | None,
+    source: FluxSource | None = None,
+    manifest_branch: str | None = None,
 ) -> list[str]:
     fixes: list[str] = []
     manifest_dir = manifests[0].rpartition("/")[0] if manifests else ""
@@ -230,7 +284,24 @@ def _fixes(
             else:
                 fixes.append("use a --manifest-path under a path that Flux reconciles")
         elif problem.code == BRANCH_MISMATCH:
-            fixes.append(f"commit to {source_branch!r}, the branch Flux follows (--branch)")
+            if source is not None and manifest_branch:
+                fixes.append(
+                    f"set spec.ref.branch: {manifest_branch} on {source.display} "
+                    f"(flux bootstrap --branch {manifest_branch})"
+                )
+            fixes.append(
+                f"commit to {source_branch!r}, the branch Flux follows (--manifest-branch)"
+            )
+        elif problem.code == REF_PINNED and source is not None:
+            fixes.append(
+                f"make {source.display} follow a branch (spec.ref.branch: "
+                f"{manifest_branch or 'main'}), or name the source that does (--flux-source-name)"
+            )
+        elif problem.code == OTHER_REPOSITORY:
+            fixes.append(
+                "bootstrap the project Flux syncs (-R group/project), or name the source of "
+                "this project (--flux-source-namespace/--flux-source-name)"
+            )
         elif problem.code == NO_KUSTOMIZATION:
             fixes.append(
                 "create a Flux Kustomization for this source (flux bootstrap), or name the "

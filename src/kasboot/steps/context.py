@@ -50,6 +50,9 @@ class BootstrapContext:
     token_secret: dict[str, Any] | None = None  # the token Secret as pre-flight found it
     # "namespace/name" of the Kustomizations the guard found applying the manifests
     reconciled_by: list[str] = field(default_factory=list)
+    # what Flux's source revision puts before "@sha1:" ("" = the branch; a
+    # GitRepository with spec.ref.name says "refs/heads/<branch>")
+    flux_revision_prefix: str = ""
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)

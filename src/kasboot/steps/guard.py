@@ -10,6 +10,7 @@ from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
+from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
     FluxKustomization,
@@ -140,9 +141,12 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     )
     if source is None:
         return None
-    spec = source.get("spec") or {}
-    spec_ignore = spec.get("ignore")
-    source_branch = (spec.get("ref") or {}).get("branch") if kind == "GitRepository" else None
+    flux_source = FluxSource.from_object({**source, "kind": kind})
+    spec_ignore = flux_source.ignore
+    project = ctx.project
+    project_urls = [u for u in (project.http_url, project.ssh_url) if u] if project else []
+    if kind == "GitRepository":
+        ctx.flux_revision_prefix = following(flux_source).revision_prefix
     kustomizations = source_kustomizations(ctx)
     tree = ctx.gitlab.tree(ctx.project_path, ctx.branch)
 
@@ -161,8 +165,9 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
             kustomizations=kustomizations,
             manifest_files=manifest_files,
             spec_ignore=spec_ignore,
-            source_branch=source_branch,
             manifest_branch=ctx.branch,
+            source=flux_source,
+            project_urls=project_urls,
         )
 
     verdict = check({})

@@ -91,7 +91,7 @@ class ReconcileFlux:
         settings = ctx.settings
         kind = SOURCE_KINDS[settings.flux_source_type]
         revision = (
-            f"{ctx.branch}@sha1:{ctx.commit_sha}"
+            f"{ctx.flux_revision_prefix or ctx.branch}@sha1:{ctx.commit_sha}"
             if ctx.commit_sha and kind == "GitRepository"
             else None
         )
