@@ -25,6 +25,7 @@ from kasboot.flux.topology import (
     NOT_RECONCILED,
     OTHER_REPOSITORY,
     REF_PINNED,
+    SOURCE_FAILS,
     FluxKustomization,
     FluxSource,
     TopologyVerdict,
@@ -51,7 +52,7 @@ from tests.integration.guard_layouts import (
 )
 
 OUR_CONFIG = ".gitlab/agents/edge/config.yaml"
-SOURCE_PROBLEMS = {BRANCH_MISMATCH, REF_PINNED, OTHER_REPOSITORY}
+SOURCE_PROBLEMS = {BRANCH_MISMATCH, REF_PINNED, OTHER_REPOSITORY, SOURCE_FAILS}
 PROD = "clusters/prod"
 SOPS_CONFIG = "creation_rules:\n- path_regex: .*.yaml\n  age: age1example\n"
 # kustomize (yaml.v3) refuses a mapping key given twice; line numbers count per document.
@@ -399,6 +400,44 @@ LAYOUTS = [
         expect_problem=BUILD_FAILS,
         expect_files=(f"{PROD}/kustomization.yaml",),
         links={f"{PROD}/shared-web.yaml": "../../shared/web.yaml"},
+    ),
+    # -- spec.sparseCheckout: only those directories reach the artifact (item 8) ------
+    Layout(
+        "root-sync-with-sparse-checkout-never-sees-gitlab-dir",
+        root(),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=True,
+        sparse_checkout=("./flux-system", "agents"),
+    ),
+    Layout(
+        "manifest-path-outside-sparse-checkout-is-never-fetched",
+        root(),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=NOT_RECONCILED,
+        expect_files=MANIFESTS,
+        sparse_checkout=("flux-system",),
+    ),
+    Layout(
+        "sparse-checkout-is-a-string-prefix",
+        root(**{"agents-old/values.yaml": HELM_VALUES}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=("agents-old/values.yaml",),
+        sparse_checkout=("flux-system", "agents"),
+    ),
+    Layout(
+        "sparse-checkout-of-a-missing-directory-fails-the-fetch",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=SOURCE_FAILS,
+        sparse_checkout=(PROD, "infrastructure"),
     ),
     # -- which commit the source fetches (issue 15 item 9) ---------------------------
     Layout(

@@ -20,8 +20,9 @@ from kasboot.flux.build import (
     predict_build,
 )
 from kasboot.flux.gitsource import FluxSource, following, same_repository
-from kasboot.flux.paths import is_within, normalize_repo_path
-from kasboot.flux.views import FileView, LazyFiles, artifact, overlay
+from kasboot.flux.paths import is_within, normalize_repo_path, secure_join
+from kasboot.flux.tree import RepoTree
+from kasboot.flux.views import FileView, LazyFiles, artifact, in_sparse_checkout, overlay
 
 __all__ = [
     "BuildPrediction",
@@ -42,6 +43,7 @@ BUILD_FAILS = "build-fails"
 NOT_RECONCILED = "not-reconciled"
 BRANCH_MISMATCH = "branch-mismatch"
 NO_KUSTOMIZATION = "no-kustomization"
+SOURCE_FAILS = "source-fails"  # the source cannot fetch at all (e.g. sparse dir missing)
 REF_PINNED = "ref-pinned"  # tag/semver/commit: never moves to kasboot's commit
 OTHER_REPOSITORY = "other-repository"  # the source syncs another repository
 
@@ -95,7 +97,8 @@ def check_topology(
     """
     if source is not None and spec_ignore is None:
         spec_ignore = source.ignore
-    future, future_ignore = artifact(overlay(files, added), spec_ignore)
+    sparse = source.sparse_checkout if source is not None else None
+    future, future_ignore = artifact(overlay(files, added), spec_ignore, sparse)
     manifests = [normalize_repo_path(path) for path in manifest_files]
     predictions = tuple(predict_build(future, k) for k in kustomizations)
     problems: list[Problem] = []
@@ -116,7 +119,7 @@ def check_topology(
             for path in manifests
         )
         if not ours:
-            today = today or artifact(files, spec_ignore)[0]
+            today = today or artifact(files, spec_ignore, sparse)[0]
             ours = predict_build(today, prediction.kustomization).ok
         line = f"Kustomization {prediction.kustomization.ref} would fail: {prediction.message}"
         if ours:
@@ -138,9 +141,10 @@ def check_topology(
         )
     ]
     if unapplied and kustomizations:
-        problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations))
+        problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations, sparse))
     if source is not None and source.kind == "GitRepository":
         problems += source_problems(source, manifest_branch, project_urls)
+        problems += _sparse_problems(source, overlay(files, added))
         source_branch = following(source).branch
     elif source_branch and manifest_branch and source_branch != manifest_branch:
         problems.append(
@@ -199,13 +203,36 @@ def source_problems(
     return problems
 
 
+def _sparse_problems(source: FluxSource, files: Mapping[str, bytes]) -> list[Problem]:
+    """source-controller fails the whole fetch when a sparseCheckout directory is not in
+    the commit (validateSparseCheckoutPaths), so nothing new is ever applied."""
+    if source.sparse_checkout is None:
+        return []
+    tree = RepoTree(files)
+    missing = [d for d in source.sparse_checkout if secure_join(d) not in tree.dirs | set(files)]
+    return [
+        Problem(
+            SOURCE_FAILS,
+            None,
+            f"{source.display} cannot fetch: sparse checkout dir {directory!r} does not exist "
+            "in repository (source-controller fails the checkout)",
+        )
+        for directory in missing
+    ]
+
+
 def _not_reconciled(
     unapplied: list[str],
     excluded: Callable[[str], bool],
     kustomizations: Sequence[FluxKustomization],
+    sparse: Sequence[str] | None = None,
 ) -> Problem:
     manifest = unapplied[0]
-    if excluded(manifest):
+    covering: list[FluxKustomization] = []
+    if not in_sparse_checkout(manifest, sparse):
+        listed = ", ".join(sparse or ())
+        why = f"it is outside the GitRepository's spec.sparseCheckout ({listed}): never fetched"
+    elif excluded(manifest):
         why = "it is excluded from the source artifact (.sourceignore or spec.ignore)"
     else:
         covering = [k for k in kustomizations if is_within(manifest, k.repo_path)]
@@ -270,6 +297,17 @@ def _fixes(
                 fixes.append(
                     f"fix or remove {path} (Flux cannot build it), or exclude it in .sourceignore"
                 )
+        elif problem.code == NOT_RECONCILED and not all(
+            in_sparse_checkout(path, source.sparse_checkout if source else None)
+            for path in problem.files
+        ):
+            where = source.display if source else "the source"
+            fixes.append(
+                f"use a --manifest-path inside spec.sparseCheckout of {where}, "
+                "or add its directory there"
+            )
+        elif problem.code == SOURCE_FAILS and source is not None:
+            fixes.append(f"fix spec.sparseCheckout of {source.display}: every entry must exist")
         elif problem.code == NOT_RECONCILED:
             if ks is not None and kustomization_file_in(future, ks.repo_path) is None:
                 fixes.append(
