@@ -72,6 +72,18 @@ class Sync:
     name: str
     path: str
     source_kind: str = "GitRepository"
+    # the Kustomization's fields that move objects (issue 15 item 10)
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def object(self) -> dict[str, Any]:
+        """The Kustomization as the API would return it."""
+        spec = {
+            "path": self.path,
+            "sourceRef": {"kind": self.source_kind, "name": FLUX_NAMESPACE},
+            **self.spec,
+        }
+        return {"metadata": {"namespace": FLUX_NAMESPACE, "name": self.name}, "spec": spec}
 
 
 @dataclass(frozen=True)
@@ -107,12 +119,16 @@ class Layout:
         meta = {"namespace": FLUX_NAMESPACE, "name": FLUX_NAMESPACE}
         return {"kind": kind, "metadata": meta, "spec": spec}
 
+    # further Settings fields (e.g. helm_repository_namespace)
+    options: Mapping[str, str] = field(default_factory=dict)
+
     @property
     def settings(self) -> Settings:
         return Settings(
             agent=AGENT,
             manifest_path=self.manifest_path,
             helm_release_filepath=self.helm_release_filepath,
+            **self.options,  # type: ignore[arg-type]
         )
 
     @property
@@ -241,7 +257,7 @@ def simulate_flux(
         work_dir = make_work_dir(workspace)
         try:
             shutil.copytree(stored, work_dir, dirs_exist_ok=True)
-            objects = build(work_dir, sync.path, WORDING)
+            objects = build(work_dir, sync.path, WORDING, sync.object["spec"])
             outcomes.append(FluxOutcome(sync, True, objects=objects, fetched_tree=sha == wanted))
         except BuildError as error:
             message = str(error).replace(str(work_dir), "/tmp/kustomization-<n>")

@@ -26,6 +26,7 @@ from kasboot.flux.topology import (
     OTHER_REPOSITORY,
     REF_PINNED,
     SOURCE_FAILS,
+    SOURCE_REF_BROKEN,
     FluxKustomization,
     FluxSource,
     TopologyVerdict,
@@ -439,6 +440,119 @@ LAYOUTS = [
         expect_problem=SOURCE_FAILS,
         sparse_checkout=(PROD, "infrastructure"),
     ),
+    # -- Kustomization fields that move objects (issue 15 item 10) --------------------
+    Layout(
+        "target-namespace-moves-the-helm-repository-away-from-the-source-ref",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"targetNamespace": "apps"})),
+        expect_ok=False,
+        expect_problem=SOURCE_REF_BROKEN,
+        expect_files=("agents/edge/gitlab-helm-repository.yaml",),
+    ),
+    Layout(
+        "target-namespace-followed-when-the-repository-namespace-matches",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"targetNamespace": "apps"})),
+        expect_ok=True,
+        options={"helm_repository_namespace": "apps"},
+    ),
+    Layout(
+        "name-prefix-renames-the-helm-repository",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"namePrefix": "edge-"})),
+        expect_ok=False,
+        expect_problem=SOURCE_REF_BROKEN,
+    ),
+    Layout(
+        "name-suffix-in-a-kustomization-file-renames-too",
+        prod(
+            **{
+                "agents/kustomization.yaml": kustomization(
+                    *(f"edge/{m.rsplit('/', 1)[1]}" for m in MANIFESTS)
+                )
+                + "nameSuffix: -prod\n"
+            }
+        ),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents")),
+        expect_ok=False,
+        expect_problem=SOURCE_REF_BROKEN,
+    ),
+    Layout(
+        "namespace-in-a-kustomization-file-is-overridden-by-target-namespace",
+        prod(
+            **{
+                "agents/kustomization.yaml": kustomization(
+                    *(f"edge/{m.rsplit('/', 1)[1]}" for m in MANIFESTS)
+                )
+                + "namespace: elsewhere\n"
+            }
+        ),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"targetNamespace": "flux-system"})),
+        expect_ok=True,
+    ),
+    Layout(
+        "patch-renaming-the-helm-release-is-followed",
+        prod(),
+        "agents/edge",
+        (
+            *PROD_SYNC,
+            Sync(
+                "agents",
+                "./agents",
+                spec={
+                    "patches": [
+                        {
+                            "target": {"kind": "HelmRelease", "name": "gitlab-agent"},
+                            "patch": "- op: replace\n  path: /metadata/name\n  value: edge-agent\n",
+                        }
+                    ]
+                },
+            ),
+        ),
+        expect_ok=True,
+    ),
+    Layout(
+        "component-adds-its-objects",
+        prod(
+            **{
+                "components/audit/kustomization.yaml": (
+                    "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+                    "resources:\n- audit.yaml\n"
+                ),
+                "components/audit/audit.yaml": configmap("audit"),
+            }
+        ),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"components": ["../components/audit"]})),
+        expect_ok=True,
+    ),
+    Layout(
+        "missing-component-fails-the-build",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"components": ["../components/gone"]})),
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+    ),
+    Layout(
+        "missing-component-ignored-when-asked",
+        prod(),
+        "agents/edge",
+        (
+            *PROD_SYNC,
+            Sync(
+                "agents",
+                "./agents",
+                spec={"components": ["../components/gone"], "ignoreMissingComponents": True},
+            ),
+        ),
+        expect_ok=True,
+    ),
     # -- which commit the source fetches (issue 15 item 9) ---------------------------
     Layout(
         "no-ref-follows-master-on-a-main-project",
@@ -530,10 +644,7 @@ def guard_verdict(layout: Layout, added: Mapping[str, str]) -> TopologyVerdict:
     return check_topology(
         files=encoded(layout.tree),
         added=encoded(added),
-        kustomizations=[
-            FluxKustomization(FLUX_NAMESPACE, sync.name, sync.path, sync.source_kind)
-            for sync in layout.syncs
-        ],
+        kustomizations=[FluxKustomization.from_object(sync.object) for sync in layout.syncs],
         manifest_files=layout.manifest_files,
         manifest_branch="main",
         source=FluxSource.from_object(layout.source_object),
@@ -551,13 +662,32 @@ def blamed_by_guard(path: str, guard_files: list[str], tree: Mapping[str, str]) 
     return bool(listing) and any(path.startswith(f.rpartition("/")[0]) for f in listing)
 
 
-def agent_installed(outcomes: list[FluxOutcome], layout: Layout) -> bool:
+def applied_release(outcomes: list[FluxOutcome], layout: Layout) -> tuple[str, str] | None:
+    """Where Flux applied the agent's HelmRelease, when its chart source is there too:
+    the HelmRepository its sourceRef names (kustomize never rewrites sourceRef) must be
+    applied by some Kustomization at exactly that namespace/name."""
     settings = layout.settings
-    return any(
-        outcome.applies("HelmRelease", settings.helm_release_name)
-        and outcome.applies("HelmRepository", settings.helm_repository_name)
-        for outcome in outcomes
-    )
+    applied = [obj for outcome in outcomes if outcome.ok for obj in outcome.objects]
+    repositories = {
+        ((obj.get("metadata") or {}).get("namespace"), (obj.get("metadata") or {}).get("name"))
+        for obj in applied
+        if obj.get("kind") == "HelmRepository"
+    }
+    for obj in applied:
+        meta = obj.get("metadata") or {}
+        # kustomize may rename it; spec.releaseName stays what kasboot wrote
+        if obj.get("kind") != "HelmRelease" or obj["spec"].get("releaseName") != (
+            settings.helm_release_name
+        ):
+            continue
+        ref = obj["spec"]["chart"]["spec"]["sourceRef"]
+        if (ref.get("namespace") or meta.get("namespace"), ref.get("name")) in repositories:
+            return meta.get("namespace"), meta.get("name")
+    return None
+
+
+def agent_installed(outcomes: list[FluxOutcome], layout: Layout) -> bool:
+    return applied_release(outcomes, layout) is not None
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=[layout.id for layout in LAYOUTS])
@@ -601,6 +731,11 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
         newly_failing = [o.sync for o in before if o.ok and o.sync in failing]
     installed = agent_installed(outcomes, layout)
     assert verdict.ok is (installed and not newly_failing), (installed, newly_failing)
+    if installed:
+        # The guard knows where Flux puts the HelmRelease (the reconcile waits there).
+        settings = layout.settings
+        written = (settings.helm_release_namespace, settings.helm_release_name)
+        assert verdict.placed("HelmRelease", *written) == applied_release(outcomes, layout)
     if NOT_RECONCILED in codes:
         assert not installed
         assert all(outcome.ok for outcome in outcomes)

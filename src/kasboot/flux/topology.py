@@ -19,12 +19,35 @@ from kasboot.flux.build import (
     kustomization_file_in,
     predict_build,
 )
-from kasboot.flux.gitsource import FluxSource, following, same_repository
-from kasboot.flux.paths import is_within, normalize_repo_path, secure_join
-from kasboot.flux.tree import RepoTree
+from kasboot.flux.gitsource import FluxSource, following
+from kasboot.flux.paths import is_within, normalize_repo_path
+from kasboot.flux.placement import Placement
+from kasboot.flux.problems import (
+    BRANCH_MISMATCH,
+    BUILD_FAILS,
+    NO_KUSTOMIZATION,
+    NOT_RECONCILED,
+    OTHER_REPOSITORY,
+    REF_PINNED,
+    SOURCE_FAILS,
+    SOURCE_REF_BROKEN,
+    UNFOLLOWABLE,
+    Problem,
+    placement_problems,
+    source_problems,
+    sparse_problems,
+)
 from kasboot.flux.views import FileView, LazyFiles, artifact, in_sparse_checkout, overlay
 
 __all__ = [
+    "BRANCH_MISMATCH",
+    "BUILD_FAILS",
+    "NOT_RECONCILED",
+    "OTHER_REPOSITORY",
+    "REF_PINNED",
+    "SOURCE_FAILS",
+    "SOURCE_REF_BROKEN",
+    "UNFOLLOWABLE",
     "BuildPrediction",
     "FileFailure",
     "FluxKustomization",
@@ -37,23 +60,8 @@ __all__ = [
     "fix_add_kustomization",
     "fix_sourceignore",
     "predict_build",
+    "source_problems",
 ]
-
-BUILD_FAILS = "build-fails"
-NOT_RECONCILED = "not-reconciled"
-BRANCH_MISMATCH = "branch-mismatch"
-NO_KUSTOMIZATION = "no-kustomization"
-SOURCE_FAILS = "source-fails"  # the source cannot fetch at all (e.g. sparse dir missing)
-REF_PINNED = "ref-pinned"  # tag/semver/commit: never moves to kasboot's commit
-OTHER_REPOSITORY = "other-repository"  # the source syncs another repository
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str  # one of the codes above
-    kustomization: FluxKustomization | None
-    message: str  # one line
-    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,20 @@ class TopologyVerdict:
     fixes: tuple[str, ...]
     # Failures that exist today and that bootstrap neither causes nor depends on.
     notes: tuple[str, ...] = ()
+    # Where Flux applies each object of the manifests (namespace/name may differ from
+    # what is written: targetNamespace, namePrefix/nameSuffix, kustomization files).
+    placements: tuple[Placement, ...] = ()
+
+    def placed(self, kind: str, namespace: str, name: str) -> tuple[str, str]:
+        """Where the object written as kind namespace/name really lands."""
+        for placement in self.placements:
+            if (placement.kind, placement.written_namespace, placement.written_name) == (
+                kind,
+                namespace,
+                name,
+            ):
+                return placement.namespace, placement.name
+        return namespace, name
 
 
 def is_agent_config(path: str) -> bool:
@@ -131,6 +153,15 @@ def check_topology(
         for p in predictions
         if p.ok and any(m in p.applied_files for m in manifests)
     )
+    placements = next(
+        (
+            tuple(pl for pl in p.placements if pl.path in manifests)
+            for p in predictions
+            if p.kustomization in reconciled_by
+        ),
+        (),
+    )
+    problems += placement_problems(placements, added, reconciled_by)
     unapplied = [
         m
         for m in manifests
@@ -144,7 +175,7 @@ def check_topology(
         problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations, sparse))
     if source is not None and source.kind == "GitRepository":
         problems += source_problems(source, manifest_branch, project_urls)
-        problems += _sparse_problems(source, overlay(files, added))
+        problems += sparse_problems(source, overlay(files, added))
         source_branch = following(source).branch
     elif source_branch and manifest_branch and source_branch != manifest_branch:
         problems.append(
@@ -162,63 +193,8 @@ def check_topology(
         problems=tuple(problems),
         fixes=tuple(_fixes(problems, manifests, future, source_branch, source, manifest_branch)),
         notes=tuple(notes),
+        placements=placements,
     )
-
-
-def source_problems(
-    source: FluxSource, manifest_branch: str | None, project_urls: Sequence[str]
-) -> list[Problem]:
-    """A GitRepository that never fetches kasboot's commit: pinned, another branch,
-    or another repository."""
-    problems: list[Problem] = []
-    if project_urls and not same_repository(source.url, *project_urls):
-        problems.append(
-            Problem(
-                OTHER_REPOSITORY,
-                None,
-                f"{source.display} syncs {source.url}, not this project "
-                f"({' or '.join(project_urls)}): Flux never sees kasboot's commit",
-            )
-        )
-    tracked = following(source)
-    if tracked.pinned:
-        problems.append(
-            Problem(
-                REF_PINNED,
-                None,
-                f"{source.display} is pinned to {tracked.pinned}: Flux never picks up "
-                f"kasboot's commit on {manifest_branch or 'the branch'!r}",
-            )
-        )
-    elif manifest_branch and tracked.branch != manifest_branch:
-        why = (
-            f"{source.display} has no spec.ref.branch, so source-controller follows its "
-            f"default {tracked.branch!r}"
-            if tracked.defaulted
-            else f"{source.display} follows branch {tracked.branch!r}"
-        )
-        problems.append(
-            Problem(BRANCH_MISMATCH, None, f"{why}, but the manifests go to {manifest_branch!r}")
-        )
-    return problems
-
-
-def _sparse_problems(source: FluxSource, files: Mapping[str, bytes]) -> list[Problem]:
-    """source-controller fails the whole fetch when a sparseCheckout directory is not in
-    the commit (validateSparseCheckoutPaths), so nothing new is ever applied."""
-    if source.sparse_checkout is None:
-        return []
-    tree = RepoTree(files)
-    missing = [d for d in source.sparse_checkout if secure_join(d) not in tree.dirs | set(files)]
-    return [
-        Problem(
-            SOURCE_FAILS,
-            None,
-            f"{source.display} cannot fetch: sparse checkout dir {directory!r} does not exist "
-            "in repository (source-controller fails the checkout)",
-        )
-        for directory in missing
-    ]
 
 
 def _not_reconciled(
@@ -334,6 +310,13 @@ def _fixes(
             fixes.append(
                 f"make {source.display} follow a branch (spec.ref.branch: "
                 f"{manifest_branch or 'main'}), or name the source that does (--flux-source-name)"
+            )
+        elif problem.code == SOURCE_REF_BROKEN and problem.fix:
+            fixes.append(problem.fix)
+        elif problem.code == UNFOLLOWABLE:
+            fixes.append(
+                "put --manifest-path under a Kustomization that does not rename or move "
+                "objects (namePrefix/nameSuffix, patches of metadata)"
             )
         elif problem.code == OTHER_REPOSITORY:
             fixes.append(

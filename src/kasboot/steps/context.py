@@ -53,6 +53,9 @@ class BootstrapContext:
     # what Flux's source revision puts before "@sha1:" ("" = the branch; a
     # GitRepository with spec.ref.name says "refs/heads/<branch>")
     flux_revision_prefix: str = ""
+    # where Flux really applies the HelmRelease when kustomize moves it (targetNamespace,
+    # a renaming patch), as the guard predicted; None = where the manifest says
+    helm_release_at: tuple[str, str] | None = None
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -70,6 +73,12 @@ class BootstrapContext:
     def agent_id(self) -> int:
         assert self.agent is not None, "the agent step runs first"
         return int(self.agent["id"])
+
+    @property
+    def helm_release_key(self) -> tuple[str, str]:
+        """(namespace, name) of the HelmRelease in the cluster, once Flux applied it."""
+        settings = self.settings
+        return self.helm_release_at or (settings.helm_release_namespace, settings.helm_release_name)
 
     @property
     def agent_identity(self) -> str:

@@ -20,6 +20,7 @@ from kasboot.flux.topology import (
     fix_add_kustomization,
     fix_sourceignore,
 )
+from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
 
 FIX_ADD_KUSTOMIZATION = "add-kustomization"
@@ -29,26 +30,14 @@ FIX_SOURCEIGNORE = "sourceignore"
 def source_kustomizations(ctx: BootstrapContext) -> list[FluxKustomization]:
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
+    source = (kind, settings.flux_source_namespace, settings.flux_source_name)
     found = []
     for item in ctx.cluster.list_objects("Kustomization"):
         meta, spec = item["metadata"], item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = ref.get("namespace") or meta["namespace"]
-        if (
-            ref.get("kind") == kind
-            and ref.get("name") == settings.flux_source_name
-            and namespace == settings.flux_source_namespace
-        ):
-            found.append(
-                FluxKustomization(
-                    namespace=meta["namespace"],
-                    name=meta["name"],
-                    path=spec.get("path") or "",
-                    source_kind=kind,
-                    source_name=settings.flux_source_name,
-                    source_namespace=settings.flux_source_namespace,
-                )
-            )
+        if (ref.get("kind"), namespace, ref.get("name")) == source:
+            found.append(FluxKustomization.from_object(item, source))
     return found
 
 
@@ -104,7 +93,10 @@ def check_namespaces(
     such a namespace neither exists nor is created by the same Flux build (the apply
     would fail with `namespaces "<ns>" not found` after the commit)."""
     settings = ctx.settings
-    wanted = {settings.helm_repository_namespace, settings.helm_release_namespace}
+    wanted = {
+        verdict.placed("HelmRepository", *_repository(settings))[0],
+        verdict.placed("HelmRelease", *_release(settings))[0],
+    }
     missing = {namespace for namespace in wanted if not ctx.cluster.namespace_exists(namespace)}
     if not missing:
         return
@@ -127,6 +119,22 @@ def check_namespaces(
             hint="create it first (e.g. commit a Namespace manifest under the Flux path), or "
             "use --helm-release-namespace/--helm-repository-namespace flux-system",
         )
+
+
+def _repository(settings: Settings) -> tuple[str, str]:
+    return settings.helm_repository_namespace, settings.helm_repository_name
+
+
+def _release(settings: Settings) -> tuple[str, str]:
+    return settings.helm_release_namespace, settings.helm_release_name
+
+
+def _follow(ctx: BootstrapContext, verdict: TopologyVerdict) -> TopologyVerdict:
+    """Remember where Flux puts the HelmRelease, so the reconcile waits there."""
+    written = _release(ctx.settings)
+    placed = verdict.placed("HelmRelease", *written)
+    ctx.helm_release_at = placed if placed != written else None
+    return verdict
 
 
 def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerdict | None:
@@ -175,7 +183,7 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
         if not verdict.ok:
             raise refusal(ctx, verdict)
         check_namespaces(ctx, verdict, files, added)
-        return verdict
+        return _follow(ctx, verdict)
     extra: dict[str, bytes] = {}
     if FIX_SOURCEIGNORE in settings.fix:
         extra.update(fix_sourceignore(files, {**added, **extra}, spec_ignore))
@@ -196,4 +204,4 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
         raise refusal(ctx, fixed)
     check_namespaces(ctx, fixed, files, {**added, **extra})
     ctx.extra_files = {path: data.decode() for path, data in extra.items()}
-    return fixed
+    return _follow(ctx, fixed)
