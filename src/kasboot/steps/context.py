@@ -56,6 +56,10 @@ class BootstrapContext:
     # where Flux really applies the HelmRelease when kustomize moves it (targetNamespace,
     # a renaming patch), as the guard predicted; None = where the manifest says
     helm_release_at: tuple[str, str] | None = None
+    # the namespace Kustomizations are listed in when the user may not list them
+    # cluster-wide (403); None = all namespaces. Set by the guard, read by reconcile.
+    kustomization_scope: str | None = None
+    guard_partial: str = ""  # why the guard could see only part of Flux ("" = all of it)
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
-from kasboot.errors import PreflightError
+from kasboot.errors import ClusterError, PreflightError
 from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
@@ -32,13 +32,31 @@ def source_kustomizations(ctx: BootstrapContext) -> list[FluxKustomization]:
     kind = SOURCE_KINDS[settings.flux_source_type]
     source = (kind, settings.flux_source_namespace, settings.flux_source_name)
     found = []
-    for item in ctx.cluster.list_objects("Kustomization"):
+    for item in _kustomizations(ctx):
         meta, spec = item["metadata"], item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = ref.get("namespace") or meta["namespace"]
         if (ref.get("kind"), namespace, ref.get("name")) == source:
             found.append(FluxKustomization.from_object(item, source))
     return found
+
+
+def _kustomizations(ctx: BootstrapContext) -> list[dict[str, Any]]:
+    """Every Kustomization; a user who may not list them cluster-wide (403, a
+    namespace-scoped operator) gets those of the Flux source's namespace, and the guard
+    says it is partial instead of failing."""
+    try:
+        return ctx.cluster.list_objects("Kustomization")
+    except ClusterError as error:
+        if error.status != 403:
+            raise
+    namespace = ctx.settings.flux_source_namespace
+    ctx.kustomization_scope = namespace
+    ctx.guard_partial = (
+        f"partial: may not list Kustomizations cluster-wide (403), checked those in "
+        f"namespace {namespace} only"
+    )
+    return ctx.cluster.list_objects("Kustomization", namespace)
 
 
 def _trap_fixes(ctx: BootstrapContext, kustomization: FluxKustomization) -> list[str]:
@@ -80,6 +98,8 @@ def refusal(ctx: BootstrapContext, verdict: TopologyVerdict) -> PreflightError:
                 "(objects with these names already exist under the same Flux path)",
             )
         fixes = [f"({n}) {fix}" for n, fix in enumerate(found, 1)]
+    if ctx.guard_partial:
+        message += f" (topology guard {ctx.guard_partial})"
     return PreflightError(message, hint="fixes: " + " | ".join(fixes))
 
 

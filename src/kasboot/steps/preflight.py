@@ -70,6 +70,8 @@ class Preflight:
         else:
             names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
             self._guard_summary = f"topology OK (applied by {names})"
+        if ctx.guard_partial:
+            self._guard_summary += f"; topology guard {ctx.guard_partial}"
 
     def _check_secret_owner(self, ctx: BootstrapContext) -> None:
         """Refuse to take over another agent's token Secret (its agent would lose its

@@ -31,7 +31,7 @@ def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
     found = []
-    for item in ctx.cluster.list_objects("Kustomization"):
+    for item in ctx.cluster.list_objects("Kustomization", ctx.kustomization_scope):
         spec = item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = item["metadata"]["namespace"]
