@@ -157,6 +157,8 @@ class Cluster:
             except ApiException as error:
                 if error.status == 404:
                     return None
+                if error.status == 403:  # a namespace-scoped user: Flux may well be there
+                    return "unknown (CRDs not readable)"
                 raise
             labels = crd.metadata.labels or {}
             return str(labels.get("app.kubernetes.io/version", "unknown"))
@@ -178,6 +180,10 @@ class Cluster:
             except ApiException as error:
                 if error.status == 404:
                     return False
+                if error.status == 403:
+                    # Namespaces are cluster-scoped: a namespace-scoped user may not read
+                    # (nor create) them. Assume it exists; a write into it says otherwise.
+                    return True
                 raise
 
     def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -206,16 +212,22 @@ class Cluster:
                 raise
             return dict(found)
 
-    def list_objects(self, kind: str) -> list[dict[str, Any]]:
-        """Every object of a Flux kind in every namespace; [] when the kind is not served."""
+    def list_objects(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a Flux kind in every namespace (or in `namespace`); [] when the
+        kind is not served. A user without cluster-wide list gets ClusterError 403."""
         from kubernetes.client.exceptions import ApiException
 
         spec = FLUX_KINDS[kind]
         with self._errors(f"listing {kind}s"):
             try:
-                found = self._custom.list_cluster_custom_object(
-                    spec.group, spec.version, spec.plural
-                )
+                if namespace is not None:
+                    found = self._custom.list_namespaced_custom_object(
+                        spec.group, spec.version, namespace, spec.plural
+                    )
+                else:
+                    found = self._custom.list_cluster_custom_object(
+                        spec.group, spec.version, spec.plural
+                    )
             except ApiException as error:
                 if error.status == 404:
                     return []

@@ -20,9 +20,15 @@ import pytest
 
 from kasboot.flux.render import render_manifests
 from kasboot.flux.topology import (
+    BRANCH_MISMATCH,
     BUILD_FAILS,
     NOT_RECONCILED,
+    OTHER_REPOSITORY,
+    REF_PINNED,
+    SOURCE_FAILS,
+    SOURCE_REF_BROKEN,
     FluxKustomization,
+    FluxSource,
     TopologyVerdict,
     check_topology,
 )
@@ -35,6 +41,7 @@ from tests.integration.guard_layouts import (
     AGENT_CONFIG,
     FLUX_NAMESPACE,
     HELM_VALUES,
+    PROJECT_URLS,
     FluxOutcome,
     Layout,
     Sync,
@@ -46,6 +53,7 @@ from tests.integration.guard_layouts import (
 )
 
 OUR_CONFIG = ".gitlab/agents/edge/config.yaml"
+SOURCE_PROBLEMS = {BRANCH_MISMATCH, REF_PINNED, OTHER_REPOSITORY, SOURCE_FAILS}
 PROD = "clusters/prod"
 SOPS_CONFIG = "creation_rules:\n- path_regex: .*.yaml\n  age: age1example\n"
 # kustomize (yaml.v3) refuses a mapping key given twice; line numbers count per document.
@@ -279,6 +287,15 @@ LAYOUTS = [
         expect_ok=True,
     ),
     Layout(
+        "golangci-config-under-flux-path-is-not-excluded",
+        prod(**{f"{PROD}/.golangci.yaml": "run:\n  timeout: 5m\n"}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/.golangci.yaml",),
+    ),
+    Layout(
         "spec-ignore-without-patterns-keeps-default-exclusions",
         prod(**{f"{PROD}/.sops.yaml": SOPS_CONFIG}),
         f"{PROD}/gitlab-agent",
@@ -334,6 +351,288 @@ LAYOUTS = [
         (Sync("flux-system", f"./{PROD}", "OCIRepository"),),
         expect_ok=True,
     ),
+    # -- symlinks and submodules never reach the artifact (issue 15 item 7) -----------
+    Layout(
+        "symlinked-values-under-flux-path-are-dropped",
+        prod(**{"charts/monitoring/values.yaml": HELM_VALUES}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        links={f"{PROD}/monitoring/values.yaml": "../../../charts/monitoring/values.yaml"},
+    ),
+    Layout(
+        "symlinked-directory-under-flux-path-is-dropped",
+        prod(**{"charts/monitoring/values.yaml": HELM_VALUES}),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        links={f"{PROD}/charts": "../../charts"},
+    ),
+    Layout(
+        "submodule-under-flux-path-is-empty",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        submodules=(f"{PROD}/vendor/platform",),
+    ),
+    Layout(
+        "kustomization-listing-a-symlinked-manifest-fails",
+        prod(
+            **{
+                "shared/web.yaml": configmap("shared-web"),
+                f"{PROD}/kustomization.yaml": kustomization(
+                    "flux-system",
+                    "apps/web.yaml",
+                    "shared-web.yaml",
+                    *(
+                        f"gitlab-agent/{name}"
+                        for name in (
+                            "gitlab-helm-repository.yaml",
+                            "gitlab-agent-helm-release.yaml",
+                        )
+                    ),
+                ),
+            }
+        ),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=(f"{PROD}/kustomization.yaml",),
+        links={f"{PROD}/shared-web.yaml": "../../shared/web.yaml"},
+    ),
+    # -- spec.sparseCheckout: only those directories reach the artifact (item 8) ------
+    Layout(
+        "root-sync-with-sparse-checkout-never-sees-gitlab-dir",
+        root(),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=True,
+        sparse_checkout=("./flux-system", "agents"),
+    ),
+    Layout(
+        "manifest-path-outside-sparse-checkout-is-never-fetched",
+        root(),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=NOT_RECONCILED,
+        expect_files=MANIFESTS,
+        sparse_checkout=("flux-system",),
+    ),
+    Layout(
+        "sparse-checkout-is-a-string-prefix",
+        root(**{"agents-old/values.yaml": HELM_VALUES}),
+        "agents/edge",
+        ROOT_SYNC,
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+        expect_files=("agents-old/values.yaml",),
+        sparse_checkout=("flux-system", "agents"),
+    ),
+    Layout(
+        "sparse-checkout-of-a-missing-directory-fails-the-fetch",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=SOURCE_FAILS,
+        sparse_checkout=(PROD, "infrastructure"),
+    ),
+    # -- Kustomization fields that move objects (issue 15 item 10) --------------------
+    Layout(
+        "target-namespace-moves-the-helm-repository-away-from-the-source-ref",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"targetNamespace": "apps"})),
+        expect_ok=False,
+        expect_problem=SOURCE_REF_BROKEN,
+        expect_files=("agents/edge/gitlab-helm-repository.yaml",),
+    ),
+    Layout(
+        "target-namespace-followed-when-the-repository-namespace-matches",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"targetNamespace": "apps"})),
+        expect_ok=True,
+        options={"helm_repository_namespace": "apps"},
+    ),
+    Layout(
+        "name-prefix-renames-the-helm-repository",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"namePrefix": "edge-"})),
+        expect_ok=False,
+        expect_problem=SOURCE_REF_BROKEN,
+    ),
+    Layout(
+        "name-suffix-in-a-kustomization-file-renames-too",
+        prod(
+            **{
+                "agents/kustomization.yaml": kustomization(
+                    *(f"edge/{m.rsplit('/', 1)[1]}" for m in MANIFESTS)
+                )
+                + "nameSuffix: -prod\n"
+            }
+        ),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents")),
+        expect_ok=False,
+        expect_problem=SOURCE_REF_BROKEN,
+    ),
+    Layout(
+        "namespace-in-a-kustomization-file-is-overridden-by-target-namespace",
+        prod(
+            **{
+                "agents/kustomization.yaml": kustomization(
+                    *(f"edge/{m.rsplit('/', 1)[1]}" for m in MANIFESTS)
+                )
+                + "namespace: elsewhere\n"
+            }
+        ),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"targetNamespace": "flux-system"})),
+        expect_ok=True,
+    ),
+    Layout(
+        "patch-renaming-the-helm-release-is-followed",
+        prod(),
+        "agents/edge",
+        (
+            *PROD_SYNC,
+            Sync(
+                "agents",
+                "./agents",
+                spec={
+                    "patches": [
+                        {
+                            "target": {"kind": "HelmRelease", "name": "gitlab-agent"},
+                            "patch": "- op: replace\n  path: /metadata/name\n  value: edge-agent\n",
+                        }
+                    ]
+                },
+            ),
+        ),
+        expect_ok=True,
+    ),
+    Layout(
+        "component-adds-its-objects",
+        prod(
+            **{
+                "components/audit/kustomization.yaml": (
+                    "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+                    "resources:\n- audit.yaml\n"
+                ),
+                "components/audit/audit.yaml": configmap("audit"),
+            }
+        ),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"components": ["../components/audit"]})),
+        expect_ok=True,
+    ),
+    Layout(
+        "missing-component-fails-the-build",
+        prod(),
+        "agents/edge",
+        (*PROD_SYNC, Sync("agents", "./agents", spec={"components": ["../components/gone"]})),
+        expect_ok=False,
+        expect_problem=BUILD_FAILS,
+    ),
+    Layout(
+        "missing-component-ignored-when-asked",
+        prod(),
+        "agents/edge",
+        (
+            *PROD_SYNC,
+            Sync(
+                "agents",
+                "./agents",
+                spec={"components": ["../components/gone"], "ignoreMissingComponents": True},
+            ),
+        ),
+        expect_ok=True,
+    ),
+    # -- which commit the source fetches (issue 15 item 9) ---------------------------
+    Layout(
+        "no-ref-follows-master-on-a-main-project",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BRANCH_MISMATCH,
+        ref=None,
+    ),
+    Layout(
+        "ref-branch-other-than-the-manifest-branch",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=BRANCH_MISMATCH,
+        ref={"branch": "production"},
+    ),
+    Layout(
+        "ref-name-refs-heads-main-follows-main",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        ref={"name": "refs/heads/main"},
+    ),
+    Layout(
+        "ref-tag-never-moves",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=REF_PINNED,
+        ref={"tag": "v1.0.0"},
+    ),
+    Layout(
+        "ref-semver-never-picks-a-branch-commit",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=REF_PINNED,
+        ref={"semver": ">=1.0.0", "branch": "main"},
+    ),
+    Layout(
+        "ref-name-of-a-tag-never-moves",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=REF_PINNED,
+        ref={"name": "refs/tags/v1.0.0"},
+    ),
+    Layout(
+        "https-url-with-other-case-and-no-dot-git-is-this-project",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        source_url="https://GitLab.Example.Test/demo/fleet",
+    ),
+    Layout(
+        "ssh-url-form-is-this-project",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=True,
+        source_url="ssh://git@gitlab.example.test:2222/demo/fleet.git",
+    ),
+    Layout(
+        "url-of-another-repository",
+        prod(),
+        f"{PROD}/gitlab-agent",
+        PROD_SYNC,
+        expect_ok=False,
+        expect_problem=OTHER_REPOSITORY,
+        source_url="ssh://git@gitlab.example.test/demo/fleet-mirror.git",
+        other_repository=True,
+    ),
 ]
 
 
@@ -345,12 +644,11 @@ def guard_verdict(layout: Layout, added: Mapping[str, str]) -> TopologyVerdict:
     return check_topology(
         files=encoded(layout.tree),
         added=encoded(added),
-        kustomizations=[
-            FluxKustomization(FLUX_NAMESPACE, sync.name, sync.path, sync.source_kind)
-            for sync in layout.syncs
-        ],
+        kustomizations=[FluxKustomization.from_object(sync.object) for sync in layout.syncs],
         manifest_files=layout.manifest_files,
-        spec_ignore=layout.spec_ignore,
+        manifest_branch="main",
+        source=FluxSource.from_object(layout.source_object),
+        project_urls=PROJECT_URLS,
     )
 
 
@@ -364,13 +662,32 @@ def blamed_by_guard(path: str, guard_files: list[str], tree: Mapping[str, str]) 
     return bool(listing) and any(path.startswith(f.rpartition("/")[0]) for f in listing)
 
 
-def agent_installed(outcomes: list[FluxOutcome], layout: Layout) -> bool:
+def applied_release(outcomes: list[FluxOutcome], layout: Layout) -> tuple[str, str] | None:
+    """Where Flux applied the agent's HelmRelease, when its chart source is there too:
+    the HelmRepository its sourceRef names (kustomize never rewrites sourceRef) must be
+    applied by some Kustomization at exactly that namespace/name."""
     settings = layout.settings
-    return any(
-        outcome.applies("HelmRelease", settings.helm_release_name)
-        and outcome.applies("HelmRepository", settings.helm_repository_name)
-        for outcome in outcomes
-    )
+    applied = [obj for outcome in outcomes if outcome.ok for obj in outcome.objects]
+    repositories = {
+        ((obj.get("metadata") or {}).get("namespace"), (obj.get("metadata") or {}).get("name"))
+        for obj in applied
+        if obj.get("kind") == "HelmRepository"
+    }
+    for obj in applied:
+        meta = obj.get("metadata") or {}
+        # kustomize may rename it; spec.releaseName stays what kasboot wrote
+        if obj.get("kind") != "HelmRelease" or obj["spec"].get("releaseName") != (
+            settings.helm_release_name
+        ):
+            continue
+        ref = obj["spec"]["chart"]["spec"]["sourceRef"]
+        if (ref.get("namespace") or meta.get("namespace"), ref.get("name")) in repositories:
+            return meta.get("namespace"), meta.get("name")
+    return None
+
+
+def agent_installed(outcomes: list[FluxOutcome], layout: Layout) -> bool:
+    return applied_release(outcomes, layout) is not None
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=[layout.id for layout in LAYOUTS])
@@ -388,8 +705,12 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
 
     # (b) What Flux does with the same tree once bootstrap has written.
     after = {**layout.tree, **added}
-    outcomes = simulate_flux(after, layout.syncs, layout.spec_ignore, tmp_path / "after")
+    outcomes = simulate_flux(after, layout, tmp_path / "after", base=layout.tree)
     for prediction, outcome in zip(verdict.predictions, outcomes, strict=True):
+        if not outcome.fetched_tree:
+            # Flux never builds the tree bootstrap leaves: the guard must refuse at source.
+            assert codes & SOURCE_PROBLEMS, (outcome.message, verdict.problems)
+            continue
         assert prediction.ok is outcome.ok, (outcome.sync, outcome.message, prediction.message)
         if outcome.ok:
             continue
@@ -406,10 +727,15 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
     failing = [outcome.sync for outcome in outcomes if not outcome.ok]
     newly_failing = failing
     if failing:
-        before = simulate_flux(layout.tree, layout.syncs, layout.spec_ignore, tmp_path / "before")
+        before = simulate_flux(layout.tree, layout, tmp_path / "before")
         newly_failing = [o.sync for o in before if o.ok and o.sync in failing]
     installed = agent_installed(outcomes, layout)
     assert verdict.ok is (installed and not newly_failing), (installed, newly_failing)
+    if installed:
+        # The guard knows where Flux puts the HelmRelease (the reconcile waits there).
+        settings = layout.settings
+        written = (settings.helm_release_namespace, settings.helm_release_name)
+        assert verdict.placed("HelmRelease", *written) == applied_release(outcomes, layout)
     if NOT_RECONCILED in codes:
         assert not installed
         assert all(outcome.ok for outcome in outcomes)

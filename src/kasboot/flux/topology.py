@@ -19,13 +19,39 @@ from kasboot.flux.build import (
     kustomization_file_in,
     predict_build,
 )
+from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.paths import is_within, normalize_repo_path
-from kasboot.flux.views import FileView, LazyFiles, artifact, overlay
+from kasboot.flux.placement import Placement
+from kasboot.flux.problems import (
+    BRANCH_MISMATCH,
+    BUILD_FAILS,
+    NO_KUSTOMIZATION,
+    NOT_RECONCILED,
+    OTHER_REPOSITORY,
+    REF_PINNED,
+    SOURCE_FAILS,
+    SOURCE_REF_BROKEN,
+    UNFOLLOWABLE,
+    Problem,
+    placement_problems,
+    source_problems,
+    sparse_problems,
+)
+from kasboot.flux.views import FileView, LazyFiles, artifact, in_sparse_checkout, overlay
 
 __all__ = [
+    "BRANCH_MISMATCH",
+    "BUILD_FAILS",
+    "NOT_RECONCILED",
+    "OTHER_REPOSITORY",
+    "REF_PINNED",
+    "SOURCE_FAILS",
+    "SOURCE_REF_BROKEN",
+    "UNFOLLOWABLE",
     "BuildPrediction",
     "FileFailure",
     "FluxKustomization",
+    "FluxSource",
     "LazyFiles",
     "Problem",
     "TopologyVerdict",
@@ -34,20 +60,8 @@ __all__ = [
     "fix_add_kustomization",
     "fix_sourceignore",
     "predict_build",
+    "source_problems",
 ]
-
-BUILD_FAILS = "build-fails"
-NOT_RECONCILED = "not-reconciled"
-BRANCH_MISMATCH = "branch-mismatch"
-NO_KUSTOMIZATION = "no-kustomization"
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str  # build-fails | not-reconciled | branch-mismatch | no-kustomization
-    kustomization: FluxKustomization | None
-    message: str  # one line
-    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,20 @@ class TopologyVerdict:
     fixes: tuple[str, ...]
     # Failures that exist today and that bootstrap neither causes nor depends on.
     notes: tuple[str, ...] = ()
+    # Where Flux applies each object of the manifests (namespace/name may differ from
+    # what is written: targetNamespace, namePrefix/nameSuffix, kustomization files).
+    placements: tuple[Placement, ...] = ()
+
+    def placed(self, kind: str, namespace: str, name: str) -> tuple[str, str]:
+        """Where the object written as kind namespace/name really lands."""
+        for placement in self.placements:
+            if (placement.kind, placement.written_namespace, placement.written_name) == (
+                kind,
+                namespace,
+                name,
+            ):
+                return placement.namespace, placement.name
+        return namespace, name
 
 
 def is_agent_config(path: str) -> bool:
@@ -79,12 +107,20 @@ def check_topology(
     spec_ignore: str | None = None,
     source_branch: str | None = None,
     manifest_branch: str | None = None,
+    source: FluxSource | None = None,
+    project_urls: Sequence[str] = (),
 ) -> TopologyVerdict:
     """Predict every Kustomization on the tree as it will be once `added` is written.
 
     `files` is the repository today, unfiltered (a `LazyFiles` keeps reads minimal).
+    With `source` (the GitRepository as read), its ref, url and ignore rules count
+    too: a source that never sees a commit on `manifest_branch` of the project at
+    `project_urls` is refused whatever the build.
     """
-    future, future_ignore = artifact(overlay(files, added), spec_ignore)
+    if source is not None and spec_ignore is None:
+        spec_ignore = source.ignore
+    sparse = source.sparse_checkout if source is not None else None
+    future, future_ignore = artifact(overlay(files, added), spec_ignore, sparse)
     manifests = [normalize_repo_path(path) for path in manifest_files]
     predictions = tuple(predict_build(future, k) for k in kustomizations)
     problems: list[Problem] = []
@@ -105,7 +141,7 @@ def check_topology(
             for path in manifests
         )
         if not ours:
-            today = today or artifact(files, spec_ignore)[0]
+            today = today or artifact(files, spec_ignore, sparse)[0]
             ours = predict_build(today, prediction.kustomization).ok
         line = f"Kustomization {prediction.kustomization.ref} would fail: {prediction.message}"
         if ours:
@@ -117,6 +153,15 @@ def check_topology(
         for p in predictions
         if p.ok and any(m in p.applied_files for m in manifests)
     )
+    placements = next(
+        (
+            tuple(pl for pl in p.placements if pl.path in manifests)
+            for p in predictions
+            if p.kustomization in reconciled_by
+        ),
+        (),
+    )
+    problems += placement_problems(placements, added, reconciled_by)
     unapplied = [
         m
         for m in manifests
@@ -127,8 +172,12 @@ def check_topology(
         )
     ]
     if unapplied and kustomizations:
-        problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations))
-    if source_branch and manifest_branch and source_branch != manifest_branch:
+        problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations, sparse))
+    if source is not None and source.kind == "GitRepository":
+        problems += source_problems(source, manifest_branch, project_urls)
+        problems += sparse_problems(source, overlay(files, added))
+        source_branch = following(source).branch
+    elif source_branch and manifest_branch and source_branch != manifest_branch:
         problems.append(
             Problem(
                 BRANCH_MISMATCH,
@@ -142,8 +191,9 @@ def check_topology(
         predictions=predictions,
         manifest_reconciled_by=reconciled_by,
         problems=tuple(problems),
-        fixes=tuple(_fixes(problems, manifests, future, source_branch)),
+        fixes=tuple(_fixes(problems, manifests, future, source_branch, source, manifest_branch)),
         notes=tuple(notes),
+        placements=placements,
     )
 
 
@@ -151,9 +201,14 @@ def _not_reconciled(
     unapplied: list[str],
     excluded: Callable[[str], bool],
     kustomizations: Sequence[FluxKustomization],
+    sparse: Sequence[str] | None = None,
 ) -> Problem:
     manifest = unapplied[0]
-    if excluded(manifest):
+    covering: list[FluxKustomization] = []
+    if not in_sparse_checkout(manifest, sparse):
+        listed = ", ".join(sparse or ())
+        why = f"it is outside the GitRepository's spec.sparseCheckout ({listed}): never fetched"
+    elif excluded(manifest):
         why = "it is excluded from the source artifact (.sourceignore or spec.ignore)"
     else:
         covering = [k for k in kustomizations if is_within(manifest, k.repo_path)]
@@ -187,6 +242,8 @@ def _fixes(
     manifests: list[str],
     future: Mapping[str, bytes],
     source_branch: str | None,
+    source: FluxSource | None = None,
+    manifest_branch: str | None = None,
 ) -> list[str]:
     fixes: list[str] = []
     manifest_dir = manifests[0].rpartition("/")[0] if manifests else ""
@@ -216,6 +273,17 @@ def _fixes(
                 fixes.append(
                     f"fix or remove {path} (Flux cannot build it), or exclude it in .sourceignore"
                 )
+        elif problem.code == NOT_RECONCILED and not all(
+            in_sparse_checkout(path, source.sparse_checkout if source else None)
+            for path in problem.files
+        ):
+            where = source.display if source else "the source"
+            fixes.append(
+                f"use a --manifest-path inside spec.sparseCheckout of {where}, "
+                "or add its directory there"
+            )
+        elif problem.code == SOURCE_FAILS and source is not None:
+            fixes.append(f"fix spec.sparseCheckout of {source.display}: every entry must exist")
         elif problem.code == NOT_RECONCILED:
             if ks is not None and kustomization_file_in(future, ks.repo_path) is None:
                 fixes.append(
@@ -230,7 +298,31 @@ def _fixes(
             else:
                 fixes.append("use a --manifest-path under a path that Flux reconciles")
         elif problem.code == BRANCH_MISMATCH:
-            fixes.append(f"commit to {source_branch!r}, the branch Flux follows (--branch)")
+            if source is not None and manifest_branch:
+                fixes.append(
+                    f"set spec.ref.branch: {manifest_branch} on {source.display} "
+                    f"(flux bootstrap --branch {manifest_branch})"
+                )
+            fixes.append(
+                f"commit to {source_branch!r}, the branch Flux follows (--manifest-branch)"
+            )
+        elif problem.code == REF_PINNED and source is not None:
+            fixes.append(
+                f"make {source.display} follow a branch (spec.ref.branch: "
+                f"{manifest_branch or 'main'}), or name the source that does (--flux-source-name)"
+            )
+        elif problem.code == SOURCE_REF_BROKEN and problem.fix:
+            fixes.append(problem.fix)
+        elif problem.code == UNFOLLOWABLE:
+            fixes.append(
+                "put --manifest-path under a Kustomization that does not rename or move "
+                "objects (namePrefix/nameSuffix, patches of metadata)"
+            )
+        elif problem.code == OTHER_REPOSITORY:
+            fixes.append(
+                "bootstrap the project Flux syncs (-R group/project), or name the source of "
+                "this project (--flux-source-namespace/--flux-source-name)"
+            )
         elif problem.code == NO_KUSTOMIZATION:
             fixes.append(
                 "create a Flux Kustomization for this source (flux bootstrap), or name the "

@@ -6,7 +6,7 @@ a `LazyFiles` holding every path of the tree and fetching content on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from kasboot.flux.sourceignore import SourceIgnore
 
@@ -58,7 +58,27 @@ def overlay(files: Mapping[str, bytes], added: Mapping[str, bytes]) -> FileView:
     return FileView([*files.keys(), *added.keys()], read)
 
 
-def artifact(files: Mapping[str, bytes], spec_ignore: str | None) -> tuple[FileView, SourceIgnore]:
-    """What source-controller would package from `files`, and the filter it used."""
-    ignore = SourceIgnore.for_git_repository(files.keys(), files.__getitem__, spec_ignore)
-    return FileView(ignore.filter(files.keys()), files.__getitem__), ignore
+def sparse_prefixes(sparse_checkout: Sequence[str]) -> list[str]:
+    """spec.sparseCheckout as go-git applies it: "./" trimmed (source-controller), then
+    a plain string prefix of each path (Index.SkipUnless: "apps" also keeps "apps-old/")."""
+    return [directory.removeprefix("./") for directory in sparse_checkout]
+
+
+def in_sparse_checkout(path: str, sparse_checkout: Sequence[str] | None) -> bool:
+    if sparse_checkout is None:
+        return True
+    return any(path.startswith(prefix) for prefix in sparse_prefixes(sparse_checkout))
+
+
+def artifact(
+    files: Mapping[str, bytes],
+    spec_ignore: str | None,
+    sparse_checkout: Sequence[str] | None = None,
+) -> tuple[FileView, SourceIgnore]:
+    """What source-controller would package from `files`, and the filter it used.
+
+    A sparse checkout writes only the chosen directories, so only `.sourceignore`
+    files inside them are ever read."""
+    checked_out = [path for path in files if in_sparse_checkout(path, sparse_checkout)]
+    ignore = SourceIgnore.for_git_repository(checked_out, files.__getitem__, spec_ignore)
+    return FileView(ignore.filter(checked_out), files.__getitem__), ignore

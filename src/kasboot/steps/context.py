@@ -50,6 +50,16 @@ class BootstrapContext:
     token_secret: dict[str, Any] | None = None  # the token Secret as pre-flight found it
     # "namespace/name" of the Kustomizations the guard found applying the manifests
     reconciled_by: list[str] = field(default_factory=list)
+    # what Flux's source revision puts before "@sha1:" ("" = the branch; a
+    # GitRepository with spec.ref.name says "refs/heads/<branch>")
+    flux_revision_prefix: str = ""
+    # where Flux really applies the HelmRelease when kustomize moves it (targetNamespace,
+    # a renaming patch), as the guard predicted; None = where the manifest says
+    helm_release_at: tuple[str, str] | None = None
+    # the namespace Kustomizations are listed in when the user may not list them
+    # cluster-wide (403); None = all namespaces. Set by the guard, read by reconcile.
+    kustomization_scope: str | None = None
+    guard_partial: str = ""  # why the guard could see only part of Flux ("" = all of it)
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,6 +77,12 @@ class BootstrapContext:
     def agent_id(self) -> int:
         assert self.agent is not None, "the agent step runs first"
         return int(self.agent["id"])
+
+    @property
+    def helm_release_key(self) -> tuple[str, str]:
+        """(namespace, name) of the HelmRelease in the cluster, once Flux applied it."""
+        settings = self.settings
+        return self.helm_release_at or (settings.helm_release_namespace, settings.helm_release_name)
 
     @property
     def agent_identity(self) -> str:

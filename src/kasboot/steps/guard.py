@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
-from kasboot.errors import PreflightError
+from kasboot.errors import ClusterError, PreflightError
+from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
     FluxKustomization,
@@ -19,6 +20,7 @@ from kasboot.flux.topology import (
     fix_add_kustomization,
     fix_sourceignore,
 )
+from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
 
 FIX_ADD_KUSTOMIZATION = "add-kustomization"
@@ -28,27 +30,33 @@ FIX_SOURCEIGNORE = "sourceignore"
 def source_kustomizations(ctx: BootstrapContext) -> list[FluxKustomization]:
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
+    source = (kind, settings.flux_source_namespace, settings.flux_source_name)
     found = []
-    for item in ctx.cluster.list_objects("Kustomization"):
+    for item in _kustomizations(ctx):
         meta, spec = item["metadata"], item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = ref.get("namespace") or meta["namespace"]
-        if (
-            ref.get("kind") == kind
-            and ref.get("name") == settings.flux_source_name
-            and namespace == settings.flux_source_namespace
-        ):
-            found.append(
-                FluxKustomization(
-                    namespace=meta["namespace"],
-                    name=meta["name"],
-                    path=spec.get("path") or "",
-                    source_kind=kind,
-                    source_name=settings.flux_source_name,
-                    source_namespace=settings.flux_source_namespace,
-                )
-            )
+        if (ref.get("kind"), namespace, ref.get("name")) == source:
+            found.append(FluxKustomization.from_object(item, source))
     return found
+
+
+def _kustomizations(ctx: BootstrapContext) -> list[dict[str, Any]]:
+    """Every Kustomization; a user who may not list them cluster-wide (403, a
+    namespace-scoped operator) gets those of the Flux source's namespace, and the guard
+    says it is partial instead of failing."""
+    try:
+        return ctx.cluster.list_objects("Kustomization")
+    except ClusterError as error:
+        if error.status != 403:
+            raise
+    namespace = ctx.settings.flux_source_namespace
+    ctx.kustomization_scope = namespace
+    ctx.guard_partial = (
+        f"partial: may not list Kustomizations cluster-wide (403), checked those in "
+        f"namespace {namespace} only"
+    )
+    return ctx.cluster.list_objects("Kustomization", namespace)
 
 
 def _trap_fixes(ctx: BootstrapContext, kustomization: FluxKustomization) -> list[str]:
@@ -90,6 +98,8 @@ def refusal(ctx: BootstrapContext, verdict: TopologyVerdict) -> PreflightError:
                 "(objects with these names already exist under the same Flux path)",
             )
         fixes = [f"({n}) {fix}" for n, fix in enumerate(found, 1)]
+    if ctx.guard_partial:
+        message += f" (topology guard {ctx.guard_partial})"
     return PreflightError(message, hint="fixes: " + " | ".join(fixes))
 
 
@@ -103,7 +113,10 @@ def check_namespaces(
     such a namespace neither exists nor is created by the same Flux build (the apply
     would fail with `namespaces "<ns>" not found` after the commit)."""
     settings = ctx.settings
-    wanted = {settings.helm_repository_namespace, settings.helm_release_namespace}
+    wanted = {
+        verdict.placed("HelmRepository", *_repository(settings))[0],
+        verdict.placed("HelmRelease", *_release(settings))[0],
+    }
     missing = {namespace for namespace in wanted if not ctx.cluster.namespace_exists(namespace)}
     if not missing:
         return
@@ -128,6 +141,22 @@ def check_namespaces(
         )
 
 
+def _repository(settings: Settings) -> tuple[str, str]:
+    return settings.helm_repository_namespace, settings.helm_repository_name
+
+
+def _release(settings: Settings) -> tuple[str, str]:
+    return settings.helm_release_namespace, settings.helm_release_name
+
+
+def _follow(ctx: BootstrapContext, verdict: TopologyVerdict) -> TopologyVerdict:
+    """Remember where Flux puts the HelmRelease, so the reconcile waits there."""
+    written = _release(ctx.settings)
+    placed = verdict.placed("HelmRelease", *written)
+    ctx.helm_release_at = placed if placed != written else None
+    return verdict
+
+
 def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerdict | None:
     """Check the topology; with --fix, put the fix files in ctx.extra_files. Returns the
     final verdict, or None when there is no Flux to predict."""
@@ -140,9 +169,12 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     )
     if source is None:
         return None
-    spec = source.get("spec") or {}
-    spec_ignore = spec.get("ignore")
-    source_branch = (spec.get("ref") or {}).get("branch") if kind == "GitRepository" else None
+    flux_source = FluxSource.from_object({**source, "kind": kind})
+    spec_ignore = flux_source.ignore
+    project = ctx.project
+    project_urls = [u for u in (project.http_url, project.ssh_url) if u] if project else []
+    if kind == "GitRepository":
+        ctx.flux_revision_prefix = following(flux_source).revision_prefix
     kustomizations = source_kustomizations(ctx)
     tree = ctx.gitlab.tree(ctx.project_path, ctx.branch)
 
@@ -161,8 +193,9 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
             kustomizations=kustomizations,
             manifest_files=manifest_files,
             spec_ignore=spec_ignore,
-            source_branch=source_branch,
             manifest_branch=ctx.branch,
+            source=flux_source,
+            project_urls=project_urls,
         )
 
     verdict = check({})
@@ -170,7 +203,7 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
         if not verdict.ok:
             raise refusal(ctx, verdict)
         check_namespaces(ctx, verdict, files, added)
-        return verdict
+        return _follow(ctx, verdict)
     extra: dict[str, bytes] = {}
     if FIX_SOURCEIGNORE in settings.fix:
         extra.update(fix_sourceignore(files, {**added, **extra}, spec_ignore))
@@ -191,4 +224,4 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
         raise refusal(ctx, fixed)
     check_namespaces(ctx, fixed, files, {**added, **extra})
     ctx.extra_files = {path: data.decode() for path, data in extra.items()}
-    return fixed
+    return _follow(ctx, fixed)

@@ -69,6 +69,8 @@ class Preflight:
         else:
             names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
             self._guard_summary = f"topology OK (applied by {names})"
+        if ctx.guard_partial:
+            self._guard_summary += f"; topology guard {ctx.guard_partial}"
 
     def _check_flux(self, ctx: BootstrapContext) -> None:
         settings = ctx.settings

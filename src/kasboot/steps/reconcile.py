@@ -31,7 +31,7 @@ def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
     found = []
-    for item in ctx.cluster.list_objects("Kustomization"):
+    for item in ctx.cluster.list_objects("Kustomization", ctx.kustomization_scope):
         spec = item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = item["metadata"]["namespace"]
@@ -56,10 +56,7 @@ class ReconcileFlux:
         return "--no-reconcile" if ctx.settings.no_reconcile else None
 
     def _helm_release(self, ctx: BootstrapContext) -> dict[str, Any] | None:
-        settings = ctx.settings
-        return ctx.cluster.get_object(
-            "HelmRelease", settings.helm_release_namespace, settings.helm_release_name
-        )
+        return ctx.cluster.get_object("HelmRelease", *ctx.helm_release_key)
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
@@ -70,7 +67,7 @@ class ReconcileFlux:
             return []
         kind = SOURCE_KINDS[settings.flux_source_type]
         source = f"{settings.flux_source_namespace}/{settings.flux_source_name}"
-        release_name = f"{settings.helm_release_namespace}/{settings.helm_release_name}"
+        release_name = "/".join(ctx.helm_release_key)
         changes = [Change("annotate", f"{kind} {source}", "reconcile.fluxcd.io/requestedAt")]
         changes += [
             Change(
@@ -91,7 +88,7 @@ class ReconcileFlux:
         settings = ctx.settings
         kind = SOURCE_KINDS[settings.flux_source_type]
         revision = (
-            f"{ctx.branch}@sha1:{ctx.commit_sha}"
+            f"{ctx.flux_revision_prefix or ctx.branch}@sha1:{ctx.commit_sha}"
             if ctx.commit_sha and kind == "GitRepository"
             else None
         )
@@ -114,13 +111,7 @@ class ReconcileFlux:
                 f"no Flux Kustomization applies {settings.manifest_path or 'the repository root'}",
                 hint="point a Kustomization of this source at a parent of --manifest-path",
             )
-        self._wait_exists(
-            ctx,
-            "HelmRelease",
-            settings.helm_release_namespace,
-            settings.helm_release_name,
-            deadline,
-        )
+        self._wait_exists(ctx, "HelmRelease", *ctx.helm_release_key, deadline)
         # As `flux reconcile helmrelease --with-source`: the chart's source first, so the
         # release does not fail on a chart that simply has not been fetched yet.
         self._wait_exists(
@@ -139,7 +130,7 @@ class ReconcileFlux:
             None,
             deadline,
         )
-        chart = f"{settings.helm_release_namespace}-{settings.helm_release_name}"
+        chart = "-".join(ctx.helm_release_key)
         if (
             ctx.cluster.get_object("HelmChart", settings.helm_repository_namespace, chart)
             is not None
@@ -147,15 +138,7 @@ class ReconcileFlux:
             self._reconcile(
                 ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
             )
-        self._reconcile(
-            ctx,
-            "HelmRelease",
-            settings.helm_release_namespace,
-            settings.helm_release_name,
-            token,
-            None,
-            deadline,
-        )
+        self._reconcile(ctx, "HelmRelease", *ctx.helm_release_key, token, None, deadline)
         if ctx.token is not None and ctx.held_token_id is not None:
             # The Secret now holds a new token: agentk reads its token file only at start.
             self.restart_agent(ctx, token)
@@ -166,8 +149,8 @@ class ReconcileFlux:
         installs for the HelmRelease."""
         settings = ctx.settings
         selector = (
-            f"helm.toolkit.fluxcd.io/name={settings.helm_release_name},"
-            f"helm.toolkit.fluxcd.io/namespace={settings.helm_release_namespace}"
+            f"helm.toolkit.fluxcd.io/name={ctx.helm_release_key[1]},"
+            f"helm.toolkit.fluxcd.io/namespace={ctx.helm_release_key[0]}"
         )
         found = ctx.cluster.list_deployments(settings.helm_release_target_namespace, selector)
         return [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in found]

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,15 +139,46 @@ def generate_kustomization(directory: Path, wording: GeneratorWording) -> list[s
     return resources
 
 
-def apply_overlay(kustomization_file: Path, target_namespace: str | None) -> None:
-    """Overlay the Kustomization's spec fields Flux writes into the kustomization file."""
-    if not target_namespace:
-        return
+def apply_overlay(
+    kustomization_file: Path, overlay: Mapping[str, Any] | None, created: bool = True
+) -> None:
+    """Write the Kustomization's spec fields into the kustomization file, as fluxcd/pkg's
+    generator does (GenerateManifest): ``targetNamespace`` becomes ``namespace`` and
+    ``namePrefix``/``nameSuffix`` replace the file's own; ``patches`` and ``components``
+    are appended (a missing component is dropped only with ``ignoreMissingComponents``).
+    An existing file without resources gets ``buildMetadata: [originAnnotations]``."""
+    overlay = overlay or {}
     yaml = YAML()
     document = yaml.load(kustomization_file.read_text(encoding="utf-8")) or {}
-    document["namespace"] = target_namespace
-    with kustomization_file.open("w", encoding="utf-8") as handle:
-        yaml.dump(document, handle)
+    changed = False
+    if not created and not document.get("resources"):
+        document["buildMetadata"] = ["originAnnotations"]
+        changed = True
+    for field, key in (
+        ("targetNamespace", "namespace"),
+        ("namePrefix", "namePrefix"),
+        ("nameSuffix", "nameSuffix"),
+    ):
+        if field in overlay and overlay[field] is not None:
+            document[key] = overlay[field]
+            changed = True
+    for patch in overlay.get("patches") or []:
+        entry: dict[str, Any] = {"patch": patch.get("patch", "")}
+        if patch.get("target"):
+            entry["target"] = dict(patch["target"])
+        document.setdefault("patches", []).append(entry)
+        changed = True
+    directory = kustomization_file.parent
+    for component in overlay.get("components") or []:
+        if str(component).startswith("/") or "://" in str(component):
+            raise BuildError(f"component path '{component}' must be local and relative")
+        if not (directory / component).exists() and overlay.get("ignoreMissingComponents"):
+            continue
+        document.setdefault("components", []).append(component)
+        changed = True
+    if changed:
+        with kustomization_file.open("w", encoding="utf-8") as handle:
+            yaml.dump(document, handle)
 
 
 def kubectl_binary() -> str:
@@ -181,9 +213,13 @@ def kustomize_build(directory: Path) -> list[dict[str, Any]]:
 
 
 def build(
-    work_dir: Path, spec_path: str, wording: GeneratorWording, target_namespace: str | None = None
+    work_dir: Path,
+    spec_path: str,
+    wording: GeneratorWording,
+    overlay: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Build ``spec_path`` inside ``work_dir`` (the artifact copy) the way Flux does."""
+    """Build ``spec_path`` inside ``work_dir`` (the artifact copy) the way Flux does;
+    ``overlay`` is the Kustomization's spec (targetNamespace, namePrefix, patches…)."""
     relative = spec_path.strip()
     while relative.startswith("./"):
         relative = relative[2:]
@@ -198,8 +234,9 @@ def build(
             f"kustomization path not found: stat {directory}: no such file or directory"
         )
     existing = find_kustomization_file(directory)
+    created = existing is None
     if existing is None:
         generate_kustomization(directory, wording)
         existing = directory / "kustomization.yaml"
-    apply_overlay(existing, target_namespace)
+    apply_overlay(existing, overlay, created)
     return kustomize_build(directory)

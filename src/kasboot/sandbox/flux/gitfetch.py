@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import base64
 import os
+import posixpath
 import re
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from kasboot.sandbox.flux.gitrefs import (
+    GitTarget,
+    RefResolutionError,
+    parse_ls_remote,
+    resolve_reference,
+)
 
 
 class GitFetchError(Exception):
@@ -103,16 +113,104 @@ def remote_head(
     raise GitFetchError(f'couldn\'t find remote ref "refs/heads/{branch}"')
 
 
+def list_refs(
+    url: str, username: str | None, password: str | None, user_agent: str | None = None
+) -> dict[str, str]:
+    """Every ref of the remote and its commit (tags peeled), as go-git's remote List."""
+    env = _environment(username, password, user_agent)
+    return parse_ls_remote(_git(["ls-remote", url], env, url).stdout)
+
+
+def fetch_target(
+    url: str,
+    ref: Mapping[str, Any] | None,
+    username: str | None,
+    password: str | None,
+    user_agent: str | None = None,
+) -> GitTarget:
+    """What ``spec.ref`` points at on the remote now (see gitrefs)."""
+    try:
+        return resolve_reference(ref, list_refs(url, username, password, user_agent))
+    except RefResolutionError as error:
+        raise GitFetchError(str(error)) from None
+
+
+class SparseCheckoutFailed(GitFetchError):
+    """A ``spec.sparseCheckout`` directory is not in the commit; ``str()`` is the whole
+    message source-controller sets (not prefixed with ``unable to clone``)."""
+
+
 def checkout(
     url: str,
-    branch: str,
+    target: GitTarget | str,
     destination: Path,
     username: str | None,
     password: str | None,
     user_agent: str | None = None,
+    sparse: Sequence[str] | None = None,
 ) -> str:
-    """A shallow checkout of ``branch`` into ``destination`` (must not exist); its sha."""
+    """Check out ``target`` (a GitTarget, or a branch name) into ``destination`` (must
+    not exist); its sha. Submodules are not recursed into (``recurseSubmodules`` off):
+    they stay empty directories. With ``sparse``, only entries whose path starts with
+    one of the directories (``./`` trimmed) are written, as go-git's SkipUnless."""
     env = _environment(username, password, user_agent)
-    args = ["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags"]
-    _git([*args, "--branch", branch, url, str(destination)], env, url)
+    if isinstance(target, str):
+        target = GitTarget("refs/heads/" + target, "")
+    short = target.branch or target.tag
+    if short and sparse is None:
+        args = ["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags"]
+        _git([*args, "--branch", short, url, str(destination)], env, url)
+    else:
+        _git(["clone", "--quiet", "--no-checkout", url, str(destination)], env, url)
+        if target.reference and not (target.branch or target.tag):
+            _git(["fetch", "--quiet", "origin", target.reference], env, url, cwd=destination)
+        commit = target.sha or f"origin/{short}"
+        if sparse is None:
+            _git(["checkout", "--quiet", "--detach", commit], env, url, cwd=destination)
+        else:
+            _materialize(destination, commit, [d.removeprefix("./") for d in sparse], env, url)
+            _check_sparse_dirs(destination, sparse)
     return _git(["rev-parse", "HEAD"], env, url, cwd=destination).stdout.strip()
+
+
+def _materialize(
+    destination: Path, commit: str, prefixes: list[str], env: dict[str, str], url: str
+) -> None:
+    """Write the commit's entries whose path starts with a prefix (plain string prefix,
+    as go-git's Index.SkipUnless: "apps" also takes "apps-old/x")."""
+    _git(["update-ref", "--no-deref", "HEAD", commit], env, url, cwd=destination)
+    listing = _git(["ls-tree", "-r", "-z", "--full-tree", commit], env, url, cwd=destination)
+    for record in listing.stdout.split("\0"):
+        if not record:
+            continue
+        meta, path = record.split("\t", 1)
+        mode, _, sha = meta.split(" ")
+        if not any(path.startswith(prefix) for prefix in prefixes):
+            continue
+        target = destination / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if mode == "160000":
+            target.mkdir(exist_ok=True)
+            continue
+        content = subprocess.run(
+            ["git", "cat-file", "blob", sha], cwd=destination, env=env, capture_output=True
+        ).stdout
+        if mode == "120000":
+            os.symlink(content.decode(), target)
+        else:
+            target.write_bytes(content)
+            if mode == "100755":
+                target.chmod(0o755)
+
+
+def _check_sparse_dirs(destination: Path, sparse: Sequence[str]) -> None:
+    """source-controller's validateSparseCheckoutPaths: each directory must exist."""
+    for directory in sparse:
+        # securejoin: ".." never climbs above the checkout
+        relative = posixpath.normpath("/" + directory).lstrip("/")
+        full = destination / relative if relative else destination
+        if not os.path.lexists(full):
+            raise SparseCheckoutFailed(
+                f"failed to sparse checkout directories : sparse checkout dir '{directory}' "
+                f"does not exist in repository: lstat {full}: no such file or directory"
+            )

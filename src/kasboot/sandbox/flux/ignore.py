@@ -34,13 +34,7 @@ EXCLUDE_CI = (
     "codeship-services.yml",
     "codeship-steps.yml",
 )
-EXCLUDE_EXTRA = (
-    "**/.goreleaser.yml",
-    "**/.goreleaser.brew.yml",
-    "**/.sops.yaml",
-    "**/.flux.yaml",
-    "**/.golangci.yaml",
-)
+EXCLUDE_EXTRA = ("**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml")
 DEFAULT_EXCLUSIONS = EXCLUDE_EXT + EXCLUDE_CI + EXCLUDE_EXTRA
 
 
@@ -107,12 +101,19 @@ class SourceIgnore:
         return decision
 
     def included_files(self, root: Path) -> list[str]:
-        """Repository-relative POSIX paths of the files the artifact keeps, sorted."""
+        """Repository-relative POSIX paths of the files the artifact keeps, sorted.
+
+        Only regular files: the archiver (fluxcd/pkg ``artifact/storage`` Archive) walks
+        with lstat and skips anything that is neither a file nor a directory, so a
+        symlink (to a file or to a directory) never reaches the artifact."""
         kept = []
-        for directory, dirnames, filenames in os.walk(root):
+        for directory, dirnames, filenames in os.walk(root):  # never follows links
             dirnames[:] = sorted(d for d in dirnames if d != ".git")
             for name in sorted(filenames):
-                relative = (Path(directory) / name).relative_to(root).as_posix()
+                path = Path(directory) / name
+                if path.is_symlink() or not path.is_file():
+                    continue
+                relative = path.relative_to(root).as_posix()
                 if not self.excluded(relative):
                     kept.append(relative)
         return sorted(kept)

@@ -180,9 +180,7 @@ class KustomizeReconciler:
         work_dir = make_work_dir(self.temp_root)
         try:
             shutil.copytree(stored, work_dir, dirs_exist_ok=True)
-            return build(
-                work_dir, str(spec.get("path") or ""), self.wording, spec.get("targetNamespace")
-            )
+            return build(work_dir, str(spec.get("path") or ""), self.wording, spec)
         except PathNotFound as error:
             raise ReconcileFailure("ArtifactFailed", str(error)) from None
         except BuildError as error:

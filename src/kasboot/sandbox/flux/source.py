@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 from kasboot.sandbox.flux.charts import ChartCatalog, ChartNotFound
 from kasboot.sandbox.flux.conditions import parse_duration, remove_condition, set_condition
-from kasboot.sandbox.flux.gitfetch import GitFetchError, checkout, remote_head
+from kasboot.sandbox.flux.gitfetch import (
+    GitFetchError,
+    SparseCheckoutFailed,
+    checkout,
+    fetch_target,
+    remote_head,
+)
+from kasboot.sandbox.flux.gitrefs import GitTarget
 from kasboot.sandbox.flux.ignore import SourceIgnore
 from kasboot.sandbox.flux.kubeapi import KubeApi, now_rfc3339
 from kasboot.sandbox.flux.runtime import Key
@@ -46,6 +53,10 @@ class SourceFailure(Exception):
 class Credentials:
     username: str | None = None
     password: str | None = None
+
+    @property
+    def pair(self) -> tuple[str | None, str | None]:
+        return self.username, self.password
 
 
 class SourceReconciler:
@@ -143,6 +154,7 @@ class SourceReconciler:
         url = str(spec.get("url") or "")
         credentials = self._credentials(obj)
         branch: str | None
+        target: GitTarget | str
         if kind == "OCIRepository":
             parts = urlsplit(url)
             if parts.scheme != "oci" or not parts.netloc:
@@ -152,21 +164,21 @@ class SourceReconciler:
             git_url = f"http://{parts.netloc}{parts.path.rstrip('/')}.git"
             branch, tag = None, (spec.get("ref") or {}).get("tag") or "latest"
         else:
-            git_url, branch, tag = url, (spec.get("ref") or {}).get("branch") or "master", ""
+            git_url, branch, tag = url, None, ""
         try:
-            branch, sha = remote_head(
-                git_url, branch, credentials.username, credentials.password, self.user_agent
-            )
-            revision = (
-                f"{branch}@sha1:{sha}"
-                if kind == "GitRepository"
-                else f"{tag}@sha256:{hashlib.sha256(sha.encode()).hexdigest()}"
-            )
+            if kind == "GitRepository":
+                target = fetch_target(git_url, spec.get("ref"), *credentials.pair, self.user_agent)
+                revision = target.revision
+            else:
+                target, sha = remote_head(git_url, branch, *credentials.pair, self.user_agent)
+                revision = f"{tag}@sha256:{hashlib.sha256(sha.encode()).hexdigest()}"
             current = (obj.get("status") or {}).get("artifact") or {}
             if current.get("revision") == revision and self.storage.locate(current):
                 artifact = current  # unchanged remote: Flux skips the clone
             else:
-                artifact = self._fetch(kind, obj, git_url, branch, revision, credentials)
+                artifact = self._fetch(kind, obj, git_url, target, revision, credentials)
+        except SparseCheckoutFailed as error:
+            raise SourceFailure("GitOperationFailed", str(error)) from None
         except GitFetchError as error:
             if kind == "OCIRepository":
                 raise SourceFailure(
@@ -187,16 +199,17 @@ class SourceReconciler:
         kind: str,
         obj: dict[str, Any],
         git_url: str,
-        branch: str,
+        target: GitTarget | str,
         revision: str,
         credentials: Credentials,
     ) -> dict[str, Any]:
         metadata = obj["metadata"]
         with tempfile.TemporaryDirectory(prefix="source-") as scratch:
             work = Path(scratch) / "checkout"
-            checkout(
-                git_url, branch, work, credentials.username, credentials.password, self.user_agent
+            sparse = (
+                (obj.get("spec") or {}).get("sparseCheckout") if kind == "GitRepository" else None
             )
+            checkout(git_url, target, work, *credentials.pair, self.user_agent, sparse)
             shutil.rmtree(work / ".git", ignore_errors=True)
             files = SourceIgnore(work, (obj.get("spec") or {}).get("ignore")).included_files(work)
             return self.storage.store(

@@ -19,6 +19,7 @@ from . import discovery, openapi, workloads
 from .backend import KubeBackend, present
 from .errors import KubeApiError, bad_request, expired, status_body
 from .protobuf_envelope import UNKNOWN_FORMAT_MESSAGE, object_from_protobuf
+from .rbac import Authorizer
 from .registry import ResourceType
 from .selectors import Predicate, field_selector, label_selector
 from .store import WatchEvent
@@ -66,6 +67,7 @@ class KubeHttpApi:
         self.backend = backend
         self.server_version = server_version
         self.bookmark_interval = bookmark_interval
+        self.rbac = Authorizer(backend)  # namespace-scoped users (rbac.py)
         self.app = Starlette(
             routes=[
                 Route("/version", self.version),
@@ -154,6 +156,7 @@ class KubeHttpApi:
                     raise _not_found()
                 return JSONResponse(found)
             target = self._resolve(group, version, rest)
+            self.rbac.check(request.headers, request.method, request.query_params, target)
             return await self._handle(request, target)
         except KubeApiError as error:
             return _error(error)

@@ -1,0 +1,88 @@
+"""A namespace-scoped operator (a RoleBinding in flux-system and the agent's namespace,
+nothing cluster-wide): the API server answers 403 to listing CRDs or Kustomizations
+across namespaces. The guard falls back to the Flux source's namespace and says it is
+partial; kasboot never shows a raw 403."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import kubernetes
+import pytest
+
+from kasboot.sandbox.kube.rbac import OPERATOR_LABEL, SCOPED_USER, scoped_kubeconfig
+from tests.integration.bootstrap_helpers import run_kasboot
+from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
+
+pytestmark = pytest.mark.sandbox
+TARGET = "scoped-agent"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    directory = tmp_path_factory.mktemp("rbac-sandbox")
+    sandbox = sandbox_up(directory)
+    try:
+        core = kubernetes.client.CoreV1Api(
+            kubernetes.config.new_client_from_config(str(sandbox.kubeconfig))
+        )
+        core.create_namespace({"metadata": {"name": TARGET}})
+        for namespace in ("flux-system", TARGET):
+            core.patch_namespace(namespace, {"metadata": {"labels": {OPERATOR_LABEL: SCOPED_USER}}})
+        yield sandbox
+    finally:
+        sandbox_down(directory)
+
+
+def message(error: kubernetes.client.ApiException) -> str:
+    return str(json.loads(error.body)["message"])
+
+
+def test_the_emulator_answers_403_like_the_api_server(world: Sandbox, tmp_path: Path) -> None:
+    config = scoped_kubeconfig(world.kubeconfig, tmp_path / "scoped")
+    api_client = kubernetes.config.new_client_from_config(str(config))
+    custom = kubernetes.client.CustomObjectsApi(api_client)
+    with pytest.raises(kubernetes.client.ApiException) as refused:
+        custom.list_cluster_custom_object("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+    assert refused.value.status == 403
+    assert message(refused.value) == (
+        'kustomizations.kustomize.toolkit.fluxcd.io is forbidden: User "flux-operator" cannot '
+        'list resource "kustomizations" in API group "kustomize.toolkit.fluxcd.io" at the '
+        "cluster scope"
+    )
+    listed = custom.list_namespaced_custom_object(
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations"
+    )
+    assert [item["metadata"]["name"] for item in listed["items"]] == ["flux-system"]
+    extensions = kubernetes.client.ApiextensionsV1Api(api_client)
+    with pytest.raises(kubernetes.client.ApiException) as crd:
+        extensions.read_custom_resource_definition("gitrepositories.source.toolkit.fluxcd.io")
+    assert crd.value.status == 403
+    assert 'cannot get resource "customresourcedefinitions"' in message(crd.value)
+    with pytest.raises(kubernetes.client.ApiException) as other:
+        kubernetes.client.CoreV1Api(api_client).list_namespaced_secret("default")
+    assert 'cannot list resource "secrets" in API group "" in the namespace "default"' in (
+        message(other.value)
+    )
+
+
+def test_bootstrap_as_a_namespace_scoped_operator(world: Sandbox, tmp_path: Path) -> None:
+    config = scoped_kubeconfig(world.kubeconfig, tmp_path / "scoped")
+    result = run_kasboot(
+        world,
+        "bootstrap",
+        "scoped",
+        "--manifest-path",
+        "clusters/sandbox/scoped",
+        "--helm-release-target-namespace",
+        TARGET,
+        "--timeout",
+        "30s",
+        env={"KUBECONFIG": str(config)},
+    )
+    assert result.code == 0, result.stderr
+    assert "403" in result.stderr and "partial" in result.stderr
+    assert "namespace flux-system only" in result.stderr
+    assert "forbidden" not in result.stderr.lower()
