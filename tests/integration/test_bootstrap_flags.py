@@ -39,7 +39,11 @@ def base_args(name: str) -> list[str]:
 
 def ensure_namespace(sandbox: Any, name: str) -> None:
     """Flux applies objects only into namespaces that exist: a user creates them first."""
-    manifest = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    kubectl_apply(sandbox, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def kubectl_apply(sandbox: Any, obj: dict[str, Any]) -> None:
+    manifest = json.dumps(obj)
     subprocess.run(
         [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), "apply", "-f", "-"],
         input=manifest,
@@ -75,6 +79,19 @@ def test_helm_repository_flags(sandbox: Any, project: Any) -> None:
 
 def test_helm_release_flags_values_and_secret_name(sandbox: Any, project: Any) -> None:
     ensure_namespace(sandbox, "releases")
+    # helm-controller reads valuesFrom targets in the HelmRelease's namespace: they exist
+    # before the bootstrap (pre-flight refuses a missing one).
+    for kind in ("Secret", "ConfigMap"):
+        name = "extra-values" if kind == "Secret" else "more-values"
+        kubectl_apply(
+            sandbox,
+            {
+                "apiVersion": "v1",
+                "kind": kind,
+                "metadata": {"name": name, "namespace": "releases"},
+                ("stringData" if kind == "Secret" else "data"): {"values.yaml": "{}\n"},
+            },
+        )
     values_a = Path(sandbox.dir) / "a.yaml"
     values_b = Path(sandbox.dir) / "b.yaml"
     values_a.write_text("replicas: 1\nconfig:\n  observability:\n    enabled: false\n")

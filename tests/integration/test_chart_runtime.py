@@ -63,7 +63,8 @@ def test_a_release_in_the_default_namespace(sandbox: Sandbox) -> None:
 def test_an_unpullable_agent_image_fails_the_install_until_it_can_be_pulled(
     sandbox: Sandbox,
 ) -> None:
-    set_unpullable(sandbox, ["*/agentk:v17.11.0"])
+    # The tag kasboot pins from the sandbox's KAS (18.2.0 → GitLab's install tag v18.2.0).
+    set_unpullable(sandbox, ["*/agentk:v18.2.0"])
     try:
         failed = run_kasboot(sandbox, *agent_args("nopull"))
         assert failed.code == 6, failed.stderr
@@ -118,10 +119,12 @@ def build_suffixed_kas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[San
 
 def test_a_kas_build_suffix_never_reaches_the_image_tag(build_suffixed_kas: Sandbox) -> None:
     """`v17.4.0-rc1+6a02f3c1` is no Docker tag: pods with it never start
-    (InvalidImageName) and the install fails; kasboot pins `v17.4.0-rc1`."""
+    (InvalidImageName) and the install fails; kasboot pins no tag from a pre-release KAS
+    version and the chart's own default runs."""
     result = run_kasboot(build_suffixed_kas, *agent_args("suffixed"))
     assert result.code == 0, result.stderr
+    assert "chart default image tag" in result.stderr
     apps = client.AppsV1Api(api(build_suffixed_kas))
     deployments = apps.list_namespaced_deployment("suffixed").items
     images = [c.image for d in deployments for c in d.spec.template.spec.containers]
-    assert images and all(image.endswith(":v17.4.0-rc1") for image in images)
+    assert images and not any("+" in image or "rc1" in image for image in images)

@@ -16,6 +16,7 @@ class ProjectInfo:
     default_branch: str
     http_url: str
     web_url: str
+    ssh_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Reads(Client):
             default_branch=str(project.default_branch or "main"),
             http_url=str(project.http_url_to_repo),
             web_url=str(project.web_url),
+            ssh_url=str(getattr(project, "ssh_url_to_repo", "") or ""),
         )
 
     def branch(self, project: str, branch: str) -> BranchInfo | None:
