@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gitlab
 import kubernetes
 import pytest
 
@@ -163,5 +164,9 @@ def test_a_symlink_under_the_flux_path_is_not_refused(world: Sandbox, tmp_path: 
         "../../../charts/monitoring/values.yaml",
         {"charts/monitoring/values.yaml": "replicas: 2\n"},
     )
+    # GitLab's tree API reports the link as a blob of mode 120000, as GitLab does
+    project = gitlab.Gitlab(world.gitlab_url, private_token=world.token).projects.get(world.project)
+    tree = project.repository_tree(path="clusters/sandbox/monitoring", ref="main", get_all=True)
+    assert [(e["name"], e["type"], e["mode"]) for e in tree] == [("values.yaml", "blob", "120000")]
     result = _bootstrap(world, "linked")
     assert result.code == 0, result.stderr
