@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gitlab
 import kubernetes
 import pytest
 
@@ -163,5 +164,18 @@ def test_a_symlink_under_the_flux_path_is_not_refused(world: Sandbox, tmp_path: 
         "../../../charts/monitoring/values.yaml",
         {"charts/monitoring/values.yaml": "replicas: 2\n"},
     )
+    # GitLab's tree API reports the link as a blob of mode 120000, as GitLab does
+    project = gitlab.Gitlab(world.gitlab_url, private_token=world.token).projects.get(world.project)
+    tree = project.repository_tree(path="clusters/sandbox/monitoring", ref="main", get_all=True)
+    assert [(e["name"], e["type"], e["mode"]) for e in tree] == [("values.yaml", "blob", "120000")]
     result = _bootstrap(world, "linked")
     assert result.code == 0, result.stderr
+
+
+def test_ref_name_of_the_branch_is_followed_to_ready(world: Sandbox) -> None:
+    # source-controller names this revision refs/heads/main@sha1:…: the wait expects that.
+    _source_with_ref(world, "byname", {"name": "refs/heads/main"})
+    result = _bootstrap(world, "byname", "--flux-source-name", "byname")
+    assert result.code == 0, result.stderr
+    source = _custom(world).get_namespaced_custom_object(*SOURCE[:4], "byname")
+    assert source["status"]["artifact"]["revision"].startswith("refs/heads/main@sha1:")

@@ -285,6 +285,9 @@ def check_topology(ctx: DoctorContext) -> Check:
     names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
     directory = settings.manifest_path or "."
     summary = f"Flux builds {ctx.branch} with the agent's files; {directory}/ applied by {names}"
-    if verdict.notes:
-        return warned("topology", title, summary + "; " + "; ".join(verdict.notes))
+    notes = list(verdict.notes) + (
+        [f"guard {bootstrap.guard_partial}"] if bootstrap.guard_partial else []
+    )
+    if notes:
+        return warned("topology", title, summary + "; " + "; ".join(notes))
     return passed("topology", title, summary)

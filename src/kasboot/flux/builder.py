@@ -9,9 +9,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from kasboot.flux.duplicates import (
     ResourceKey,
     already_registered,
@@ -19,6 +16,7 @@ from kasboot.flux.duplicates import (
     resource_id,
     resource_key,
 )
+from kasboot.flux.kustomization_file import load_kustomization, string_entries
 from kasboot.flux.manifests import DecodedObject, DecodeError, decode_manifests
 from kasboot.flux.paths import join_repo_path
 from kasboot.flux.placement import Layer, PlacementLog
@@ -37,24 +35,6 @@ from kasboot.flux.tree import (
 class FileFailure:
     path: str  # repository-relative: the file to fix
     message: str  # what Flux would say if this were the only failure
-
-
-def _load_kustomization(data: bytes) -> dict[str, Any]:
-    loader = YAML(typ="safe", pure=True)
-    loader.allow_duplicate_keys = True
-    try:
-        loaded = loader.load(data.decode("utf-8", errors="replace"))
-    except YAMLError as err:
-        raise DecodeError(f"MalformedYAMLError: yaml: {err}", malformed=True) from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise DecodeError("error converting YAML to JSON: kustomization is not a map")
-    return loaded
-
-
-def _string_entries(value: Any) -> list[str]:
-    return [entry for entry in value if isinstance(entry, str)] if isinstance(value, list) else []
 
 
 @dataclass
@@ -232,7 +212,7 @@ class Builder:
             first = f"Found multiple kustomization files under: {absolute(directory)}"
             self._fail(kfile, wrap(first))
         try:
-            spec = _load_kustomization(self.files[kfile])
+            spec = load_kustomization(self.files[kfile])
         except DecodeError as err:
             self._fail(kfile, wrap(err.message))
             return first or err.message
@@ -260,12 +240,12 @@ class Builder:
         top: bool,
         first: str | None,
     ) -> str | None:
-        entries = _string_entries(spec.get("resources")) + _string_entries(spec.get("bases"))
+        entries = string_entries(spec.get("resources")) + string_entries(spec.get("bases"))
         for entry in entries:
             error = self._entry(directory, kfile, entry, wrap)
             if error and first is None:
                 first = f"accumulating resources: {error}"
-        components = _string_entries(spec.get("components"))
+        components = string_entries(spec.get("components"))
         if top:
             components += self._flux_components(directory)
         for entry in components:

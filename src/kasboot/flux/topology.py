@@ -173,12 +173,14 @@ def check_topology(
     ]
     if unapplied and kustomizations:
         problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations, sparse))
+    # Whether Flux fetches kasboot's commit at all comes first: it is the root cause.
+    fetched: list[Problem] = []
     if source is not None and source.kind == "GitRepository":
-        problems += source_problems(source, manifest_branch, project_urls)
-        problems += sparse_problems(source, overlay(files, added))
+        fetched += source_problems(source, manifest_branch, project_urls)
+        fetched += sparse_problems(source, overlay(files, added))
         source_branch = following(source).branch
     elif source_branch and manifest_branch and source_branch != manifest_branch:
-        problems.append(
+        fetched.append(
             Problem(
                 BRANCH_MISMATCH,
                 None,
@@ -186,6 +188,7 @@ def check_topology(
                 f"but the manifests go to {manifest_branch!r}",
             )
         )
+    problems = fetched + problems
     return TopologyVerdict(
         ok=not problems,
         predictions=predictions,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kubernetes import client
 
@@ -11,7 +12,7 @@ from .conftest import Flux, GitRepo, configmap, wait_for
 AGENT_CONFIG = "user_access:\n  access_as:\n    agent: {}\n  projects:\n  - id: demo/fleet\n"
 
 
-def _sync(fluxapi: Flux, repo: GitRepo, path: str, name: str = "sync") -> None:
+def _sync(fluxapi: Flux, repo: GitRepo, path: str, name: str = "sync", **spec: Any) -> None:
     fluxapi.create(
         "GitRepository", name, {"interval": "1m0s", "url": repo.url, "ref": {"branch": "main"}}
     )
@@ -25,6 +26,7 @@ def _sync(fluxapi: Flux, repo: GitRepo, path: str, name: str = "sync") -> None:
             "path": path,
             "prune": True,
             "sourceRef": {"kind": "GitRepository", "name": name},
+            **spec,
         },
     )
 
@@ -161,3 +163,32 @@ def test_missing_path_is_an_artifact_failure(fluxapi: Flux, repo: GitRepo) -> No
         r"no such file or directory",
         ready["message"],
     )
+
+
+def test_target_namespace_prefix_and_patches_are_written_into_the_kustomization(
+    fluxapi: Flux, repo: GitRepo, k8s: client.ApiClient, namespace: str
+) -> None:
+    """kustomize-controller overlays spec fields on the kustomization at spec.path (the
+    file's own namespace and namePrefix are replaced); kustomize moves every object."""
+    repo.commit(
+        {
+            "apps/kustomization.yaml": (
+                "resources:\n- web.yaml\nnamespace: elsewhere\nnamePrefix: file-\n"
+            ),
+            "apps/web.yaml": configmap("web", "default"),
+        }
+    )
+    label = "- op: add\n  path: /metadata/labels\n  value: {patched: 'yes'}\n"
+    _sync(
+        fluxapi,
+        repo,
+        "./apps",
+        targetNamespace=namespace,
+        namePrefix="flux-",
+        nameSuffix="-v2",
+        patches=[{"target": {"kind": "ConfigMap"}, "patch": label}],
+    )
+    ready = wait_for(lambda: fluxapi.ready("Kustomization", "sync"), "verdict")
+    assert ready["status"] == "True", ready
+    applied = client.CoreV1Api(k8s).read_namespaced_config_map("flux-web-v2", namespace)
+    assert applied.metadata.labels["patched"] == "yes"
