@@ -61,7 +61,10 @@ def check_token_scope(ctx: BootstrapContext) -> None:
     project or group access token; other tokens cannot tell, and are not checked)."""
     if ctx.dry_run:
         return
-    info = ctx.gitlab.token_self()
+    try:
+        info = ctx.gitlab.token_self()
+    except GitLabError:  # e.g. an OAuth token, which this endpoint does not describe
+        return
     if info is None:
         return
     scopes = sorted(str(scope) for scope in info.get("scopes") or [])
