@@ -85,9 +85,11 @@ DEFAULT_VALUES_KEY = "values.yaml"
 def check_values_from(ctx: BootstrapContext) -> None:
     """Each --helm-release-values-from Secret/ConfigMap exists in the HelmRelease's
     namespace (where helm-controller looks) with a values.yaml key holding a YAML map.
-    Skipped with --skip-preflight: the object may come with the same Flux sync."""
+    Skipped with --skip-preflight (the object may come with the same Flux sync) and with
+    --no-reconcile (kasboot then neither reconciles nor waits: the object may come later,
+    as with the Flux checks of pre-flight)."""
     settings = ctx.settings
-    if settings.skip_preflight:
+    if settings.skip_preflight or settings.no_reconcile:
         return
     namespace = settings.helm_release_namespace
     for reference in settings.helm_release_values_from:
