@@ -186,6 +186,10 @@ class Cluster:
                     return True
                 raise
 
+    def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._errors(f"reading ConfigMap {namespace}/{name}"):
+            return self._core_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+
     def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 
@@ -400,10 +404,6 @@ class Cluster:
         CoreV1Api (see _core_json); the data stays in memory and is never printed."""
         with self._errors(f"reading Secret {namespace}/{name}"):
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
-
-    def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
-        with self._errors(f"reading ConfigMap {namespace}/{name}"):
-            return self._core_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
 
     def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
         """GET a core/v1 path as plain JSON through the client's own request machinery

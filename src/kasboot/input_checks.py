@@ -5,8 +5,9 @@ A path is committed once and then read by every clone, Flux's source-controller
 included; a path they cannot check out blocks every later fix (the guard reads the
 branch), so it must never be committed. git's rules (read-cache.c `verify_path`):
 no empty, ``.`` or ``..`` component, no ``.git`` component in any case, nor one that
-NTFS or HFS+ read as ``.git`` (``.git.``, ``git~1``, ``.g\u200cit``) — git refuses
-those on every platform by default (core.protectNTFS, core.protectHFS). Checkouts
+NTFS or HFS+ read as ``.git`` (``.git.``, ``git~1``, ``.g\u200cit``) — git refuses the
+NTFS forms on every platform by default (core.protectNTFS) and the HFS+ ones on macOS
+(core.protectHFS); kasboot refuses all, as a clone may be on either. Checkouts
 on Linux (Flux runs there) fail for a component over NAME_MAX (255 bytes) or a path
 over PATH_MAX (4,096 bytes).
 """

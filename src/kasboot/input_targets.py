@@ -61,7 +61,10 @@ def check_token_scope(ctx: BootstrapContext) -> None:
     project or group access token; other tokens cannot tell, and are not checked)."""
     if ctx.dry_run:
         return
-    info = ctx.gitlab.token_self()
+    try:
+        info = ctx.gitlab.token_self()
+    except GitLabError:  # e.g. an OAuth token, which this endpoint does not describe
+        return
     if info is None:
         return
     scopes = sorted(str(scope) for scope in info.get("scopes") or [])
@@ -82,9 +85,11 @@ DEFAULT_VALUES_KEY = "values.yaml"
 def check_values_from(ctx: BootstrapContext) -> None:
     """Each --helm-release-values-from Secret/ConfigMap exists in the HelmRelease's
     namespace (where helm-controller looks) with a values.yaml key holding a YAML map.
-    Skipped with --skip-preflight: the object may come with the same Flux sync."""
+    Skipped with --skip-preflight (the object may come with the same Flux sync) and with
+    --no-reconcile (kasboot then neither reconciles nor waits: the object may come later,
+    as with the Flux checks of pre-flight)."""
     settings = ctx.settings
-    if settings.skip_preflight:
+    if settings.skip_preflight or settings.no_reconcile:
         return
     namespace = settings.helm_release_namespace
     for reference in settings.helm_release_values_from:

@@ -35,7 +35,7 @@ class ValuesFrom:
 def validate_agent_name(name: str) -> None:
     if not name or len(name) > 63 or not _DNS_LABEL.match(name):
         raise UsageError(
-            f"invalid agent name {name!r}",
+            f"invalid agent name {shown(name)}",
             hint="an agent name is 1 to 63 lowercase letters, digits or '-', "
             "starting and ending with a letter or digit (e.g. 'my-agent')",
         )
@@ -44,7 +44,7 @@ def validate_agent_name(name: str) -> None:
 def check_label(value: str, what: str, limit: int = 63) -> str:
     if not value or len(value) > limit or not _DNS_LABEL.match(value):
         raise UsageError(
-            f"invalid {what} {value!r}",
+            f"invalid {what} {shown(value)}",
             hint=f"use 1 to {limit} lowercase letters, digits or '-', "
             "starting and ending with a letter or digit",
         )
@@ -54,7 +54,7 @@ def check_label(value: str, what: str, limit: int = 63) -> str:
 def check_subdomain(value: str, what: str, limit: int = 253) -> str:
     if not value or len(value) > limit or not _DNS_SUBDOMAIN.match(value):
         raise UsageError(
-            f"invalid {what} {value!r}",
+            f"invalid {what} {shown(value)}",
             hint=f"use at most {limit} lowercase letters, digits, '-' or '.', "
             "starting and ending with a letter or digit",
         )

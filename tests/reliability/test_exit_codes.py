@@ -26,6 +26,7 @@ pytestmark = pytest.mark.sandbox
         (["--debug", "bootstrap", "Bad_Name"], 2),
         (["--debug", "bootstrap", "ok-agent", "--helm-release-target-namespace", ""], 2),
         (["--debug", "bootstrap", "ok-agent", "--context", "prod"], 2),
+        (["bootstrap", "Bad_Name", "--debug"], 2),  # where people add it: at the end
     ],
 )
 def test_debug_keeps_the_documented_exit_code_and_adds_the_trace(
@@ -111,6 +112,6 @@ def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     lines = [line for line in rest.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"Interrupted ({name})"), stderr
+    assert len(lines) == 1 and lines[0].startswith(f"Interrupted. ({name})"), stderr
     rerun = run_kasboot(sandbox, *args)
     assert rerun.code == 0, rerun.stderr

@@ -161,6 +161,9 @@ CASES: tuple[Case, ...] = (
     Case("token-none", "no token anywhere (GITLAB_TOKEN unset, no glab config)",
          env={"HOME": "{tmp}"}, unset=("GITLAB_TOKEN", "XDG_CONFIG_HOME", "GLAB_CONFIG_DIR"),
          needle="no GitLab token found"),
+    Case("token-empty", "GITLAB_TOKEN set but empty (no other token)",
+         env={"HOME": "{tmp}", "GITLAB_TOKEN": ""}, unset=("XDG_CONFIG_HOME", "GLAB_CONFIG_DIR"),
+         needle="no GitLab token found"),
     Case("token-ci-job", "only CI_JOB_TOKEN set",
          env={"HOME": "{tmp}", "CI_JOB_TOKEN": "job-token-value"},
          unset=("GITLAB_TOKEN", "XDG_CONFIG_HOME", "GLAB_CONFIG_DIR"),
@@ -193,6 +196,25 @@ CASES: tuple[Case, ...] = (
     Case("flag-output", "--output `yaml`", ("--output", "yaml"), needle="invalid --output"),
     Case("flag-non-utf8", "an option that is not UTF-8 (byte 0xff)", ("-p", "clusters/\udcff"),
          needle="is not valid UTF-8"),
+    Case("flag-fix", "--fix `everything`", ("--fix", "everything"), needle="invalid --fix"),
+    Case("flag-commit-via", "--commit-via `ssh`", ("--commit-via", "ssh"),
+         needle="invalid --commit-via"),
+    Case("flag-source-type", "--flux-source-type `bucket`", ("--flux-source-type", "bucket"),
+         needle="invalid --flux-source-type"),
+    Case("flag-chart-url", "--helm-repository-address `ftp://charts`",
+         ("--helm-repository-address", "ftp://charts"), needle="url scheme 'ftp'"),
+    Case("flag-author-email", "--commit-author-email `me`", ("--commit-author-email", "me"),
+         needle="invalid --commit-author-email"),
+    Case("flag-resource-path", "--environment-flux-resource-path `helmreleases/x`",
+         ("--environment-flux-resource-path", "helmreleases/x"),
+         needle="invalid --environment-flux-resource-path"),
+    Case("flag-ca-missing", "--kas-ca-cert of a missing file",
+         ("--kas-ca-cert", "{tmp}/ca.pem"), needle="does not exist"),
+    Case("flag-ca-not-pem", "--kas-ca-cert holding no certificate",
+         ("--kas-ca-cert", "{tmp}/ca.pem"), files={"ca.pem": "hello\n"},
+         needle="holds no PEM certificate"),
+    Case("flag-config-missing", "--config of a missing file", ("--config", "{tmp}/nope.yaml"),
+         needle="cannot read config file"),
     Case("branch-unknown", "--manifest-branch `nope` (not in the project)",
          ("--manifest-branch", "nope"), code=3, needle="does not exist", reads=True),
     Case("project-unknown", "-R `nobody/nothing`", ("-R", "nobody/nothing"), code=4,
@@ -310,3 +332,31 @@ def test_hostile_input(case: Case, sandbox: Any, tokens: dict[str, str], tmp_pat
     assert sandbox.token not in everything
     assert AGENT_TOKEN not in everything and "glpat-abcdefghijklmnopqrst" not in everything
     assert not any(value in everything for value in tokens.values())
+
+
+# The same gate stands before every command that writes: a few cases through
+# `token rotate` and `uninstall` (which share bootstrap's options).
+GATE_CASES = ("agent-uppercase", "path-300-component", "ns-empty", "values-config-token",
+              "kube-unknown-context", "config-null")  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [("token", "rotate"), ("uninstall", "--yes")])
+@pytest.mark.parametrize("case_id", GATE_CASES)
+def test_other_writing_commands_refuse_the_same_input(
+    command: tuple[str, ...], case_id: str, sandbox: Any, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    case = next(c for c in CASES if c.id == case_id)
+    for name, content in case.files.items():
+        (tmp_path / name).write_text(str(content))
+    args = [_fill(arg, tmp_path, sandbox, tokens) for arg in (*BASE_FLAGS, *case.args)]
+    watched = run_watched(
+        sandbox,
+        *command,
+        *args,
+        "--",
+        case.agent,
+        cwd=tmp_path if case.in_tmp else None,
+    )
+    assert watched.result.code == case.code, watched.result.stderr
+    assert case.needle in error_line(watched.result.stderr)
+    assert watched.writes == [] and watched.requests == 0

@@ -76,15 +76,28 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def debug_requested(argv: list[str], env: Mapping[str, str]) -> bool:
     """--debug, or KASBOOT_DEBUG set to a true word (click's reading: "0"/"false" are off)."""
-    if "--debug" in argv:
+    if "--debug" in _options_part(argv):
         return True
     return env.get("KASBOOT_DEBUG", "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
+def _options_part(argv: list[str]) -> list[str]:
+    return argv[: argv.index("--")] if "--" in argv else argv
+
+
+def hoist_debug(argv: list[str]) -> list[str]:
+    """`kasboot bootstrap … --debug` means `kasboot --debug bootstrap …`: the flag
+    belongs to the group, but people add it at the end of the line they just ran."""
+    head = _options_part(argv)
+    if "--debug" not in head:
+        return argv
+    return ["--debug", *(arg for arg in head if arg != "--debug"), *argv[len(head) :]]
+
+
 def _interrupted(signal_name: str, code: ExitCode) -> NoReturn:
     click.echo(
-        f"Interrupted ({signal_name}): kasboot stopped mid-run — run the same command again "
-        "to finish (every step picks up what is already done)",
+        f"Interrupted. ({signal_name}) What was done stays done — run the same command "
+        "again to finish: every step picks up from there",
         err=True,
     )
     sys.exit(int(code))
@@ -93,7 +106,7 @@ def _interrupted(signal_name: str, code: ExitCode) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps kasboot's errors to their exit codes and one clear line
     (after the traceback with --debug: debugging never changes an exit code)."""
-    args = list(argv if argv is not None else sys.argv[1:])
+    args = hoist_debug(list(argv if argv is not None else sys.argv[1:]))
     debug = debug_requested(args, os.environ)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
