@@ -11,7 +11,6 @@ from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
-from kasboot.steps.secret_checks import check_secret_owner
 
 
 class Preflight:
@@ -40,7 +39,7 @@ class Preflight:
         ctx.metadata = ctx.gitlab.metadata()
         kas_address(ctx)  # refuses when KAS is disabled
         ctx.cluster.server_version()
-        check_secret_owner(ctx)
+        self._check_secret_owner(ctx)
         ctx.flux_version = ctx.cluster.flux_version()
         if not settings.no_reconcile:
             self._check_flux(ctx)
@@ -71,6 +70,12 @@ class Preflight:
         else:
             names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
             self._guard_summary = f"topology OK (applied by {names})"
+
+    def _check_secret_owner(self, ctx: BootstrapContext) -> None:
+        """Refuse a token Secret that is not this agent's (steps/secret_checks.py)."""
+        from kasboot.steps.secret_checks import check_secret_owner
+
+        check_secret_owner(ctx)
 
     def _check_flux(self, ctx: BootstrapContext) -> None:
         settings = ctx.settings
