@@ -134,12 +134,17 @@ def send(
     return RawResponse(response)
 
 
-def get_json(api_client: Any, path: str, query: list[tuple[str, str]] | None = None) -> Any:
+def get_json(
+    api_client: Any,
+    path: str,
+    query: list[tuple[str, str]] | None = None,
+    timeout: Timeout = None,
+) -> Any:
     """GET as plain JSON; None on 404; an ``ApiException`` (as the generated APIs raise)
     for any other error status."""
     from kubernetes.client.exceptions import ApiException
 
-    response = send(api_client, "GET", path, query=query)
+    response = send(api_client, "GET", path, query=query, timeout=timeout)
     try:
         data = response.read()
     finally:
