@@ -240,6 +240,27 @@ class Cluster:
             replaced = self._core.replace_namespaced_secret(name, namespace, body)
             return str(replaced.metadata.resource_version)
 
+    def recreate_secret(
+        self, namespace: str, body: dict[str, Any], uid: str, resource_version: str
+    ) -> str:
+        """Replace an ``immutable: true`` Secret, whose data no write may change: delete
+        exactly the object that was read (preconditions uid and resourceVersion: a
+        Secret changed or re-created meanwhile answers 409 and is left alone), then
+        create ``body``. Returns the new resourceVersion."""
+        from kubernetes import client
+
+        name = body["metadata"]["name"]
+        with self._errors(f"re-creating immutable Secret {namespace}/{name}"):
+            self._core.delete_namespaced_secret(
+                name,
+                namespace,
+                body=client.V1DeleteOptions(
+                    preconditions=client.V1Preconditions(uid=uid, resource_version=resource_version)
+                ),
+            )
+            created = self._core.create_namespaced_secret(namespace, body)
+            return str(created.metadata.resource_version)
+
     def request_reconcile(self, kind: str, namespace: str, name: str, token: str) -> dict[str, Any]:
         """Annotate with reconcile.fluxcd.io/requestedAt, as `flux reconcile` does."""
         spec = FLUX_KINDS[kind]
@@ -388,27 +409,6 @@ class Cluster:
                 if error.status == 404:
                     return False
                 raise
-
-    def recreate_secret(
-        self, namespace: str, body: dict[str, Any], uid: str, resource_version: str
-    ) -> str:
-        """Replace an ``immutable: true`` Secret, whose data no write may change: delete
-        exactly the object that was read (preconditions uid and resourceVersion: a
-        Secret changed or re-created meanwhile answers 409 and is left alone), then
-        create ``body``. Returns the new resourceVersion."""
-        from kubernetes import client
-
-        name = body["metadata"]["name"]
-        with self._errors(f"re-creating immutable Secret {namespace}/{name}"):
-            self._core.delete_namespaced_secret(
-                name,
-                namespace,
-                body=client.V1DeleteOptions(
-                    preconditions=client.V1Preconditions(uid=uid, resource_version=resource_version)
-                ),
-            )
-            created = self._core.create_namespaced_secret(namespace, body)
-            return str(created.metadata.resource_version)
 
     def restart_deployment(self, namespace: str, name: str, stamp: str) -> None:
         """What `kubectl rollout restart` does: stamp the pod template, so the pods are
