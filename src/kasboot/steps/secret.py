@@ -80,29 +80,29 @@ class StoreTokenSecret:
         if self._namespace_missing:
             ctx.cluster.create_namespace(namespace)
         existing = self._existing or {}
-        data = dict(existing.get("data") or {})
+        data = dict(existing.get("data") or {})  # keys besides `token` are kept
         if ctx.token is not None:
             data["token"] = base64.b64encode(ctx.token.secret.encode()).decode()
-        existing_meta = existing.get("metadata") or {}
-        metadata = {k: v for k, v in existing_meta.items() if k not in _SERVER_METADATA}
-        metadata.update(
-            name=name,
-            namespace=namespace,
-            labels={
-                **(existing_meta.get("labels") or {}),
-                MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
-            },
-            annotations={
-                **(existing_meta.get("annotations") or {}),
-                TOKEN_ID_ANNOTATION: str(ctx.token_id),
-                AGENT_ANNOTATION: ctx.agent_identity,
-            },
-        )
-        body: dict[str, Any] = {
+        existing_meta = (self._existing or {}).get("metadata") or {}
+        kept_meta = {k: v for k, v in existing_meta.items() if k not in _SERVER_METADATA}
+        body = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "type": existing.get("type") or "Opaque",
-            "metadata": metadata,
+            "type": existing.get("type") or "Opaque",  # immutable: a PUT must keep it
+            "metadata": {
+                **kept_meta,  # ownerReferences, finalizers, …
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    **(existing_meta.get("labels") or {}),
+                    MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
+                },
+                "annotations": {
+                    **(existing_meta.get("annotations") or {}),
+                    TOKEN_ID_ANNOTATION: str(ctx.token_id),
+                    AGENT_ANNOTATION: ctx.agent_identity,
+                },
+            },
             "data": data,
         }
         if existing.get("immutable"):
