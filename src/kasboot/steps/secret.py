@@ -79,10 +79,12 @@ class StoreTokenSecret:
         namespace, name = self._target(ctx)
         if self._namespace_missing:
             ctx.cluster.create_namespace(namespace)
-        existing = self._existing or {}
-        data = dict(existing.get("data") or {})  # keys besides `token` are kept
         if ctx.token is not None:
-            data["token"] = base64.b64encode(ctx.token.secret.encode()).decode()
+            token_b64 = base64.b64encode(ctx.token.secret.encode()).decode()
+        else:  # same token, metadata fixed: write back what the Secret already holds
+            token_b64 = ((self._existing or {}).get("data") or {}).get("token", "")
+        existing = self._existing or {}
+        data = {**(existing.get("data") or {}), "token": token_b64}  # other keys are kept
         existing_meta = (self._existing or {}).get("metadata") or {}
         kept_meta = {k: v for k, v in existing_meta.items() if k not in _SERVER_METADATA}
         body = {
