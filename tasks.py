@@ -5,6 +5,9 @@
     python3 tasks.py test   install into .venv, then ruff, mypy and the whole test suite
     python3 tasks.py lint   ruff + mypy only
     python3 tasks.py bench  the benchmarks in bench/
+    python3 tasks.py oldest-client
+                            doctor/status integration tests with the oldest kubernetes
+                            client pyproject.toml allows (a separate .venv-oldest-client)
 
 The virtual environment is (re)built whenever pyproject.toml changes, so a fresh
 clone and a stale checkout behave the same.
@@ -57,6 +60,61 @@ def test(extra: list[str]) -> None:
     _run(BIN / "python", "-m", "pytest", "-q", *parallel, *extra)
 
 
+OLDEST = ROOT / ".venv-oldest-client"
+OLDEST_SUBSET = (
+    "tests/conformance/kube/test_kube_http.py",
+    "tests/integration/test_doctor.py",
+    "tests/integration/test_status.py",
+)
+
+
+def oldest_kubernetes() -> str:
+    """``kubernetes>=29.0`` in pyproject.toml -> ``kubernetes==29.0.*``."""
+    import re
+
+    found = re.search(r'"kubernetes>=([0-9][0-9.]*)', (ROOT / "pyproject.toml").read_text())
+    if found is None:
+        sys.exit("pyproject.toml names no kubernetes>= floor")
+    return f"kubernetes=={found.group(1)}.*"
+
+
+def oldest_client(extra: list[str]) -> None:
+    """The floor of the allowed kubernetes clients, tested: a venv holding only that
+    client (and what it needs), which sees .venv's packages (kasboot, pytest) behind its
+    own, runs the doctor/status integration tests; the sandbox and the CLI they start run
+    with the old client too."""
+    bin_dir = OLDEST / ("Scripts" if os.name == "nt" else "bin")
+    if not (bin_dir / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(OLDEST)
+    purelib = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    main_purelib = subprocess.run(
+        [str(BIN / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # addsitedir (not a bare path line) so .venv's own .pth files (kasboot's editable
+    # install) are processed; appended after this venv's site-packages, which wins.
+    (Path(purelib) / "kasboot_main_venv.pth").write_text(
+        f"import site; site.addsitedir({main_purelib!r})\n"
+    )
+    kubectl = bin_dir / "kubectl"
+    if not kubectl.exists() and (BIN / "kubectl").exists():
+        kubectl.symlink_to(BIN / "kubectl")
+    _run(bin_dir / "python", "-m", "pip", "install", "--quiet", oldest_kubernetes())
+    _run(bin_dir / "python", "-c", "import kubernetes; print('kubernetes', kubernetes.__version__)")
+    _run(bin_dir / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *OLDEST_SUBSET, *extra)
+
+
 def demo(extra: list[str]) -> None:
     _run(BIN / "kasboot", "demo", *extra)
 
@@ -66,7 +124,7 @@ def bench(extra: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "lint", "bench", "install"}:
+    if not argv or argv[0] not in {"demo", "test", "lint", "bench", "install", "oldest-client"}:
         print(__doc__)
         sys.exit(2)
     task, extra = argv[0], argv[1:]
@@ -79,6 +137,8 @@ def main(argv: list[str]) -> None:
         demo(extra)
     elif task == "bench":
         bench(extra)
+    elif task == "oldest-client":
+        oldest_client(extra)
 
 
 if __name__ == "__main__":

@@ -98,9 +98,9 @@ class Cluster:
 
     @cached_property
     def _custom(self) -> Any:
-        from kubernetes import client
+        from kasboot.kube_http import custom_objects  # the same calls on every client
 
-        return client.CustomObjectsApi(self._api)
+        return custom_objects(self._api)
 
     @cached_property
     def _extensions(self) -> Any:
@@ -406,25 +406,13 @@ class Cluster:
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
 
     def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
-        """GET a core/v1 path as plain JSON through the client's own request machinery
-        (authentication, TLS, retries); None on 404. Importing the client's CoreV1Api
-        costs over a second of start-up, which `doctor` and `status` are spared."""
-        from kubernetes.client.exceptions import ApiException
+        """GET a core/v1 path as plain JSON through the client's own machinery
+        (authentication, TLS, retries; kube_http.py, for every client version allowed);
+        None on 404. Importing the client's CoreV1Api costs over a second of start-up,
+        which `doctor` and `status` are spared."""
+        from kasboot.kube_http import get_json
 
-        request = self._api.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=query or [],
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
-        response = self._api.call_api(*request)
-        response.read()
-        if response.status == 404:
-            return None
-        if not 200 <= response.status < 300:
-            raise ApiException(http_resp=response)
-        return json.loads(response.data or b"null")
+        return get_json(self._api, path, query)
 
     # -- token rotation and uninstall ----------------------------------------
 
@@ -482,7 +470,6 @@ def _current_context(kubeconfig: Path | None) -> str:
 
 
 def _status_message(error: Any) -> str:
-    import json
 
     try:
         return str(json.loads(error.body).get("message") or error.reason)

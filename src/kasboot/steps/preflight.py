@@ -13,7 +13,6 @@ from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
-from kasboot.steps.secret_checks import check_secret_owner
 
 
 class Preflight:
@@ -37,7 +36,7 @@ class Preflight:
         read_metadata(ctx)  # refuses a GitLab older than 15.2
         kas_address(ctx)  # refuses when KAS is disabled
         ctx.cluster.server_version()
-        check_secret_owner(ctx)
+        self._check_secret_owner(ctx)
         check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
         ctx.flux_version = ctx.cluster.flux_version()
         if not settings.no_reconcile:
@@ -71,6 +70,12 @@ class Preflight:
             self._guard_summary = f"topology OK (applied by {names})"
         if ctx.guard_partial:
             self._guard_summary += f"; topology guard {ctx.guard_partial}"
+
+    def _check_secret_owner(self, ctx: BootstrapContext) -> None:
+        """Refuse a token Secret that is not this agent's (steps/secret_checks.py)."""
+        from kasboot.steps.secret_checks import check_secret_owner
+
+        check_secret_owner(ctx)
 
     def _check_flux(self, ctx: BootstrapContext) -> None:
         settings = ctx.settings

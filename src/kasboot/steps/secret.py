@@ -79,30 +79,32 @@ class StoreTokenSecret:
         namespace, name = self._target(ctx)
         if self._namespace_missing:
             ctx.cluster.create_namespace(namespace)
-        existing = self._existing or {}
-        data = dict(existing.get("data") or {})
         if ctx.token is not None:
-            data["token"] = base64.b64encode(ctx.token.secret.encode()).decode()
-        existing_meta = existing.get("metadata") or {}
-        metadata = {k: v for k, v in existing_meta.items() if k not in _SERVER_METADATA}
-        metadata.update(
-            name=name,
-            namespace=namespace,
-            labels={
-                **(existing_meta.get("labels") or {}),
-                MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
-            },
-            annotations={
-                **(existing_meta.get("annotations") or {}),
-                TOKEN_ID_ANNOTATION: str(ctx.token_id),
-                AGENT_ANNOTATION: ctx.agent_identity,
-            },
-        )
-        body: dict[str, Any] = {
+            token_b64 = base64.b64encode(ctx.token.secret.encode()).decode()
+        else:  # same token, metadata fixed: write back what the Secret already holds
+            token_b64 = ((self._existing or {}).get("data") or {}).get("token", "")
+        existing = self._existing or {}
+        data = {**(existing.get("data") or {}), "token": token_b64}  # other keys are kept
+        existing_meta = (self._existing or {}).get("metadata") or {}
+        kept_meta = {k: v for k, v in existing_meta.items() if k not in _SERVER_METADATA}
+        body = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "type": existing.get("type") or "Opaque",
-            "metadata": metadata,
+            "type": existing.get("type") or "Opaque",  # immutable: a PUT must keep it
+            "metadata": {
+                **kept_meta,  # ownerReferences, finalizers, …
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    **(existing_meta.get("labels") or {}),
+                    MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1],
+                },
+                "annotations": {
+                    **(existing_meta.get("annotations") or {}),
+                    TOKEN_ID_ANNOTATION: str(ctx.token_id),
+                    AGENT_ANNOTATION: ctx.agent_identity,
+                },
+            },
             "data": data,
         }
         if existing.get("immutable"):

@@ -16,6 +16,8 @@ from typing import Any
 
 from kubernetes import client
 
+from kasboot import kube_http
+
 FLUX_GROUPS = {
     "GitRepository": ("source.toolkit.fluxcd.io", "v1", "gitrepositories"),
     "OCIRepository": ("source.toolkit.fluxcd.io", "v1", "ocirepositories"),
@@ -101,25 +103,16 @@ class KubeApi:
         timeout: float | tuple[float, float] = 30,
     ) -> Any:
         """The raw response (body not read: watches stream it)."""
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        verb, url, header_params, payload, _ = self.api_client.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=query or [],
-            header_params=headers,
-            body=body,
-            auth_settings=[],
-        )
-        try:
-            return self.api_client.call_api(
-                verb, url, header_params=header_params, body=payload, _request_timeout=timeout
+        try:  # the same request path on every kubernetes client kasboot allows
+            return kube_http.send(
+                self.api_client,
+                method,
+                path,
+                query=query,
+                body=body,
+                content_type=content_type,
+                timeout=timeout,
             )
-        except client.ApiException as error:
-            raise _as_request_error(
-                int(error.status or 0), error.reason or "", error.body
-            ) from None
         except Exception as error:  # urllib3 connection errors: the server is down
             raise KubeRequestError(0, str(error)) from None
 

@@ -278,9 +278,9 @@ class KubeBackend:
             return present(new, resource_type, version)
         new["metadata"]["resourceVersion"] = str(self.store.next_version())
         key = self.key(resource_type, old["metadata"].get("namespace"), name)
+        if lifecycle.released(self, resource_type, key, new):
+            return present(new, resource_type, version)  # its last finalizer went: deleted
         self.store.put(key, new, "MODIFIED")
-        if lifecycle.is_deleting(new) and lifecycle.settle(self, resource_type, key):
-            return present(new, resource_type, version)  # its last finalizer went: removed
         if resource_type.key == CRD_KEY:
             self.registry.register_crd(new)
         if resource_type.key == workloads.DEPLOYMENT_KEY and subresource != "status":

@@ -152,6 +152,19 @@ def _delete_content(backend: KubeBackend, key: ObjectKey) -> None:
     begin_delete(backend, content_type, key, content)
 
 
+def released(backend: KubeBackend, resource_type: ResourceType, key: ObjectKey, new: Obj) -> bool:
+    """An update that empties the last finalizer of a deleting object deletes it
+    instead of storing it: one DELETED event, no MODIFIED (the API server's
+    deleteWithoutFinalizers)."""
+    if not is_deleting(new) or _pending(backend, resource_type, new):
+        return False
+    backend._remove(key, new)
+    if resource_type.key == CRD_KEY:
+        backend.registry.unregister_crd(new)
+    _settle_containers(backend, resource_type, key)
+    return True
+
+
 def settle(backend: KubeBackend, resource_type: ResourceType, key: ObjectKey) -> Obj | None:
     """Remove a deleting object once nothing holds it, then let the namespace or CRD
     that waited for it go too. Returns the final state when it was removed."""

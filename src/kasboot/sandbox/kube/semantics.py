@@ -155,8 +155,9 @@ def normalise(resource_type: ResourceType, obj: Obj) -> Obj:
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("progressDeadlineSeconds", 600)
         _default_strategy(spec)
-    if resource_type.key == NAMESPACE_KEY:
-        # the API server adds its finalizer to whatever spec arrives (``spec: {}`` included)
+    if resource_type.key == NAMESPACE_KEY and not obj["metadata"].get("deletionTimestamp"):
+        # the API server adds its finalizer to whatever spec arrives (``spec: {}`` included);
+        # a terminating namespace keeps the spec and status its deletion gave it
         spec = obj.get("spec") or {}
         finalizers = spec.setdefault("finalizers", []) or []
         if "kubernetes" not in finalizers:
