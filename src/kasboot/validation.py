@@ -238,6 +238,11 @@ def check_flux_resource_path(path: str, what: str) -> str:
             f"invalid {what} {path!r}",
             hint="use <group>/<version>/namespaces/<namespace>/<plural>/<name>",
         )
+    if len(path) > 255:  # GitLab's Environment validation: at most 255 characters
+        raise UsageError(
+            f"{what} is {len(path)} characters long; GitLab accepts at most 255",
+            hint="use shorter namespace or resource names",
+        )
     return path
 
 

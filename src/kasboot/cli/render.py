@@ -39,6 +39,7 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
     settings = settings_from_click(
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
+    gitlab_url: str | None = None
     if kas_address is None:
         from kasboot.credentials import gitlab_credentials
         from kasboot.gitlab_api import GitLabAPI
@@ -47,10 +48,11 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
         _, host = resolve_project(settings.repo, Path.cwd(), dict(os.environ))
         credentials = gitlab_credentials(host_hint=host)
         gitlab = GitLabAPI.for_credentials(credentials, ca_file=settings.ca_file)
+        gitlab_url = gitlab.url
         kas = gitlab.metadata().get("kas") or {}
         kas_address = enabled_kas_address(kas)
         kas_version = kas_version or kas.get("version")
-    tag = agent_image_tag(settings, kas_version)
+    tag = agent_image_tag(settings, kas_version, gitlab_url)
     ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
     for path, text in render_manifests(
         settings, kas_address=kas_address, image_tag=tag, kas_ca_cert=ca_cert

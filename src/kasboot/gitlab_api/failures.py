@@ -8,7 +8,8 @@ below sends each request itself, so it can decide first:
 - a failure before anything was sent (connection refused, DNS, TLS, connect timeout)
   is final at once — raised as ``Unreachable``, which python-gitlab does not retry;
 - a request that went out and got no answer (read timeout) may be tried twice;
-- a request answered 429/5xx may be tried ``MAX_ATTEMPTS`` times in a row, then stops.
+- a request answered 429/5xx, or whose connection broke after it was sent, may be tried
+  ``MAX_ATTEMPTS + 1`` times in a row, then stops.
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ class GuardedSession(requests.Session):
                 self._timeouts += 1
                 if self._timeouts >= MAX_TIMEOUTS:
                     raise Unreachable(describe(error, self.read_timeout)) from error
+            else:  # sent, then the connection broke: python-gitlab retries a read
+                self._failures += 1
+                if self._failures > MAX_ATTEMPTS:
+                    raise Unreachable(describe(error)) from error
             raise
         if response.status_code == 429 or response.status_code >= 500:
             self._failures += 1
