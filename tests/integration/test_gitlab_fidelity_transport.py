@@ -461,3 +461,31 @@ def test_doctor_reports_an_oauth_token_scopes_as_unknown(
     token_line = next(line for line in result.stdout.splitlines() if "Token" in line)
     assert "scopes are unknown" in token_line, result.stdout
     assert not token_line.lstrip().startswith("✖")
+
+
+def test_doctor_warns_on_a_low_role_it_cannot_prove(
+    tmp_path: Path, emulator: GitLabEmulator
+) -> None:
+    """GitLab's permissions miss group shares and admin rights: a low role is a warning."""
+    seeded(emulator)
+    backend = emulator.backend
+    backend.ensure_user("dev", "Dee Veloper", "dev@example.com")
+    project = backend.project_by_path("demo/fleet")
+    assert project is not None
+    backend.add_member(project, "dev", 30)
+    repo = backend.repo(project)
+    repo.create_branch("work", str(repo.resolve("main")))  # unprotected: Developers push
+    token = backend.create_personal_access_token("dev", "dev", ["api"])
+    result = kasboot(
+        tmp_path,
+        "doctor",
+        "-R",
+        "demo/fleet",
+        "--manifest-branch",
+        "work",
+        GITLAB_HOST=emulator.url,
+        GITLAB_TOKEN=token,
+    )
+    project_line = next(line for line in result.stdout.splitlines() if "Project" in line)
+    assert "Developer" in project_line, result.stdout
+    assert not project_line.lstrip().startswith("✖"), result.stdout

@@ -19,10 +19,15 @@ pytestmark = pytest.mark.sandbox
 
 @pytest.mark.parametrize("version", ["16.11.0", "17.2.0"])
 def test_bootstrap_on_an_older_gitlab_is_clean_and_idempotent(tmp_path: Path, version: str) -> None:
-    world = sandbox_up(tmp_path / "world", "--gitlab-version", version)
+    external = "https://gitlab.internal.invalid"  # as seen through a port-forward
+    world = sandbox_up(tmp_path / "world", "--gitlab-version", version, "--external-url", external)
     try:
         gl = gitlab.Gitlab(world.gitlab_url, private_token=world.token)
         assert gl.http_get("/metadata")["version"] == version
+        listed = gl.http_request(
+            "get", f"/projects/{world.project.replace('/', '%2F')}/cluster_agents"
+        )
+        assert listed.headers["link"].startswith(f"<{external}/api/v4/projects/")
         first = run_kasboot(world, *agent_args("old"), "--output", "json")
         assert first.code == 0, first.stderr
         steps = {step["name"]: step for step in first.json()["steps"]}
