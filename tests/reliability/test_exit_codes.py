@@ -120,6 +120,7 @@ def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
 ) -> None:
     agent = f"signalled-{name.lower()}"
     args = agent_args(agent, "--no-reconcile")
+    sandbox.clear_logs()  # the drain below must find this test's held request, not another's
     # Hold the run inside its first write (the agent registration) until signalled.
     set_faults(
         sandbox.gitlab_url,
