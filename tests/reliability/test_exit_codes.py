@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -86,6 +88,31 @@ def _wait_for_line(stream: Any, needle: str) -> list[str]:
     raise AssertionError(f"{needle!r} never appeared: {''.join(seen)}")
 
 
+HOLD_MS = 15_000  # how long the emulator holds the run inside its first write
+
+
+def _fault_hits(sandbox: Any) -> int:
+    with urllib.request.urlopen(f"{sandbox.gitlab_url}/-/sandbox/faults", timeout=10) as answer:
+        return sum(int(rule["hits"]) for rule in json.loads(answer.read())["rules"])
+
+
+def _drain_held_request(sandbox: Any) -> None:
+    """The held request is still handled (and logged) once its latency is over, after
+    kasboot is gone: wait for it here, so that it lands in no later test's request log.
+    Polls the log; the bound only keeps a broken emulator from hanging the suite."""
+    deadline = time.monotonic() + HOLD_MS / 1000 + 90
+    while time.monotonic() < deadline:
+        if any(
+            r["method"] == "POST"
+            and r["path"].endswith("/cluster_agents")
+            and r["ms"] >= HOLD_MS * 0.9
+            for r in sandbox.gitlab_requests()
+        ):
+            return
+        time.sleep(0.5)
+    raise AssertionError("the held request never completed")
+
+
 @pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"),
                                                     (signal.SIGINT, 130, "SIGINT")])  # fmt: skip
 def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
@@ -93,10 +120,11 @@ def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
 ) -> None:
     agent = f"signalled-{name.lower()}"
     args = agent_args(agent, "--no-reconcile")
+    sandbox.clear_logs()  # the drain below must find this test's held request, not another's
     # Hold the run inside its first write (the agent registration) until signalled.
     set_faults(
         sandbox.gitlab_url,
-        [{"path": r"/cluster_agents$", "method": "POST", "latency_ms": 60_000, "times": 1}],
+        [{"path": r"/cluster_agents$", "method": "POST", "latency_ms": HOLD_MS, "times": 1}],
     )
     try:
         process = _start(sandbox, *args)
@@ -104,8 +132,9 @@ def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
         before = _wait_for_line(process.stderr, "Pre-flight checks")
         timer = threading.Timer(0.5, process.send_signal, (sig,))
         timer.start()
-        _, rest = process.communicate(timeout=60)
+        _, rest = process.communicate(timeout=120)
         timer.cancel()
+        held = _fault_hits(sandbox)
     finally:
         clear_faults(sandbox)
     stderr = "".join(before) + rest
@@ -115,3 +144,5 @@ def test_a_signal_mid_run_is_one_line_and_a_rerun_finishes(
     assert len(lines) == 1 and lines[0].startswith(f"Interrupted. ({name})"), stderr
     rerun = run_kasboot(sandbox, *args)
     assert rerun.code == 0, rerun.stderr
+    if held:
+        _drain_held_request(sandbox)
