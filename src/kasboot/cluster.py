@@ -26,6 +26,8 @@ TOKEN_ID_ANNOTATION = "gitlab.com/agent-token-id"  # the annotation glab writes,
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "kasboot")
 AGENT_ANNOTATION = "kasboot/agent"  # "<project path>/<agent name>": whose token a Secret holds
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+RESET_AT = "reconcile.fluxcd.io/resetAt"  # HelmRelease: reset the failure counters
+FORCE_AT = "reconcile.fluxcd.io/forceAt"  # HelmRelease: a one-off install/upgrade
 
 
 @dataclass(frozen=True)
@@ -240,10 +242,15 @@ class Cluster:
             replaced = self._core.replace_namespaced_secret(name, namespace, body)
             return str(replaced.metadata.resource_version)
 
-    def request_reconcile(self, kind: str, namespace: str, name: str, token: str) -> dict[str, Any]:
-        """Annotate with reconcile.fluxcd.io/requestedAt, as `flux reconcile` does."""
+    def request_reconcile(
+        self, kind: str, namespace: str, name: str, token: str, also: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """Annotate with reconcile.fluxcd.io/requestedAt (and the annotations in ``also``,
+        e.g. resetAt/forceAt, with the same value), as `flux reconcile` does; returns the
+        object as the PATCH left it."""
         spec = FLUX_KINDS[kind]
-        patch = {"metadata": {"annotations": {REQUESTED_AT: token}}}
+        annotations = dict.fromkeys((REQUESTED_AT, *also), token)
+        patch = {"metadata": {"annotations": annotations}}
         with self._errors(f"annotating {kind} {namespace}/{name}"):
             return dict(
                 self._custom.patch_namespaced_custom_object(

@@ -101,6 +101,7 @@ def _world_args(
     no_kas: bool,
     kas_version: str,
     no_flux: bool,
+    flux_options: tuple[str, ...] = (),
 ) -> list[str]:
     args = [sys.executable, "-m", WORLD_MODULE, "serve", "--dir", str(directory)]
     args += ["--project", project, "--flux-path", flux_path, "--kas-version", kas_version]
@@ -108,7 +109,7 @@ def _world_args(
         args.append("--no-kas")
     if no_flux:
         args.append("--no-flux")
-    return args
+    return [*args, *flux_options]
 
 
 def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
@@ -140,6 +141,17 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
 @click.option("--no-kas", is_flag=True, help="Seed GitLab with KAS disabled.")
 @click.option("--kas-version", default="17.11.0", show_default=True)
 @click.option("--no-flux", is_flag=True, help="Install no Flux at all.")
+@click.option(
+    "--flux-version",
+    default=None,
+    metavar="X.Y.Z",
+    help="Serve only the Flux API versions this Flux release served (default: 2.9.4).",
+)
+@click.option(
+    "--flux-receiver",
+    is_flag=True,
+    help="A Flux webhook Receiver: every push to the branch annotates the GitRepository.",
+)
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
     directory: Path,
@@ -148,6 +160,8 @@ def up(
     no_kas: bool,
     kas_version: str,
     no_flux: bool,
+    flux_version: str | None,
+    flux_receiver: bool,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
@@ -159,7 +173,10 @@ def up(
         click.echo(f"# the sandbox in {directory} is already running", err=True)
         _print_exports(directory)
         return
-    args = _world_args(directory, project, flux_path, no_kas, kas_version, no_flux)
+    flux_options = (("--flux-version", flux_version) if flux_version else ()) + (
+        ("--flux-receiver",) if flux_receiver else ()
+    )
+    args = _world_args(directory, project, flux_path, no_kas, kas_version, no_flux, flux_options)
     with (directory / "world.log").open("ab") as log:
         # A new session: the world outlives this command and Ctrl-C here does not reach it.
         process = subprocess.Popen(

@@ -58,6 +58,8 @@ class WorldOptions:
     kas_enabled: bool = True
     kas_version: str = "17.11.0"
     flux: bool = True
+    flux_version: str = ""  # "" = the newest Flux the simulator knows
+    flux_receiver: bool = False
 
 
 @dataclass
@@ -145,6 +147,7 @@ class World:
             # The seed options of the first up stay; KAS can be switched on any up.
             previous.options.kas_enabled = options.kas_enabled
             previous.options.kas_version = options.kas_version
+            previous.options.flux_receiver = options.flux_receiver
             self.state = previous
         for port in (self.state.gitlab_port, self.state.kube_port):
             if not _port_free(port):
@@ -177,6 +180,11 @@ class World:
             ).start()
         if not self.state.seeded:
             self._seed()
+        if self.flux is not None and options.flux_receiver:
+            project = self.gitlab.backend.project_by_path(options.project)
+            self.flux.start_receiver(
+                self.gitlab.backend.repo(project).path, str(project["default_branch"] or "main")
+            )
         self.kube.write_kubeconfig(self.directory / KUBECONFIG_FILE)
         exports = env_exports(self.directory, self.state)
         env_path = self.directory / ENV_FILE
@@ -268,6 +276,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--no-kas", action="store_true")
     serve.add_argument("--kas-version", default="17.11.0")
     serve.add_argument("--no-flux", action="store_true")
+    serve.add_argument("--flux-version", default="")
+    serve.add_argument("--flux-receiver", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -278,6 +288,8 @@ def options_from(args: argparse.Namespace) -> WorldOptions:
         kas_enabled=not args.no_kas,
         kas_version=args.kas_version,
         flux=not args.no_flux,
+        flux_version=args.flux_version,
+        flux_receiver=args.flux_receiver,
     )
 
 

@@ -10,10 +10,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from kasboot.cluster import SOURCE_KINDS
+from kasboot.cluster import FORCE_AT, RESET_AT, SOURCE_KINDS
 from kasboot.errors import FluxError
 from kasboot.flux.diagnose import diagnose
-from kasboot.flux.health import Phase, assess
+from kasboot.flux.health import Phase, assess, is_static
 from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
@@ -123,30 +123,30 @@ class ReconcileFlux:
         )
         # As `flux reconcile helmrelease --with-source`: the chart's source first, so the
         # release does not fail on a chart that simply has not been fetched yet.
-        self._wait_exists(
+        repository = self._wait_exists(
             ctx,
             "HelmRepository",
             settings.helm_repository_namespace,
             settings.helm_repository_name,
             deadline,
         )
-        self._reconcile(
-            ctx,
-            "HelmRepository",
-            settings.helm_repository_namespace,
-            settings.helm_repository_name,
-            token,
-            None,
-            deadline,
-        )
-        chart = f"{settings.helm_release_namespace}-{settings.helm_release_name}"
-        if (
-            ctx.cluster.get_object("HelmChart", settings.helm_repository_namespace, chart)
-            is not None
-        ):
+        if not is_static(repository):  # an OCI HelmRepository is never reconciled
             self._reconcile(
-                ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
+                ctx,
+                "HelmRepository",
+                settings.helm_repository_namespace,
+                settings.helm_repository_name,
+                token,
+                None,
+                deadline,
             )
+        # helm-controller creates the HelmChart on its second pass over a new release
+        # (the first only adds its finalizer): wait for it rather than skip it.
+        chart = f"{settings.helm_release_namespace}-{settings.helm_release_name}"
+        self._wait_exists(ctx, "HelmChart", settings.helm_repository_namespace, chart, deadline)
+        self._reconcile(
+            ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
+        )
         self._reconcile(
             ctx,
             "HelmRelease",
@@ -183,7 +183,7 @@ class ReconcileFlux:
 
     def _wait_exists(
         self, ctx: BootstrapContext, kind: str, namespace: str, name: str, deadline: float
-    ) -> None:
+    ) -> dict[str, Any]:
         found = ctx.cluster.watch_object(
             kind,
             namespace,
@@ -196,6 +196,21 @@ class ReconcileFlux:
                 f"{kind} {namespace}/{name} was not created by Flux in time",
                 hint="check that a Kustomization applies --manifest-path (kasboot doctor)",
             )
+        return found
+
+    def _release_annotations(
+        self, ctx: BootstrapContext, kind: str, namespace: str, name: str
+    ) -> tuple[str, ...]:
+        """For a HelmRelease, what `flux reconcile hr --reset --force` adds: resetAt (a
+        release Stalled after its retries is tried again only when reset) always, and
+        forceAt when it is not Ready (a one-off install/upgrade although nothing changed,
+        e.g. after the missing Secret was created). Both carry requestedAt's value."""
+        if kind != "HelmRelease":
+            return ()
+        current = ctx.cluster.get_object(kind, namespace, name)
+        if current is not None and assess(current).phase is Phase.READY:
+            return (RESET_AT,)
+        return (RESET_AT, FORCE_AT)
 
     def _reconcile(
         self,
@@ -207,31 +222,39 @@ class ReconcileFlux:
         revision: str | None,
         deadline: float,
     ) -> None:
-        ctx.cluster.request_reconcile(kind, namespace, name, token)
+        also = self._release_annotations(ctx, kind, namespace, name)
+        patched = ctx.cluster.request_reconcile(kind, namespace, name, token, also=also)
+        # As the flux CLI: the request is handled once lastHandledReconcileAt differs from
+        # its value when the annotation landed (the PATCH answer) — whoever asked last.
+        before = (patched.get("status") or {}).get("lastHandledReconcileAt")
+
+        def health(obj: dict[str, Any] | None) -> Any:
+            return assess(
+                obj or {}, requested_at=token, handled_before=before, expected_revision=revision
+            )
 
         def settled(obj: dict[str, Any] | None) -> bool:
-            if obj is None:
-                return False
-            phase = assess(obj, requested_at=token, expected_revision=revision).phase
-            return phase is not Phase.PROGRESSING
+            return obj is not None and health(obj).phase is not Phase.PROGRESSING
 
         last = ctx.cluster.watch_object(
             kind, namespace, name, settled, max(0.0, deadline - time.monotonic())
         )
-        health = assess(last or {}, requested_at=token, expected_revision=revision)
-        if health.phase is Phase.READY:
+        result = health(last)
+        if result.phase is Phase.READY:
             return
-        if health.phase is Phase.SUSPENDED:
+        if result.phase is Phase.SUSPENDED:
             raise FluxError(
                 f"{kind} {namespace}/{name} is suspended",
                 hint="resume it with `flux resume` or pass --no-reconcile",
             )
         found = diagnose(kind, last or {})
         what = f"{kind} {namespace}/{name}"
-        if health.phase is Phase.PROGRESSING:
+        if result.phase is Phase.PROGRESSING:
             message = f"{what} did not become Ready within {ctx.settings.timeout:g}s"
+            if result.message:
+                message += f" ({result.message})"
         else:
-            message = f"{what} failed: {health.reason}: {health.message}"
+            message = f"{what} failed: {result.reason}: {result.message}"
         if found is not None:
             raise FluxError(f"{message} — cause: {found.cause}", hint=found.fix)
         raise FluxError(message, hint="run `kasboot doctor` for a full diagnosis")
