@@ -57,6 +57,8 @@ class FluxSimulator:
     latency: float | Mapping[str, float] = 0.0
     generator_flux_minor: int = 8
     latest_agent_chart: str = "2.11.0"
+    # the first N loads of each new chart revision find no artifact (ArtifactFailed)
+    artifact_fetch_failures: int = 0
     # the latest agentk connection attempts (bounded: agentk retries forever)
     connections: deque[AgentConnection] = field(default_factory=lambda: deque(maxlen=256))
 
@@ -94,7 +96,12 @@ class FluxSimulator:
                 ),
                 kustomize_api,
             ),
-            (HelmReconciler(helm_api, self._connect), helm_api),
+            (
+                HelmReconciler(
+                    helm_api, self._connect, artifact_fetch_failures=self.artifact_fetch_failures
+                ),
+                helm_api,
+            ),
         ]
         for reconciler, api in controllers:
             loop = ControllerLoop(reconciler, api, self._latency(reconciler.component))
