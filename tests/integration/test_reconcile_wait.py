@@ -307,3 +307,17 @@ def test_a_failure_of_the_awaited_generation_is_final_at_once(
     assert not thread.is_alive(), "a Stalled release must end the wait, not the timeout"
     assert errors and isinstance(errors[0], FluxError)
     assert "InstallFailed" in str(errors[0])
+
+
+def test_an_oci_helm_repository_is_ready_for_doctor_and_never_awaited() -> None:
+    from kasboot.flux.health import Phase, assess, is_static
+
+    oci = {
+        "kind": "HelmRepository",
+        "metadata": {"name": "gitlab", "generation": 1},
+        "spec": {"type": "oci", "url": "oci://registry.gitlab.com/gitlab-org/charts"},
+        "status": {},
+    }
+    assert is_static(oci)
+    assert assess(oci).phase is Phase.READY
+    assert not is_static({**oci, "spec": {"url": "https://charts.gitlab.io"}})
