@@ -1,7 +1,8 @@
 """Seam: the cluster, in kasboot's words (namespaces, the token Secret, Flux objects,
 reconcile requests and watches). The official kubernetes client underneath, imported
-lazily, with urllib3's Retry for transient errors on idempotent calls. Errors come
-out as ClusterError (exit 5) carrying the API server's message; nothing here prints."""
+lazily, with per-request timeouts, a bounded total and urllib3's Retry for transient
+answers (cluster_transport.py). Errors come out as ClusterError (exit 5) carrying the
+API server's message, or the transport failure in words; nothing here prints."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kasboot import __version__
+from kasboot.cluster_transport import (
+    Deadline,
+    DeadlinePassed,
+    TimedApi,
+    retry_policy,
+    transport_failure,
+)
 from kasboot.errors import ClusterError
 
 if TYPE_CHECKING:
@@ -54,12 +62,24 @@ FLUX_KINDS: dict[str, FluxKind] = {
     )
 }
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
+WATCH_SECONDS = 60  # one watch request at most; then it is listed and watched again
+
+
+# After the Flux wait ends at --timeout, the reads that diagnose a failure still get
+# this long before the cluster seam refuses to send anything.
+DIAGNOSIS_GRACE = 15.0
 
 
 class Cluster:
-    def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path | None = None,
+        context: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """``timeout``: the run's --timeout; no request is sent after it (plus a grace
+        for the diagnosis), and no single request waits longer than what is left."""
         from kubernetes import client, config
-        from urllib3.util.retry import Retry
 
         configuration = client.Configuration()
         try:
@@ -78,9 +98,9 @@ class Cluster:
                 f"cannot load the Kubernetes configuration: {error}",
                 hint="set KUBECONFIG or pass --kubeconfig/--context",
             ) from error
-        configuration.retries = Retry(
-            total=4, backoff_factor=0.2, status_forcelist=(429, 500, 502, 503, 504)
-        )
+        self.timeout = timeout
+        self.deadline = Deadline(None if timeout is None else timeout + DIAGNOSIS_GRACE)
+        configuration.retries = retry_policy(self.deadline)
         self.server = str(configuration.host)
         self._api: ApiClient = client.ApiClient(configuration)
         self._api.user_agent = USER_AGENT
@@ -93,25 +113,25 @@ class Cluster:
     def _core(self) -> Any:
         from kubernetes import client
 
-        return client.CoreV1Api(self._api)
+        return TimedApi(client.CoreV1Api(self._api), self.deadline)
 
     @cached_property
     def _custom(self) -> Any:
         from kubernetes import client
 
-        return client.CustomObjectsApi(self._api)
+        return TimedApi(client.CustomObjectsApi(self._api), self.deadline)
 
     @cached_property
     def _extensions(self) -> Any:
         from kubernetes import client
 
-        return client.ApiextensionsV1Api(self._api)
+        return TimedApi(client.ApiextensionsV1Api(self._api), self.deadline)
 
     @cached_property
     def _apps(self) -> Any:
         from kubernetes import client
 
-        return client.AppsV1Api(self._api)
+        return TimedApi(client.AppsV1Api(self._api), self.deadline)
 
     # -- error translation ---------------------------------------------------
 
@@ -123,13 +143,25 @@ class Cluster:
         try:
             yield
         except ApiException as error:
+            if not error.status and error.reason:  # raised by the client, not an answer
+                raise ClusterError(
+                    f"cannot reach the cluster at {self.server} while {doing}: {error.reason}",
+                    hint="check KUBECONFIG / --context and that the API server is up",
+                ) from error
             raise ClusterError(
                 f"the cluster said {error.status} while {doing}: {_status_message(error)}",
                 status=error.status,
             ) from error
+        except DeadlinePassed as error:
+            raise ClusterError(
+                f"the cluster did not finish within --timeout ({self.timeout:g}s) while {doing}",
+                hint="check that the API server answers (kubectl get --raw /version), "
+                "or raise --timeout",
+            ) from error
         except (HTTPError, OSError) as error:
             raise ClusterError(
-                f"cannot reach the cluster at {self.server} while {doing}: {type(error).__name__}",
+                f"cannot reach the cluster at {self.server} while {doing}: "
+                f"{transport_failure(error)}",
                 hint="check KUBECONFIG / --context and that the API server is up",
             ) from error
 
@@ -142,7 +174,8 @@ class Cluster:
         from kubernetes import client
 
         with self._errors("reading the server version"):
-            return str(client.VersionApi(self._api).get_code().git_version)
+            version = TimedApi(client.VersionApi(self._api), self.deadline)
+            return str(version.get_code().git_version)
 
     def flux_version(self) -> str | None:
         """Flux's version from its GitRepository CRD label, like `flux check`; None if absent."""
@@ -224,9 +257,17 @@ class Cluster:
     # -- writes --------------------------------------------------------------
 
     def create_namespace(self, name: str) -> None:
+        """Create a namespace; one that exists already (a retried create whose first
+        answer was lost, or a concurrent run) is done."""
+        from kubernetes.client.exceptions import ApiException
+
         with self._errors(f"creating namespace {name}"):
             body = {"metadata": {"name": name, "labels": dict([MANAGED_BY_LABEL])}}
-            self._core.create_namespace(body)
+            try:
+                self._core.create_namespace(body)
+            except ApiException as error:
+                if error.status != 409:
+                    raise
 
     def put_secret(self, namespace: str, body: dict[str, Any], resource_version: str | None) -> str:
         """Create the Secret, or replace it in ONE call (PUT with the resourceVersion read
@@ -276,15 +317,19 @@ class Cluster:
     ) -> dict[str, Any] | None:
         """Watch one object until ``done(obj)`` is true (obj is None while it does not
         exist) or ``timeout`` seconds pass; returns the last state seen. A watch sees each
-        change at once, where a poll would sleep; the stream is resumed from the last
-        resourceVersion when the server closes it."""
+        change at once, where a poll would sleep. When the stream ends — the server's
+        timeout, 410 Gone, or a connection cut mid-way (a load balancer's idle reset:
+        ProtocolError, a read timeout) — the object is listed again and watched from
+        there, never reported as an unreachable cluster."""
         from kubernetes import watch
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
         spec = FLUX_KINDS[kind]
         deadline = time.monotonic() + timeout
         selector = f"metadata.name={name}"
         last: dict[str, Any] | None = None
+        cuts = 0
         with self._errors(f"watching {kind} {namespace}/{name}"):
             while True:
                 listing = self._custom.list_namespaced_custom_object(
@@ -298,6 +343,7 @@ class Cluster:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return last
+                server_timeout = max(1, min(int(remaining), WATCH_SECONDS))
                 watcher = watch.Watch()
                 try:
                     for event in watcher.stream(
@@ -308,7 +354,9 @@ class Cluster:
                         spec.plural,
                         field_selector=selector,
                         resource_version=resource_version,
-                        timeout_seconds=max(1, int(remaining)),
+                        timeout_seconds=server_timeout,
+                        # the read timeout outlasts the server's own end of the watch
+                        _request_timeout=(10.0, server_timeout + 10.0),
                     ):
                         obj = event["object"]
                         last = None if event["type"] == "DELETED" else dict(obj)
@@ -319,6 +367,9 @@ class Cluster:
                 except ApiException as error:
                     if error.status != 410:  # 410 Gone: history expired, re-list
                         raise
+                except (ProtocolError, ReadTimeoutError):
+                    cuts += 1  # the stream was cut: list again, after a short pause
+                    time.sleep(min(0.1 * 2 ** min(cuts, 5), 2.0, max(0.0, remaining)))
                 finally:
                     watcher.stop()
                 if time.monotonic() >= deadline:

@@ -321,3 +321,39 @@ def test_an_oci_helm_repository_is_ready_for_doctor_and_never_awaited() -> None:
     assert is_static(oci)
     assert assess(oci).phase is Phase.READY
     assert not is_static({**oci, "spec": {"url": "https://charts.gitlab.io"}})
+
+
+def test_a_watch_stream_cut_mid_way_is_listed_and_watched_again(
+    kube: KubeEmulator, cluster: Cluster, custom: client.CustomObjectsApi
+) -> None:
+    """A load balancer resetting the watch after each event (the fault hook's `cut`):
+    kasboot lists and watches again and still sees the object become Ready."""
+    name = f"repo-{next(_names)}"
+    source = Controller(custom, "GitRepository", name)
+    source.create(
+        {"interval": "1m0s", "url": "http://example/x.git", "ref": {"branch": "main"}},
+        {"lastHandledReconcileAt": "earlier", "conditions": [_ready()]},
+    )
+    collection = f"/namespaces/{NAMESPACE}/gitrepositories$"
+    kube.faults.replace(
+        [{"path": collection, "method": "GET", "mode": "cut", "cut_after_chunks": 1, "times": 8}]
+    )
+    try:
+        thread, errors = run_wait(cluster, "GitRepository", name, REVISION)
+        token = source.wait_annotated()
+        generation = source.get()["metadata"]["generation"]
+        for step in range(4):  # each status write is one watch event; every other is cut
+            source.status({"lastHandledReconcileAt": "earlier", "step": str(step)})
+            time.sleep(0.05)
+        source.status(
+            {
+                "lastHandledReconcileAt": token,
+                "observedGeneration": generation,
+                "artifact": {"revision": REVISION},
+                "conditions": [_ready()],
+            }
+        )
+        finish(thread, errors)
+        assert kube.faults.rules[0].hits >= 2  # the streams really were cut
+    finally:
+        kube.faults.replace([])
