@@ -391,6 +391,27 @@ class Cluster:
                 if str((crd.get("spec") or {}).get("group", "")).endswith(".toolkit.fluxcd.io")
             ]
 
+    def served_versions(self, kind: str) -> list[str] | None:
+        """The versions the API server serves of a Flux kind, from its CRD (None when the
+        CRD is absent). Read as plain JSON (see flux_crds)."""
+        from kubernetes.client.exceptions import ApiException
+
+        spec = FLUX_KINDS[kind]
+        with self._errors(f"reading the {kind} CustomResourceDefinition"):
+            try:
+                crd = self._custom.get_cluster_custom_object(
+                    "apiextensions.k8s.io",
+                    "v1",
+                    "customresourcedefinitions",
+                    f"{spec.plural}.{spec.group}",
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+        versions = (crd.get("spec") or {}).get("versions") or []
+        return [str(v["name"]) for v in versions if v.get("served")]
+
     def list_deployments(
         self, namespace: str | None = None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:

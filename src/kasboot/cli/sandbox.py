@@ -167,6 +167,13 @@ def up(
     """Start (and on first use seed) the sandbox; print its shell exports."""
     if "/" not in project.strip("/"):
         raise UsageError(f"--project must be GROUP/NAME, got {project!r}")
+    if flux_version:
+        from kasboot.sandbox.flux.versions import parse_release
+
+        try:
+            parse_release(flux_version)
+        except ValueError as error:
+            raise UsageError(f"--flux-version: {error}") from None
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     if _running_pid(directory) is not None:

@@ -214,7 +214,9 @@ class World:
         from kasboot.sandbox.kube import flux_crds
 
         repository_url = f"{self.gitlab.url}/{self.state.options.project}.git"
-        crds = flux_crds()
+        from kasboot.sandbox.flux.versions import crds_for
+
+        crds = crds_for(flux_crds(), self.state.options.flux_version)
         files = bootstrap.repository_files(
             crds, repository_url, branch, self.state.options.flux_path
         )
