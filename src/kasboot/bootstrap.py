@@ -67,7 +67,7 @@ def open_context(
     project_path, host = resolve_project(settings.repo, cwd or Path.cwd(), environ)
     credentials = gitlab_credentials(host_hint=host, env=environ)
     gitlab = GitLabAPI(credentials.url, credentials.token, request_logger=request_logger)
-    cluster = Cluster(settings.kubeconfig, settings.context)
+    cluster = Cluster(settings.kubeconfig, settings.context, timeout=settings.timeout)
     return BootstrapContext(
         settings=settings,
         gitlab=gitlab,

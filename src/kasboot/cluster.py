@@ -6,6 +6,8 @@ API server's message, or the transport failure in words; nothing here prints."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import time
@@ -63,6 +65,45 @@ FLUX_KINDS: dict[str, FluxKind] = {
 }
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
 WATCH_SECONDS = 60  # one watch request at most; then it is listed and watched again
+
+
+def _secret_holds(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the Secret read back holds what a write wanted (its data keys, labels,
+    annotations and type; other keys and fields may be there too)."""
+    have_meta, want_meta = current.get("metadata") or {}, wanted.get("metadata") or {}
+    return (
+        all((current.get("data") or {}).get(k) == v for k, v in (wanted.get("data") or {}).items())
+        and all(
+            (have_meta.get(part) or {}).get(k) == v
+            for part in ("labels", "annotations")
+            for k, v in (want_meta.get(part) or {}).items()
+        )
+        and (not wanted.get("type") or current.get("type") == wanted["type"])
+    )
+
+
+def _settled_secret_write(write: Callable[..., str]) -> Callable[..., str]:
+    """A Secret write answered 409 is re-read and compared: when a retried write met its
+    own first attempt (an answer lost on the way: the create then says AlreadyExists,
+    the replace Conflict) or a concurrent run wrote the same, the Secret holds what was
+    wanted and the write is done; otherwise the 409 stands."""
+
+    @functools.wraps(write)
+    def settled(
+        self: Cluster, namespace: str, body: dict[str, Any], resource_version: str | None
+    ) -> str:
+        wanted = copy.deepcopy(body)
+        try:
+            return write(self, namespace, body, resource_version)
+        except ClusterError as error:
+            if error.status != 409:
+                raise
+            current = self.get_secret(namespace, str(wanted["metadata"]["name"]))
+            if current is None or not _secret_holds(current, wanted):
+                raise
+            return str(current["metadata"]["resourceVersion"])
+
+    return settled
 
 
 # After the Flux wait ends at --timeout, the reads that diagnose a failure still get
@@ -132,6 +173,14 @@ class Cluster:
         from kubernetes import client
 
         return TimedApi(client.AppsV1Api(self._api), self.deadline)
+
+    def wait_deadline(self, seconds: float) -> float:
+        """When a wait of ``seconds`` starting now must end (monotonic clock): never past
+        the run's --timeout, so the diagnosis after it still gets its grace."""
+        end = time.monotonic() + seconds
+        if self.deadline.at is not None:
+            end = min(end, self.deadline.at - DIAGNOSIS_GRACE)
+        return end
 
     # -- error translation ---------------------------------------------------
 
@@ -304,6 +353,10 @@ class Cluster:
                     _content_type="application/merge-patch+json",
                 )
             )
+
+    # The Secret write (put_secret above) settles a 409 by reading back (see
+    # _settled_secret_write), kept apart from the write itself.
+    put_secret = _settled_secret_write(put_secret)
 
     # -- watch ---------------------------------------------------------------
 

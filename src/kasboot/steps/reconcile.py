@@ -107,7 +107,7 @@ class ReconcileFlux:
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         settings = ctx.settings
-        deadline = time.monotonic() + settings.timeout
+        deadline = ctx.cluster.wait_deadline(settings.timeout)
         token = request_token()
         if not self.reconcile_source_and_kustomizations(ctx, token, deadline):
             raise FluxError(
