@@ -6,8 +6,6 @@ API server's message, or the transport failure in words; nothing here prints."""
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 import os
 import time
@@ -26,6 +24,8 @@ from kasboot.cluster_transport import (
     retry_policy,
     transport_failure,
 )
+from kasboot.cluster_watch import watch_until
+from kasboot.cluster_writes import settled_secret_write
 from kasboot.errors import ClusterError
 
 if TYPE_CHECKING:
@@ -64,46 +64,6 @@ FLUX_KINDS: dict[str, FluxKind] = {
     )
 }
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
-WATCH_SECONDS = 60  # one watch request at most; then it is listed and watched again
-
-
-def _secret_holds(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    """Whether the Secret read back holds what a write wanted (its data keys, labels,
-    annotations and type; other keys and fields may be there too)."""
-    have_meta, want_meta = current.get("metadata") or {}, wanted.get("metadata") or {}
-    return (
-        all((current.get("data") or {}).get(k) == v for k, v in (wanted.get("data") or {}).items())
-        and all(
-            (have_meta.get(part) or {}).get(k) == v
-            for part in ("labels", "annotations")
-            for k, v in (want_meta.get(part) or {}).items()
-        )
-        and (not wanted.get("type") or current.get("type") == wanted["type"])
-    )
-
-
-def _settled_secret_write(write: Callable[..., str]) -> Callable[..., str]:
-    """A Secret write answered 409 is re-read and compared: when a retried write met its
-    own first attempt (an answer lost on the way: the create then says AlreadyExists,
-    the replace Conflict) or a concurrent run wrote the same, the Secret holds what was
-    wanted and the write is done; otherwise the 409 stands."""
-
-    @functools.wraps(write)
-    def settled(
-        self: Cluster, namespace: str, body: dict[str, Any], resource_version: str | None
-    ) -> str:
-        wanted = copy.deepcopy(body)
-        try:
-            return write(self, namespace, body, resource_version)
-        except ClusterError as error:
-            if error.status != 409:
-                raise
-            current = self.get_secret(namespace, str(wanted["metadata"]["name"]))
-            if current is None or not _secret_holds(current, wanted):
-                raise
-            return str(current["metadata"]["resourceVersion"])
-
-    return settled
 
 
 # After the Flux wait ends at --timeout, the reads that diagnose a failure still get
@@ -355,8 +315,8 @@ class Cluster:
             )
 
     # The Secret write (put_secret above) settles a 409 by reading back (see
-    # _settled_secret_write), kept apart from the write itself.
-    put_secret = _settled_secret_write(put_secret)
+    # settled_secret_write), kept apart from the write itself.
+    put_secret = settled_secret_write(put_secret)
 
     # -- watch ---------------------------------------------------------------
 
@@ -369,64 +329,18 @@ class Cluster:
         timeout: float,
     ) -> dict[str, Any] | None:
         """Watch one object until ``done(obj)`` is true (obj is None while it does not
-        exist) or ``timeout`` seconds pass; returns the last state seen. A watch sees each
-        change at once, where a poll would sleep. When the stream ends — the server's
-        timeout, 410 Gone, or a connection cut mid-way (a load balancer's idle reset:
-        ProtocolError, a read timeout) — the object is listed again and watched from
-        there, never reported as an unreachable cluster."""
-        from kubernetes import watch
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
+        exist) or ``timeout`` seconds pass; returns the last state seen. Streams that end
+        or are cut are listed and watched again (cluster_watch.py)."""
         spec = FLUX_KINDS[kind]
-        deadline = time.monotonic() + timeout
-        selector = f"metadata.name={name}"
-        last: dict[str, Any] | None = None
-        cuts = 0
         with self._errors(f"watching {kind} {namespace}/{name}"):
-            while True:
-                listing = self._custom.list_namespaced_custom_object(
-                    spec.group, spec.version, namespace, spec.plural, field_selector=selector
-                )
-                items = listing.get("items", [])
-                last = dict(items[0]) if items else None
-                if done(last):
-                    return last
-                resource_version = listing["metadata"]["resourceVersion"]
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return last
-                server_timeout = max(1, min(int(remaining), WATCH_SECONDS))
-                watcher = watch.Watch()
-                try:
-                    for event in watcher.stream(
-                        self._custom.list_namespaced_custom_object,
-                        spec.group,
-                        spec.version,
-                        namespace,
-                        spec.plural,
-                        field_selector=selector,
-                        resource_version=resource_version,
-                        timeout_seconds=server_timeout,
-                        # the read timeout outlasts the server's own end of the watch
-                        _request_timeout=(10.0, server_timeout + 10.0),
-                    ):
-                        obj = event["object"]
-                        last = None if event["type"] == "DELETED" else dict(obj)
-                        if done(last):
-                            return last
-                        if time.monotonic() >= deadline:
-                            return last
-                except ApiException as error:
-                    if error.status != 410:  # 410 Gone: history expired, re-list
-                        raise
-                except (ProtocolError, ReadTimeoutError):
-                    cuts += 1  # the stream was cut: list again, after a short pause
-                    time.sleep(min(0.1 * 2 ** min(cuts, 5), 2.0, max(0.0, remaining)))
-                finally:
-                    watcher.stop()
-                if time.monotonic() >= deadline:
-                    return last
+            return watch_until(
+                self._custom,
+                (spec.group, spec.version, spec.plural),
+                namespace,
+                name,
+                done,
+                timeout,
+            )
 
     # -- doctor and status ---------------------------------------------------
 
