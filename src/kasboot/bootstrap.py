@@ -67,7 +67,8 @@ def open_context(
     project_path, host = resolve_project(settings.repo, cwd or Path.cwd(), environ)
     credentials = gitlab_credentials(host_hint=host, env=environ)
     gitlab = GitLabAPI(credentials.url, credentials.token, request_logger=request_logger)
-    cluster = Cluster(settings.kubeconfig, settings.context, timeout=settings.timeout)
+    cluster = Cluster(settings.kubeconfig, settings.context)
+    cluster.bound_run(settings.timeout)  # --timeout bounds the cluster side of the run
     return BootstrapContext(
         settings=settings,
         gitlab=gitlab,

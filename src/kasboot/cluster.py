@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kasboot import __version__
 from kasboot.cluster_transport import (
+    DIAGNOSIS_GRACE,
     Deadline,
     DeadlinePassed,
     TimedApi,
@@ -36,8 +37,6 @@ TOKEN_ID_ANNOTATION = "gitlab.com/agent-token-id"  # the annotation glab writes,
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "kasboot")
 AGENT_ANNOTATION = "kasboot/agent"  # "<project path>/<agent name>": whose token a Secret holds
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
-RESET_AT = "reconcile.fluxcd.io/resetAt"  # HelmRelease: reset the failure counters
-FORCE_AT = "reconcile.fluxcd.io/forceAt"  # HelmRelease: a one-off install/upgrade
 
 
 @dataclass(frozen=True)
@@ -66,20 +65,8 @@ FLUX_KINDS: dict[str, FluxKind] = {
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
 
 
-# After the Flux wait ends at --timeout, the reads that diagnose a failure still get
-# this long before the cluster seam refuses to send anything.
-DIAGNOSIS_GRACE = 15.0
-
-
 class Cluster:
-    def __init__(
-        self,
-        kubeconfig: Path | None = None,
-        context: str | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        """``timeout``: the run's --timeout; no request is sent after it (plus a grace
-        for the diagnosis), and no single request waits longer than what is left."""
+    def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
         from kubernetes import client, config
 
         configuration = client.Configuration()
@@ -99,8 +86,8 @@ class Cluster:
                 f"cannot load the Kubernetes configuration: {error}",
                 hint="set KUBECONFIG or pass --kubeconfig/--context",
             ) from error
-        self.timeout = timeout
-        self.deadline = Deadline(None if timeout is None else timeout + DIAGNOSIS_GRACE)
+        self.timeout: float | None = None  # the run's --timeout, once bound_run() set it
+        self.deadline = Deadline(None)
         configuration.retries = retry_policy(self.deadline)
         self.server = str(configuration.host)
         self._api: ApiClient = client.ApiClient(configuration)
@@ -133,6 +120,13 @@ class Cluster:
         from kubernetes import client
 
         return TimedApi(client.AppsV1Api(self._api), self.deadline)
+
+    def bound_run(self, seconds: float) -> None:
+        """Bound the cluster side of the whole run by --timeout: no request is sent
+        after it (plus a short grace for the diagnosis of a failed wait), and no
+        single request waits longer than what is left."""
+        self.timeout = seconds
+        self.deadline.start(seconds + DIAGNOSIS_GRACE)
 
     def wait_deadline(self, seconds: float) -> float:
         """When a wait of ``seconds`` starting now must end (monotonic clock): never past
@@ -292,15 +286,10 @@ class Cluster:
             replaced = self._core.replace_namespaced_secret(name, namespace, body)
             return str(replaced.metadata.resource_version)
 
-    def request_reconcile(
-        self, kind: str, namespace: str, name: str, token: str, also: tuple[str, ...] = ()
-    ) -> dict[str, Any]:
-        """Annotate with reconcile.fluxcd.io/requestedAt (and the annotations in ``also``,
-        e.g. resetAt/forceAt, with the same value), as `flux reconcile` does; returns the
-        object as the PATCH left it."""
+    def request_reconcile(self, kind: str, namespace: str, name: str, token: str) -> dict[str, Any]:
+        """Annotate with reconcile.fluxcd.io/requestedAt, as `flux reconcile` does."""
         spec = FLUX_KINDS[kind]
-        annotations = dict.fromkeys((REQUESTED_AT, *also), token)
-        patch = {"metadata": {"annotations": annotations}}
+        patch = {"metadata": {"annotations": {REQUESTED_AT: token}}}
         with self._errors(f"annotating {kind} {namespace}/{name}"):
             return dict(
                 self._custom.patch_namespaced_custom_object(
@@ -340,6 +329,27 @@ class Cluster:
                 name,
                 done,
                 timeout,
+            )
+
+    def request_reconcile_with(
+        self, kind: str, namespace: str, name: str, token: str, also: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """request_reconcile, with the annotations in ``also`` (HelmRelease resetAt /
+        forceAt) carrying the same value, as `flux reconcile hr --reset --force` sets
+        them; returns the object as the PATCH left it."""
+        spec = FLUX_KINDS[kind]
+        patch = {"metadata": {"annotations": dict.fromkeys((REQUESTED_AT, *also), token)}}
+        with self._errors(f"annotating {kind} {namespace}/{name}"):
+            return dict(
+                self._custom.patch_namespaced_custom_object(
+                    spec.group,
+                    spec.version,
+                    namespace,
+                    spec.plural,
+                    name,
+                    patch,
+                    _content_type="application/merge-patch+json",
+                )
             )
 
     # -- doctor and status ---------------------------------------------------

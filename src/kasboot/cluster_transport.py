@@ -23,6 +23,9 @@ from typing import Any, TypeVar
 
 from urllib3.util.retry import Retry
 
+# After the Flux wait ends at --timeout, the reads that diagnose a failure still get
+# this long before the cluster seam refuses to send anything.
+DIAGNOSIS_GRACE = 15.0
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 RETRY_AFTER_CAP = 10.0  # seconds: a Retry-After beyond this is not waited for in full
@@ -35,8 +38,12 @@ class Deadline:
     """The run's end on the monotonic clock (None: unbounded)."""
 
     def __init__(self, seconds: float | None) -> None:
-        self.at = None if seconds is None else time.monotonic() + seconds
-        self.seconds = seconds
+        self.at: float | None = None
+        if seconds is not None:
+            self.start(seconds)
+
+    def start(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
 
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - time.monotonic()

@@ -94,6 +94,22 @@ def _print_exports(directory: Path) -> None:
     click.echo((directory / "sandbox.env").read_text(encoding="utf-8"), nl=False)
 
 
+def _flux_world_args(flux_version: str | None, flux_receiver: bool) -> list[str]:
+    """The world's Flux options (--flux-version checked here: a usage error, exit 2)."""
+    args = []
+    if flux_version:
+        from kasboot.sandbox.flux.versions import parse_release
+
+        try:
+            parse_release(flux_version)
+        except ValueError as error:
+            raise UsageError(f"--flux-version: {error}") from None
+        args += ["--flux-version", flux_version]
+    if flux_receiver:
+        args.append("--flux-receiver")
+    return args
+
+
 def _world_args(
     directory: Path,
     project: str,
@@ -101,7 +117,6 @@ def _world_args(
     no_kas: bool,
     kas_version: str,
     no_flux: bool,
-    flux_options: tuple[str, ...] = (),
 ) -> list[str]:
     args = [sys.executable, "-m", WORLD_MODULE, "serve", "--dir", str(directory)]
     args += ["--project", project, "--flux-path", flux_path, "--kas-version", kas_version]
@@ -109,7 +124,7 @@ def _world_args(
         args.append("--no-kas")
     if no_flux:
         args.append("--no-flux")
-    return [*args, *flux_options]
+    return args
 
 
 def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
@@ -167,27 +182,22 @@ def up(
     """Start (and on first use seed) the sandbox; print its shell exports."""
     if "/" not in project.strip("/"):
         raise UsageError(f"--project must be GROUP/NAME, got {project!r}")
-    if flux_version:
-        from kasboot.sandbox.flux.versions import parse_release
-
-        try:
-            parse_release(flux_version)
-        except ValueError as error:
-            raise UsageError(f"--flux-version: {error}") from None
     directory = directory.resolve()
+    flux_args = _flux_world_args(flux_version, flux_receiver)
     directory.mkdir(parents=True, exist_ok=True)
     if _running_pid(directory) is not None:
         click.echo(f"# the sandbox in {directory} is already running", err=True)
         _print_exports(directory)
         return
-    flux_options = (("--flux-version", flux_version) if flux_version else ()) + (
-        ("--flux-receiver",) if flux_receiver else ()
-    )
-    args = _world_args(directory, project, flux_path, no_kas, kas_version, no_flux, flux_options)
+    args = _world_args(directory, project, flux_path, no_kas, kas_version, no_flux)
     with (directory / "world.log").open("ab") as log:
         # A new session: the world outlives this command and Ctrl-C here does not reach it.
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            [*args, *flux_args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     try:
         _wait_ready(directory, process)

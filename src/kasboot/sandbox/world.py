@@ -54,12 +54,12 @@ def flux_latency(value: str | None) -> float | dict[str, float]:
 @dataclass
 class WorldOptions:
     project: str = DEFAULT_PROJECT
+    flux_version: str = ""  # "" = the newest Flux the simulator knows (a seed option)
+    flux_receiver: bool = False  # a webhook Receiver annotating on every push
     flux_path: str = DEFAULT_FLUX_PATH
     kas_enabled: bool = True
     kas_version: str = "17.11.0"
     flux: bool = True
-    flux_version: str = ""  # "" = the newest Flux the simulator knows
-    flux_receiver: bool = False
 
 
 @dataclass
@@ -145,9 +145,9 @@ class World:
             self.state = WorldState(options=options, gitlab_port=free_port(), kube_port=free_port())
         else:
             # The seed options of the first up stay; KAS can be switched on any up.
+            previous.options.flux_receiver = options.flux_receiver  # so can the Receiver
             previous.options.kas_enabled = options.kas_enabled
             previous.options.kas_version = options.kas_version
-            previous.options.flux_receiver = options.flux_receiver
             self.state = previous
         for port in (self.state.gitlab_port, self.state.kube_port):
             if not _port_free(port):
@@ -286,12 +286,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def options_from(args: argparse.Namespace) -> WorldOptions:
     return WorldOptions(
         project=args.project,
+        flux_version=args.flux_version,
+        flux_receiver=args.flux_receiver,
         flux_path=args.flux_path,
         kas_enabled=not args.no_kas,
         kas_version=args.kas_version,
         flux=not args.no_flux,
-        flux_version=args.flux_version,
-        flux_receiver=args.flux_receiver,
     )
 
 

@@ -8,8 +8,8 @@ from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import AGENT_ANNOTATION, SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.pipeline import Change
+from kasboot.steps import flux_checks
 from kasboot.steps.context import BootstrapContext
-from kasboot.steps.flux_checks import check_flux_api_versions
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
 
@@ -42,7 +42,7 @@ class Preflight:
         ctx.cluster.server_version()
         self._check_secret_owner(ctx)
         ctx.flux_version = ctx.cluster.flux_version()
-        check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests: exit 3
+        flux_checks.check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests: exit 3
         if not settings.no_reconcile:
             self._check_flux(ctx)
         self._guard(ctx)

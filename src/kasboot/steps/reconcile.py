@@ -10,13 +10,16 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from kasboot.cluster import FORCE_AT, RESET_AT, SOURCE_KINDS
+from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import FluxError
 from kasboot.flux.diagnose import diagnose
 from kasboot.flux.health import Phase, assess, is_static
 from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+
+RESET_AT = "reconcile.fluxcd.io/resetAt"  # HelmRelease: reset the failure counters
+FORCE_AT = "reconcile.fluxcd.io/forceAt"  # HelmRelease: a one-off install/upgrade
 
 
 def request_token() -> str:
@@ -223,7 +226,10 @@ class ReconcileFlux:
         deadline: float,
     ) -> None:
         also = self._release_annotations(ctx, kind, namespace, name)
-        patched = ctx.cluster.request_reconcile(kind, namespace, name, token, also=also)
+        if also:
+            patched = ctx.cluster.request_reconcile_with(kind, namespace, name, token, also)
+        else:
+            patched = ctx.cluster.request_reconcile(kind, namespace, name, token)
         # As the flux CLI: the request is handled once lastHandledReconcileAt differs from
         # its value when the annotation landed (the PATCH answer) — whoever asked last.
         before = (patched.get("status") or {}).get("lastHandledReconcileAt")

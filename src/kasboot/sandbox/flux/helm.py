@@ -2,15 +2,18 @@
 GitLab agent chart. A HelmRelease gets its HelmChart (``<ns>-<name>``), waits for it,
 "installs" the release (storage Secret, the agentk Deployment) once the agent's token
 Secret exists, and the simulated agentk then connects to the KAS stand-in with that
-token, so GitLab records ``last_used_at`` only for a token it still accepts."""
+token, so GitLab records ``last_used_at`` only for a token it still accepts.
+The release actions (remediation, Stalled, reset/force) are in helm_release.py."""
 
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
 import yaml
 
+from kasboot.sandbox.flux.agentk import agentk_deployment, release_secret
 from kasboot.sandbox.flux.conditions import (
     format_duration,
     get_condition,
@@ -22,12 +25,12 @@ from kasboot.sandbox.flux.helm_release import (
     ReleaseActions,
     ReleaseFailure,
     is_ready,
-    release_identity,
 )
-from kasboot.sandbox.flux.kubeapi import KubeApi
+from kasboot.sandbox.flux.kubeapi import KubeApi, KubeRequestError
 from kasboot.sandbox.flux.runtime import Key
 from kasboot.sandbox.flux.status import finish_status
 
+LOG = logging.getLogger("kasboot.sandbox.flux.helm")
 REQUEUE_DEPENDENCY = 5.0  # helm-controller's --requeue-dependency default
 FINALIZER = "finalizers.fluxcd.io"
 __all__ = ["FINALIZER", "HelmReconciler", "chart_location", "merge_values", "release_identity"]
@@ -49,6 +52,23 @@ def chart_location(hr: dict[str, Any]) -> tuple[str, str]:
     source_ref = ((hr.get("spec") or {}).get("chart") or {}).get("spec", {}).get("sourceRef", {})
     namespace = source_ref.get("namespace") or metadata["namespace"]
     return namespace, f"{metadata['namespace']}-{metadata['name']}"
+
+
+def release_identity(hr: dict[str, Any]) -> tuple[str, str, str]:
+    """(target namespace, release name, storage namespace) with helm-controller's defaults."""
+    spec = hr.get("spec") or {}
+    metadata = hr["metadata"]
+    target = spec.get("targetNamespace") or metadata["namespace"]
+    default_name = (
+        f"{spec['targetNamespace']}-{metadata['name']}"
+        if spec.get("targetNamespace")
+        else metadata["name"]
+    )
+    return (
+        target,
+        spec.get("releaseName") or default_name,
+        spec.get("storageNamespace") or metadata["namespace"],
+    )
 
 
 def _source_not_ready(chart: dict[str, Any]) -> str:
@@ -219,7 +239,7 @@ class HelmReconciler(ReleaseActions):
                     continue
                 cause = f'{plural} "{name}" not found' if found is None else f"missing key '{key}'"
                 raise ReleaseFailure(
-                    "ValuesError",
+                    "ValuesError",  # helm-controller: values composition failed
                     f"could not resolve {kind} chart values reference '{namespace}/{name}' "
                     f"with key '{key}': {cause}",
                 )
@@ -227,4 +247,80 @@ class HelmReconciler(ReleaseActions):
             values = merge_values(values, loaded if isinstance(loaded, dict) else {})
         return merge_values(values, spec.get("values") or {})
 
-    # -- release ---------------------------------------------------------------------
+    def _ensure_namespace(self, namespace: str, create: bool) -> None:
+        if self.api.get_or_none(f"/api/v1/namespaces/{namespace}") is not None:
+            return
+        if not create:
+            raise ReleaseFailure(
+                "", f'create: failed to create: namespaces "{namespace}" not found'
+            )
+        self.api.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            "helm-controller",
+        )
+
+    def _check_token_secret(self, namespace: str, release: str, values: dict[str, Any]) -> None:
+        """The chart mounts ``config.secretName`` (key ``token``) into agentk; without it
+        the pods never start and helm's wait gives up."""
+        config = values.get("config") or {}
+        if config.get("token"):
+            return
+        secret_name = config.get("secretName") or f"{release}-token"
+        secret = self.api.get_or_none(f"/api/v1/namespaces/{namespace}/secrets/{secret_name}")
+        wait_failure = (
+            f"resource Deployment/{namespace}/{release} not ready. "
+            "status: InProgress, message: Available: 0/1; "
+            'MountVolume.SetUp failed for volume "token-volume" : '
+        )
+        if secret is None:
+            raise ReleaseFailure(
+                "",
+                wait_failure + f'secret "{secret_name}" not found: context deadline exceeded',
+            )
+        if "token" not in (secret.get("data") or {}):
+            raise ReleaseFailure(
+                "",
+                wait_failure
+                + "references non-existent secret key: token: context deadline exceeded",
+            )
+
+    def _install_objects(
+        self,
+        hr: dict[str, Any],
+        namespace: str,
+        release: str,
+        storage: str,
+        number: int,
+        values: dict[str, Any],
+        app_version: str,
+        chart_name: str,
+        chart_version: str,
+    ) -> None:
+        deployment = agentk_deployment(
+            hr, namespace, release, values, app_version, chart_name, chart_version
+        )
+        try:
+            self.api.apply(deployment, "helm-controller")
+            if self.api.get_or_none(f"/api/v1/namespaces/{storage}") is not None:
+                self.api.apply(
+                    release_secret(release, storage, number, chart_name, chart_version),
+                    "helm-controller",
+                )
+        except KubeRequestError as error:
+            raise ReleaseFailure("", error.message) from None
+
+    # -- agentk ----------------------------------------------------------------------------
+    def _agent_connects(self, hr: dict[str, Any], values: dict[str, Any]) -> None:
+        target, _, _ = release_identity(hr)
+        config = values.get("config") or {}
+        token = config.get("token")
+        if not token:
+            name = config.get("secretName") or f"{release_identity(hr)[1]}-token"
+            secret = self.api.get_or_none(f"/api/v1/namespaces/{target}/secrets/{name}")
+            encoded = ((secret or {}).get("data") or {}).get("token")
+            token = base64.b64decode(encoded).decode().strip() if encoded else None
+        if token:
+            accepted = self.connect(str(config.get("kasAddress") or ""), token, target)
+            LOG.info(
+                "agentk in %s: KAS %s the token", target, "accepted" if accepted else "rejected"
+            )

@@ -6,7 +6,6 @@ exists; then the simulated agentk connects to the KAS stand-in."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -14,14 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kasboot.sandbox.flux import remediation
-from kasboot.sandbox.flux.agentk import agentk_deployment, release_secret
 from kasboot.sandbox.flux.conditions import (
     parse_duration,
     remove_condition,
     requested_at,
     set_condition,
 )
-from kasboot.sandbox.flux.kubeapi import KubeApi, KubeRequestError, now_rfc3339
+from kasboot.sandbox.flux.kubeapi import KubeApi, now_rfc3339
 
 LOG = logging.getLogger("kasboot.sandbox.flux.helm")
 
@@ -46,23 +44,6 @@ class ActionFailed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def release_identity(hr: dict[str, Any]) -> tuple[str, str, str]:
-    """(target namespace, release name, storage namespace) with helm-controller's defaults."""
-    spec = hr.get("spec") or {}
-    metadata = hr["metadata"]
-    target = spec.get("targetNamespace") or metadata["namespace"]
-    default_name = (
-        f"{spec['targetNamespace']}-{metadata['name']}"
-        if spec.get("targetNamespace")
-        else metadata["name"]
-    )
-    return (
-        target,
-        spec.get("releaseName") or default_name,
-        spec.get("storageNamespace") or metadata["namespace"],
-    )
 
 
 def is_ready(status: dict[str, Any]) -> bool:
@@ -99,6 +80,10 @@ class ReleaseActions:
     api: KubeApi
     connect: AgentConnector
     dependency_requeue: float
+    # what the GitLab agent chart installs (HelmReconciler, helm.py)
+    _ensure_namespace: Callable[[str, bool], None]
+    _check_token_secret: Callable[[str, str, dict[str, Any]], None]
+    _install_objects: Callable[..., None]
 
     def _release(
         self,
@@ -112,6 +97,8 @@ class ReleaseActions:
         reset was asked for), stop Stalled when the retries are exhausted, else install
         or upgrade. Returns the requeue (None: only a change or a request wakes it) and
         whether the outcome is final for this generation (observedGeneration recorded)."""
+        from kasboot.sandbox.flux.helm import release_identity  # helm.py imports this module
+
         interval = parse_duration((hr.get("spec") or {}).get("interval"), 60.0)
         target, release, storage = release_identity(hr)
         artifact = (chart.get("status") or {}).get("artifact") or {}
@@ -288,81 +275,3 @@ class ReleaseActions:
         return requested_at(current) != requested_at(hr) or (
             current["metadata"].get("generation") != metadata.get("generation")
         )
-
-    def _ensure_namespace(self, namespace: str, create: bool) -> None:
-        if self.api.get_or_none(f"/api/v1/namespaces/{namespace}") is not None:
-            return
-        if not create:
-            raise ReleaseFailure(
-                "", f'create: failed to create: namespaces "{namespace}" not found'
-            )
-        self.api.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-            "helm-controller",
-        )
-
-    def _check_token_secret(self, namespace: str, release: str, values: dict[str, Any]) -> None:
-        """The chart mounts ``config.secretName`` (key ``token``) into agentk; without it
-        the pods never start and helm's wait gives up."""
-        config = values.get("config") or {}
-        if config.get("token"):
-            return
-        secret_name = config.get("secretName") or f"{release}-token"
-        secret = self.api.get_or_none(f"/api/v1/namespaces/{namespace}/secrets/{secret_name}")
-        wait_failure = (
-            f"resource Deployment/{namespace}/{release} not ready. "
-            "status: InProgress, message: Available: 0/1; "
-            'MountVolume.SetUp failed for volume "token-volume" : '
-        )
-        if secret is None:
-            raise ReleaseFailure(
-                "",
-                wait_failure + f'secret "{secret_name}" not found: context deadline exceeded',
-            )
-        if "token" not in (secret.get("data") or {}):
-            raise ReleaseFailure(
-                "",
-                wait_failure
-                + "references non-existent secret key: token: context deadline exceeded",
-            )
-
-    def _install_objects(
-        self,
-        hr: dict[str, Any],
-        namespace: str,
-        release: str,
-        storage: str,
-        number: int,
-        values: dict[str, Any],
-        app_version: str,
-        chart_name: str,
-        chart_version: str,
-    ) -> None:
-        deployment = agentk_deployment(
-            hr, namespace, release, values, app_version, chart_name, chart_version
-        )
-        try:
-            self.api.apply(deployment, "helm-controller")
-            if self.api.get_or_none(f"/api/v1/namespaces/{storage}") is not None:
-                self.api.apply(
-                    release_secret(release, storage, number, chart_name, chart_version),
-                    "helm-controller",
-                )
-        except KubeRequestError as error:
-            raise ReleaseFailure("", error.message) from None
-
-    # -- agentk ----------------------------------------------------------------------------
-    def _agent_connects(self, hr: dict[str, Any], values: dict[str, Any]) -> None:
-        target, _, _ = release_identity(hr)
-        config = values.get("config") or {}
-        token = config.get("token")
-        if not token:
-            name = config.get("secretName") or f"{release_identity(hr)[1]}-token"
-            secret = self.api.get_or_none(f"/api/v1/namespaces/{target}/secrets/{name}")
-            encoded = ((secret or {}).get("data") or {}).get("token")
-            token = base64.b64decode(encoded).decode().strip() if encoded else None
-        if token:
-            accepted = self.connect(str(config.get("kasAddress") or ""), token, target)
-            LOG.info(
-                "agentk in %s: KAS %s the token", target, "accepted" if accepted else "rejected"
-            )
