@@ -357,3 +357,66 @@ def test_a_watch_stream_cut_mid_way_is_listed_and_watched_again(
         assert kube.faults.rules[0].hits >= 2  # the streams really were cut
     finally:
         kube.faults.replace([])
+
+
+def test_stale_failures_are_not_final() -> None:
+    from kasboot.flux.health import Phase, assess
+
+    old = "main@sha1:" + "0" * 40
+    kustomization = {
+        "kind": "Kustomization",
+        "metadata": {"name": "flux-system", "generation": 1},
+        "status": {
+            "observedGeneration": 1,
+            "lastAttemptedRevision": old,
+            "lastAppliedRevision": old,
+            "conditions": [_condition("Ready", "False", "BuildFailed", "from the old commit")],
+        },
+    }
+    assert assess(kustomization, expected_revision=REVISION).phase is Phase.PROGRESSING
+    attempted = {**kustomization["status"], "lastAttemptedRevision": REVISION}  # type: ignore[dict-item]
+    assert assess({**kustomization, "status": attempted}, expected_revision=REVISION).phase is (
+        Phase.FAILED
+    )
+    release = {
+        "kind": "HelmRelease",
+        "metadata": {"name": "a", "generation": 3},
+        "status": {
+            "lastAttemptedGeneration": 2,
+            "conditions": [_condition("Ready", "False", "InstallFailed", "older spec")],
+        },
+    }
+    assert assess(release).phase is Phase.PROGRESSING
+
+
+def test_diagnosis_of_values_error_and_retries_exceeded() -> None:
+    from kasboot.flux.diagnose import diagnose
+
+    values = {
+        "status": {
+            "conditions": [
+                _condition(
+                    "Ready",
+                    "False",
+                    "ValuesError",
+                    "could not resolve ConfigMap chart values reference 'flux-system/extra' "
+                    "with key 'values.yaml': configmaps \"extra\" not found",
+                )
+            ]
+        }
+    }
+    found = diagnose("HelmRelease", values)
+    assert found is not None and found.code == "values-from-missing"
+    stalled = {
+        "status": {
+            "conditions": [
+                _condition("Ready", "False", "UpgradeFailed", "Helm upgrade failed: boom"),
+                _condition(
+                    "Stalled", "True", "RetriesExceeded", "Failed to upgrade after 1 attempt(s)"
+                ),
+            ]
+        }
+    }
+    found = diagnose("HelmRelease", stalled)
+    assert found is not None and found.code == "release-retries-exceeded"
+    assert "re-run kasboot bootstrap" in found.fix
