@@ -374,7 +374,7 @@ def test_stale_failures_are_not_final() -> None:
         },
     }
     assert assess(kustomization, expected_revision=REVISION).phase is Phase.PROGRESSING
-    attempted = {**kustomization["status"], "lastAttemptedRevision": REVISION}  # type: ignore[dict-item]
+    attempted = {**kustomization["status"], "lastAttemptedRevision": REVISION}
     assert assess({**kustomization, "status": attempted}, expected_revision=REVISION).phase is (
         Phase.FAILED
     )
