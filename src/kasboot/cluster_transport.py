@@ -144,6 +144,14 @@ def transport_failure(error: BaseException) -> str:
         reason = error.reason
     if isinstance(reason, exceptions.ResponseError):
         return f"it kept answering errors ({reason})"
+    # NewConnectionError is a ConnectTimeoutError to urllib3: look at it first
+    if isinstance(reason, exceptions.NewConnectionError):
+        text = str(reason).lower()
+        if "refused" in text:
+            return "connection refused"
+        if "resolve" in text or "name or service not known" in text:
+            return "the host name does not resolve"
+        return "no connection could be made"
     if isinstance(reason, exceptions.ConnectTimeoutError):
         return "no connection could be made in time"
     if isinstance(reason, exceptions.ReadTimeoutError):
@@ -153,13 +161,6 @@ def transport_failure(error: BaseException) -> str:
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
             return "TLS: certificate verify failed"
         return f"TLS: {text}"
-    if isinstance(reason, exceptions.NewConnectionError):
-        text = str(reason).lower()
-        if "refused" in text:
-            return "connection refused"
-        if "name or service not known" in text or "nodename nor servname" in text:
-            return "the host name does not resolve"
-        return "no connection could be made"
     if isinstance(reason, exceptions.ProtocolError):
         return "the connection was closed before the answer was complete"
     if isinstance(reason, ConnectionRefusedError):

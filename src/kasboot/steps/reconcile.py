@@ -13,7 +13,7 @@ from typing import Any
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import FluxError
 from kasboot.flux.diagnose import diagnose
-from kasboot.flux.health import Phase, assess, is_static
+from kasboot.flux.health import Health, Phase, assess, is_static
 from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
@@ -234,7 +234,7 @@ class ReconcileFlux:
         # its value when the annotation landed (the PATCH answer) — whoever asked last.
         before = (patched.get("status") or {}).get("lastHandledReconcileAt")
 
-        def health(obj: dict[str, Any] | None) -> Any:
+        def health(obj: dict[str, Any] | None) -> Health:
             return assess(
                 obj or {}, requested_at=token, handled_before=before, expected_revision=revision
             )
