@@ -25,7 +25,7 @@ from urllib3.util.retry import Retry
 
 # After the Flux wait ends at --timeout, the reads that diagnose a failure still get
 # this long before the cluster seam refuses to send anything.
-DIAGNOSIS_GRACE = 15.0
+DIAGNOSIS_GRACE = 5.0
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 RETRY_AFTER_CAP = 10.0  # seconds: a Retry-After beyond this is not waited for in full
