@@ -420,3 +420,51 @@ def test_diagnosis_of_values_error_and_retries_exceeded() -> None:
     found = diagnose("HelmRelease", stalled)
     assert found is not None and found.code == "release-retries-exceeded"
     assert "re-run kasboot bootstrap" in found.fix
+
+
+def test_a_failure_from_the_api_servers_passing_trouble_is_asked_again(
+    cluster: Cluster, custom: client.CustomObjectsApi
+) -> None:
+    """kustomize-controller's own apply got a 500: the Kustomization fails until its next
+    interval. kasboot asks again (a new request), as one would re-run `flux reconcile`."""
+    name = f"ks-{next(_names)}"
+    ks = Controller(custom, "Kustomization", name)
+    ks.create(
+        {
+            "interval": "10m0s",
+            "path": "./",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        },
+        {"lastHandledReconcileAt": "earlier"},
+    )
+    generation = ks.get()["metadata"]["generation"]
+    thread, errors = run_wait(cluster, "Kustomization", name, REVISION)
+    first = ks.wait_annotated("earlier")
+    ks.status(
+        {
+            "lastHandledReconcileAt": first,
+            "lastAttemptedRevision": REVISION,
+            "conditions": [
+                _condition(
+                    "Ready",
+                    "False",
+                    "ReconciliationFailed",
+                    "HelmRelease/flux-system/a dry-run failed (InternalServerError): "
+                    "Internal Server Error",
+                ),
+                _condition("Reconciling", "True", "ProgressingWithRetry", "retrying"),
+            ],
+        }
+    )
+    second = ks.wait_annotated(first)
+    ks.status(
+        {
+            "lastHandledReconcileAt": second,
+            "observedGeneration": generation,
+            "lastAttemptedRevision": REVISION,
+            "lastAppliedRevision": REVISION,
+            "conditions": [_ready("ReconciliationSucceeded", f"Applied revision: {REVISION}")],
+        }
+    )
+    finish(thread, errors)

@@ -17,6 +17,7 @@ and `Ready=True`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -118,6 +119,20 @@ def _transient(obj: dict[str, Any], reason: str) -> bool:
         and reconciling.get("status") == "True"
         and reason not in _RELEASE_FINAL_REASONS
     )
+
+
+# A failure that is the API server's passing trouble (the controller's own writes got a
+# 5xx/429), not the manifests': asking again can succeed.
+_TRANSIENT_API = re.compile(
+    r"\((?:InternalError|InternalServerError|ServiceUnavailable|TooManyRequests|Timeout)\)"
+    r"|the server is currently unable to handle the request|etcdserver: request timed out"
+    r"|Internal Server Error|Service Unavailable|Too Many Requests"
+)
+
+
+def transient_api_failure(health: Health) -> bool:
+    """A FAILED verdict caused by the API server's transient trouble."""
+    return health.phase is Phase.FAILED and bool(_TRANSIENT_API.search(health.message))
 
 
 STATIC_MESSAGE = "an OCI HelmRepository is static: source-controller never reconciles it"

@@ -13,11 +13,12 @@ from typing import Any
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import FluxError
 from kasboot.flux.diagnose import diagnose
-from kasboot.flux.health import Health, Phase, assess, is_static
+from kasboot.flux.health import Health, Phase, assess, is_static, transient_api_failure
 from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
+TRANSIENT_RETRIES = 3  # new requests after a failure caused by the API server's trouble
 RESET_AT = "reconcile.fluxcd.io/resetAt"  # HelmRelease: reset the failure counters
 FORCE_AT = "reconcile.fluxcd.io/forceAt"  # HelmRelease: a one-off install/upgrade
 
@@ -225,6 +226,47 @@ class ReconcileFlux:
         revision: str | None,
         deadline: float,
     ) -> None:
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            last, result = self._request_and_wait(
+                ctx, kind, namespace, name, token, revision, deadline
+            )
+            # The controller's own writes met the API server's passing trouble (a 5xx): ask
+            # again, as one would re-run `flux reconcile`, rather than fail the run.
+            if not transient_api_failure(result) or time.monotonic() >= deadline:
+                break
+            if attempt < TRANSIENT_RETRIES:
+                time.sleep(min(1.0 * 2**attempt, max(0.0, deadline - time.monotonic())))
+                token = request_token()
+        if result.phase is Phase.READY:
+            return
+        if result.phase is Phase.SUSPENDED:
+            raise FluxError(
+                f"{kind} {namespace}/{name} is suspended",
+                hint="resume it with `flux resume` or pass --no-reconcile",
+            )
+        found = diagnose(kind, last or {})
+        what = f"{kind} {namespace}/{name}"
+        if result.phase is Phase.PROGRESSING:
+            message = f"{what} did not become Ready within {ctx.settings.timeout:g}s"
+            if result.message:
+                message += f" ({result.message})"
+        else:
+            message = f"{what} failed: {result.reason}: {result.message}"
+        if found is not None:
+            raise FluxError(f"{message} — cause: {found.cause}", hint=found.fix)
+        raise FluxError(message, hint="run `kasboot doctor` for a full diagnosis")
+
+    def _request_and_wait(
+        self,
+        ctx: BootstrapContext,
+        kind: str,
+        namespace: str,
+        name: str,
+        token: str,
+        revision: str | None,
+        deadline: float,
+    ) -> tuple[dict[str, Any] | None, Health]:
+        """Annotate, then watch until the request is handled and the object settled."""
         also = self._release_annotations(ctx, kind, namespace, name)
         if also:
             patched = ctx.cluster.request_reconcile_with(kind, namespace, name, token, also)
@@ -245,25 +287,7 @@ class ReconcileFlux:
         last = ctx.cluster.watch_object(
             kind, namespace, name, settled, max(0.0, deadline - time.monotonic())
         )
-        result = health(last)
-        if result.phase is Phase.READY:
-            return
-        if result.phase is Phase.SUSPENDED:
-            raise FluxError(
-                f"{kind} {namespace}/{name} is suspended",
-                hint="resume it with `flux resume` or pass --no-reconcile",
-            )
-        found = diagnose(kind, last or {})
-        what = f"{kind} {namespace}/{name}"
-        if result.phase is Phase.PROGRESSING:
-            message = f"{what} did not become Ready within {ctx.settings.timeout:g}s"
-            if result.message:
-                message += f" ({result.message})"
-        else:
-            message = f"{what} failed: {result.reason}: {result.message}"
-        if found is not None:
-            raise FluxError(f"{message} — cause: {found.cause}", hint=found.fix)
-        raise FluxError(message, hint="run `kasboot doctor` for a full diagnosis")
+        return last, health(last)
 
     def summary(self, ctx: BootstrapContext) -> str:
         return ctx.flux_state or "Flux reconciled"
