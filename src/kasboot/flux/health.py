@@ -124,9 +124,10 @@ def _transient(obj: dict[str, Any], reason: str) -> bool:
 # A failure that is the API server's passing trouble (the controller's own writes got a
 # 5xx/429), not the manifests': asking again can succeed.
 _TRANSIENT_API = re.compile(
-    r"\((?:InternalError|InternalServerError|ServiceUnavailable|TooManyRequests|Timeout)\)"
+    r"\((?:InternalError|InternalServerError|ServiceUnavailable|TooManyRequests|Timeout"
+    r"|BadGateway|GatewayTimeout)\)"
     r"|the server is currently unable to handle the request|etcdserver: request timed out"
-    r"|Internal Server Error|Service Unavailable|Too Many Requests"
+    r"|Internal Server Error|Service Unavailable|Too Many Requests|Bad Gateway|Gateway Timeout"
 )
 
 
