@@ -321,6 +321,9 @@ class Cluster:
         exist) or ``timeout`` seconds pass; returns the last state seen. Streams that end
         or are cut are listed and watched again (cluster_watch.py)."""
         spec = FLUX_KINDS[kind]
+        left = self.deadline.remaining()
+        if left is not None:  # a wait ends within the run's --timeout, as a wait (exit 6)
+            timeout = min(timeout, max(0.0, left - DIAGNOSIS_GRACE))
         with self._errors(f"watching {kind} {namespace}/{name}"):
             return watch_until(
                 self._custom,
