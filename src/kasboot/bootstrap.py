@@ -70,6 +70,7 @@ def open_context(
         credentials, request_logger=request_logger, ca_file=settings.ca_file
     )
     cluster = Cluster(settings.kubeconfig, settings.context)
+    cluster.bound_run(settings.timeout)  # --timeout bounds the cluster side of the run
     return BootstrapContext(
         settings=settings,
         gitlab=gitlab,

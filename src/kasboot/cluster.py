@@ -1,7 +1,8 @@
 """Seam: the cluster, in kasboot's words (namespaces, the token Secret, Flux objects,
 reconcile requests and watches). The official kubernetes client underneath, imported
-lazily, with urllib3's Retry for transient errors on idempotent calls. Errors come
-out as ClusterError (exit 5) carrying the API server's message; nothing here prints."""
+lazily, with per-request timeouts, a bounded total and urllib3's Retry for transient
+answers (cluster_transport.py). Errors come out as ClusterError (exit 5) carrying the
+API server's message, or the transport failure in words; nothing here prints."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kasboot import __version__
+from kasboot.cluster_transport import (
+    DIAGNOSIS_GRACE,
+    Deadline,
+    DeadlinePassed,
+    TimedApi,
+    request_timeout,
+    retry_policy,
+    transport_failure,
+)
+from kasboot.cluster_watch import watch_until
+from kasboot.cluster_writes import settled_secret_write
 from kasboot.errors import ClusterError
 
 if TYPE_CHECKING:
@@ -60,7 +72,6 @@ class Cluster:
 
         check_kube_config(kubeconfig, context)  # exit 2 for a kubeconfig mistake, no request
         from kubernetes import client, config
-        from urllib3.util.retry import Retry
 
         configuration = client.Configuration()
         try:
@@ -79,9 +90,9 @@ class Cluster:
                 f"cannot load the Kubernetes configuration: {error}",
                 hint="set KUBECONFIG or pass --kubeconfig/--context",
             ) from error
-        configuration.retries = Retry(
-            total=4, backoff_factor=0.2, status_forcelist=(429, 500, 502, 503, 504)
-        )
+        self.timeout: float | None = None  # the run's --timeout, once bound_run() set it
+        self.deadline = Deadline(None)
+        configuration.retries = retry_policy(self.deadline)
         self.server = str(configuration.host)
         self._api: ApiClient = client.ApiClient(configuration)
         self._api.user_agent = USER_AGENT
@@ -94,25 +105,40 @@ class Cluster:
     def _core(self) -> Any:
         from kubernetes import client
 
-        return client.CoreV1Api(self._api)
+        return TimedApi(client.CoreV1Api(self._api), self.deadline)
 
     @cached_property
     def _custom(self) -> Any:
         from kasboot.kube_http import custom_objects  # the same calls on every client
 
-        return custom_objects(self._api)
+        return TimedApi(custom_objects(self._api), self.deadline)
 
     @cached_property
     def _extensions(self) -> Any:
         from kubernetes import client
 
-        return client.ApiextensionsV1Api(self._api)
+        return TimedApi(client.ApiextensionsV1Api(self._api), self.deadline)
 
     @cached_property
     def _apps(self) -> Any:
         from kubernetes import client
 
-        return client.AppsV1Api(self._api)
+        return TimedApi(client.AppsV1Api(self._api), self.deadline)
+
+    def bound_run(self, seconds: float) -> None:
+        """Bound the cluster side of the whole run by --timeout: no request is sent
+        after it (plus a short grace for the diagnosis of a failed wait), and no
+        single request waits longer than what is left."""
+        self.timeout = seconds
+        self.deadline.start(seconds + DIAGNOSIS_GRACE)
+
+    def wait_deadline(self, seconds: float) -> float:
+        """When a wait of ``seconds`` starting now must end (monotonic clock): never past
+        the run's --timeout, so the diagnosis after it still gets its grace."""
+        end = time.monotonic() + seconds
+        if self.deadline.at is not None:
+            end = min(end, self.deadline.at - DIAGNOSIS_GRACE)
+        return end
 
     # -- error translation ---------------------------------------------------
 
@@ -124,13 +150,25 @@ class Cluster:
         try:
             yield
         except ApiException as error:
+            if not error.status and error.reason:  # raised by the client, not an answer
+                raise ClusterError(
+                    f"cannot reach the cluster at {self.server} while {doing}: {error.reason}",
+                    hint="check KUBECONFIG / --context and that the API server is up",
+                ) from error
             raise ClusterError(
                 f"the cluster said {error.status} while {doing}: {_status_message(error)}",
                 status=error.status,
             ) from error
+        except DeadlinePassed as error:
+            raise ClusterError(
+                f"the cluster did not finish within --timeout ({self.timeout:g}s) while {doing}",
+                hint="check that the API server answers (kubectl get --raw /version), "
+                "or raise --timeout",
+            ) from error
         except (HTTPError, OSError) as error:
             raise ClusterError(
-                f"cannot reach the cluster at {self.server} while {doing}: {type(error).__name__}",
+                f"cannot reach the cluster at {self.server} while {doing}: "
+                f"{transport_failure(error)}",
                 hint="check KUBECONFIG / --context and that the API server is up",
             ) from error
 
@@ -143,7 +181,8 @@ class Cluster:
         from kubernetes import client
 
         with self._errors("reading the server version"):
-            return str(client.VersionApi(self._api).get_code().git_version)
+            version = TimedApi(client.VersionApi(self._api), self.deadline)
+            return str(version.get_code().git_version)
 
     def flux_version(self) -> str | None:
         """Flux's version from its GitRepository CRD label, like `flux check`; None if absent."""
@@ -241,9 +280,17 @@ class Cluster:
     # -- writes --------------------------------------------------------------
 
     def create_namespace(self, name: str) -> None:
+        """Create a namespace; one that exists already (a retried create whose first
+        answer was lost, or a concurrent run) is done."""
+        from kubernetes.client.exceptions import ApiException
+
         with self._errors(f"creating namespace {name}"):
             body = {"metadata": {"name": name, "labels": dict([MANAGED_BY_LABEL])}}
-            self._core.create_namespace(body)
+            try:
+                self._core.create_namespace(body)
+            except ApiException as error:
+                if error.status != 409:
+                    raise
 
     def put_secret(self, namespace: str, body: dict[str, Any], resource_version: str | None) -> str:
         """Create the Secret, or replace it in ONE call (PUT with the resourceVersion read
@@ -297,6 +344,10 @@ class Cluster:
                 )
             )
 
+    # The Secret write (put_secret above) settles a 409 by reading back (see
+    # settled_secret_write), kept apart from the write itself.
+    put_secret = settled_secret_write(put_secret)
+
     # -- watch ---------------------------------------------------------------
 
     def watch_object(
@@ -308,54 +359,42 @@ class Cluster:
         timeout: float,
     ) -> dict[str, Any] | None:
         """Watch one object until ``done(obj)`` is true (obj is None while it does not
-        exist) or ``timeout`` seconds pass; returns the last state seen. A watch sees each
-        change at once, where a poll would sleep; the stream is resumed from the last
-        resourceVersion when the server closes it."""
-        from kubernetes import watch
-        from kubernetes.client.exceptions import ApiException
-
+        exist) or ``timeout`` seconds pass; returns the last state seen. Streams that end
+        or are cut are listed and watched again (cluster_watch.py)."""
         spec = FLUX_KINDS[kind]
-        deadline = time.monotonic() + timeout
-        selector = f"metadata.name={name}"
-        last: dict[str, Any] | None = None
+        left = self.deadline.remaining()
+        if left is not None:  # a wait ends within the run's --timeout, as a wait (exit 6)
+            timeout = min(timeout, max(0.0, left - DIAGNOSIS_GRACE))
         with self._errors(f"watching {kind} {namespace}/{name}"):
-            while True:
-                listing = self._custom.list_namespaced_custom_object(
-                    spec.group, spec.version, namespace, spec.plural, field_selector=selector
+            return watch_until(
+                self._custom,
+                (spec.group, spec.version, spec.plural),
+                namespace,
+                name,
+                done,
+                timeout,
+            )
+
+    def request_reconcile_with(
+        self, kind: str, namespace: str, name: str, token: str, also: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """request_reconcile, with the annotations in ``also`` (HelmRelease resetAt /
+        forceAt) carrying the same value, as `flux reconcile hr --reset --force` sets
+        them; returns the object as the PATCH left it."""
+        spec = FLUX_KINDS[kind]
+        patch = {"metadata": {"annotations": dict.fromkeys((REQUESTED_AT, *also), token)}}
+        with self._errors(f"annotating {kind} {namespace}/{name}"):
+            return dict(
+                self._custom.patch_namespaced_custom_object(
+                    spec.group,
+                    spec.version,
+                    namespace,
+                    spec.plural,
+                    name,
+                    patch,
+                    _content_type="application/merge-patch+json",
                 )
-                items = listing.get("items", [])
-                last = dict(items[0]) if items else None
-                if done(last):
-                    return last
-                resource_version = listing["metadata"]["resourceVersion"]
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return last
-                watcher = watch.Watch()
-                try:
-                    for event in watcher.stream(
-                        self._custom.list_namespaced_custom_object,
-                        spec.group,
-                        spec.version,
-                        namespace,
-                        spec.plural,
-                        field_selector=selector,
-                        resource_version=resource_version,
-                        timeout_seconds=max(1, int(remaining)),
-                    ):
-                        obj = event["object"]
-                        last = None if event["type"] == "DELETED" else dict(obj)
-                        if done(last):
-                            return last
-                        if time.monotonic() >= deadline:
-                            return last
-                except ApiException as error:
-                    if error.status != 410:  # 410 Gone: history expired, re-list
-                        raise
-                finally:
-                    watcher.stop()
-                if time.monotonic() >= deadline:
-                    return last
+            )
 
     # -- doctor and status ---------------------------------------------------
 
@@ -372,6 +411,27 @@ class Cluster:
                 for crd in found.get("items", [])
                 if str((crd.get("spec") or {}).get("group", "")).endswith(".toolkit.fluxcd.io")
             ]
+
+    def served_versions(self, kind: str) -> list[str] | None:
+        """The versions the API server serves of a Flux kind, from its CRD (None when the
+        CRD is absent). Read as plain JSON (see flux_crds)."""
+        from kubernetes.client.exceptions import ApiException
+
+        spec = FLUX_KINDS[kind]
+        with self._errors(f"reading the {kind} CustomResourceDefinition"):
+            try:
+                crd = self._custom.get_cluster_custom_object(
+                    "apiextensions.k8s.io",
+                    "v1",
+                    "customresourcedefinitions",
+                    f"{spec.plural}.{spec.group}",
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+        versions = (crd.get("spec") or {}).get("versions") or []
+        return [str(v["name"]) for v in versions if v.get("served")]
 
     def list_deployments(
         self, namespace: str | None = None, label_selector: str | None = None
@@ -412,7 +472,7 @@ class Cluster:
         which `doctor` and `status` are spared."""
         from kasboot.kube_http import get_json
 
-        return get_json(self._api, path, query)
+        return get_json(self._api, path, query, timeout=request_timeout(self.deadline))
 
     # -- token rotation and uninstall ----------------------------------------
 

@@ -123,8 +123,8 @@ SPECS: tuple[_Spec, ...] = (
           "Pin agentk's image tag to the KAS version (else the chart's default).", True),
     _Spec("commit_via", ("--commit-via",), "Commit through the GitLab API or the local clone.",
           "api", metavar="api|local"),
-    _Spec("timeout", ("--timeout",), "How long to wait for Flux: 90s, 5m, 1h30m or seconds.",
-          "5m"),
+    _Spec("timeout", ("--timeout",), "How long to wait for Flux, and at most for the cluster "
+          "over the whole run: 90s, 5m, 1h30m or seconds.", "5m"),
     _Spec("kas_ca_cert", ("--kas-ca-cert",), "PEM file of the CA that signed KAS's certificate.",
           "none", metavar="FILE"),
     _Spec("ca_file", ("--ca-file",), "PEM file of the CA(s) to trust for GitLab's API (else "

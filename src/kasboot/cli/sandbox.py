@@ -94,6 +94,22 @@ def _print_exports(directory: Path) -> None:
     click.echo((directory / "sandbox.env").read_text(encoding="utf-8"), nl=False)
 
 
+def _flux_world_args(flux_version: str | None, flux_receiver: bool) -> list[str]:
+    """The world's Flux options (--flux-version checked here: a usage error, exit 2)."""
+    args = []
+    if flux_version:
+        from kasboot.sandbox.flux.versions import parse_release
+
+        try:
+            parse_release(flux_version)
+        except ValueError as error:
+            raise UsageError(f"--flux-version: {error}") from None
+        args += ["--flux-version", flux_version]
+    if flux_receiver:
+        args.append("--flux-receiver")
+    return args
+
+
 def _world_args(
     directory: Path,
     project: str,
@@ -164,6 +180,17 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
     "as behind a port-forward. Default: its listening address.",
 )
 @click.option("--no-flux", is_flag=True, help="Install no Flux at all.")
+@click.option(
+    "--flux-version",
+    default=None,
+    metavar="X.Y.Z",
+    help="Serve only the Flux API versions this Flux release served (default: 2.9.4).",
+)
+@click.option(
+    "--flux-receiver",
+    is_flag=True,
+    help="A Flux webhook Receiver: every push to the branch annotates the GitRepository.",
+)
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
     directory: Path,
@@ -174,6 +201,8 @@ def up(
     gitlab_version: str | None,
     external_url: str | None,
     no_flux: bool,
+    flux_version: str | None,
+    flux_receiver: bool,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
@@ -187,6 +216,7 @@ def up(
         except ValueError as error:
             raise UsageError(str(error)) from None
     directory = directory.resolve()
+    flux_args = _flux_world_args(flux_version, flux_receiver)
     directory.mkdir(parents=True, exist_ok=True)
     if _running_pid(directory) is not None:
         click.echo(f"# the sandbox in {directory} is already running", err=True)
@@ -198,7 +228,11 @@ def up(
     with (directory / "world.log").open("ab") as log:
         # A new session: the world outlives this command and Ctrl-C here does not reach it.
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            [*args, *flux_args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     try:
         _wait_ready(directory, process)

@@ -346,6 +346,26 @@ _RULES: list[tuple[frozenset[str], str, _Builder]] = [
             "source-not-ready",
         ),
     ),
+    (
+        frozenset({"helmrelease"}),
+        r"could not resolve (?P<kind>Secret|ConfigMap) chart values reference "
+        r"'(?P<ref>[^']+)' with key '(?P<key>[^']+)'",
+        _fixed(
+            "the HelmRelease's valuesFrom {kind} {ref} (key {key}) is missing",
+            "create it in the HelmRelease's namespace, or drop --helm-release-values-from",
+            "values-from-missing",
+        ),
+    ),
+    (  # last: the cause of the failed attempt, when recognised, is more telling
+        frozenset({"helmrelease"}),
+        r"Failed to (?P<action>install|upgrade) after \d+ attempt\(s\)",
+        _fixed(
+            "helm-controller gave up after the failed {action} (no retries left: Stalled)",
+            "fix the cause, then re-run kasboot bootstrap (it resets the release), or "
+            "`flux reconcile helmrelease <name> --reset --force`",
+            "release-retries-exceeded",
+        ),
+    ),
 ]
 _COMPILED = [(kinds, re.compile(pattern, re.MULTILINE), build) for kinds, pattern, build in _RULES]
 

@@ -57,6 +57,8 @@ def flux_latency(value: str | None) -> float | dict[str, float]:
 @dataclass
 class WorldOptions:
     project: str = DEFAULT_PROJECT
+    flux_version: str = ""  # "" = the newest Flux the simulator knows (a seed option)
+    flux_receiver: bool = False  # a webhook Receiver annotating on every push
     flux_path: str = DEFAULT_FLUX_PATH
     kas_enabled: bool = True
     kas_version: str | None = None  # None: KAS runs GitLab's release; "null": unknown
@@ -148,6 +150,7 @@ class World:
             self.state = WorldState(options=options, gitlab_port=free_port(), kube_port=free_port())
         else:
             # The seed options of the first up stay; KAS can be switched on any up.
+            previous.options.flux_receiver = options.flux_receiver  # so can the Receiver
             previous.options.kas_enabled = options.kas_enabled
             previous.options.kas_version = options.kas_version
             previous.options.gitlab_version = options.gitlab_version
@@ -188,6 +191,11 @@ class World:
             ).start()
         if not self.state.seeded:
             self._seed()
+        if self.flux is not None and options.flux_receiver:
+            project = self.gitlab.backend.project_by_path(options.project)
+            self.flux.start_receiver(
+                self.gitlab.backend.repo(project).path, str(project["default_branch"] or "main")
+            )
         self.kube.write_kubeconfig(self.directory / KUBECONFIG_FILE)
         exports = env_exports(self.directory, self.state)
         env_path = self.directory / ENV_FILE
@@ -217,7 +225,9 @@ class World:
         from kasboot.sandbox.kube import flux_crds
 
         repository_url = f"{self.gitlab.url}/{self.state.options.project}.git"
-        crds = flux_crds()
+        from kasboot.sandbox.flux.versions import crds_for
+
+        crds = crds_for(flux_crds(), self.state.options.flux_version)
         files = bootstrap.repository_files(
             crds, repository_url, branch, self.state.options.flux_path
         )
@@ -281,12 +291,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--gitlab-version", default=DEFAULT_GITLAB_VERSION)
     serve.add_argument("--external-url", default=None)
     serve.add_argument("--no-flux", action="store_true")
+    serve.add_argument("--flux-version", default="")
+    serve.add_argument("--flux-receiver", action="store_true")
     return parser.parse_args(argv)
 
 
 def options_from(args: argparse.Namespace) -> WorldOptions:
     return WorldOptions(
         project=args.project,
+        flux_version=args.flux_version,
+        flux_receiver=args.flux_receiver,
         flux_path=args.flux_path,
         kas_enabled=not args.no_kas,
         kas_version=args.kas_version,

@@ -9,6 +9,7 @@ from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.input_targets import check_input_targets
 from kasboot.pipeline import Change
+from kasboot.steps import flux_checks
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.guard import run_guard
@@ -39,6 +40,7 @@ class Preflight:
         self._check_secret_owner(ctx)
         check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
         ctx.flux_version = ctx.cluster.flux_version()
+        flux_checks.check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests: exit 3
         if not settings.no_reconcile:
             self._check_flux(ctx)
         self._guard(ctx)

@@ -13,10 +13,14 @@ from typing import Any
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import FluxError
 from kasboot.flux.diagnose import diagnose
-from kasboot.flux.health import Phase, assess
+from kasboot.flux.health import Health, Phase, assess, is_static, transient_api_failure
 from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+
+TRANSIENT_RETRIES = 3  # new requests after a failure caused by the API server's trouble
+RESET_AT = "reconcile.fluxcd.io/resetAt"  # HelmRelease: reset the failure counters
+FORCE_AT = "reconcile.fluxcd.io/forceAt"  # HelmRelease: a one-off install/upgrade
 
 
 def request_token() -> str:
@@ -104,7 +108,7 @@ class ReconcileFlux:
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         settings = ctx.settings
-        deadline = time.monotonic() + settings.timeout
+        deadline = ctx.cluster.wait_deadline(settings.timeout)
         token = request_token()
         if not self.reconcile_source_and_kustomizations(ctx, token, deadline):
             raise FluxError(
@@ -114,31 +118,38 @@ class ReconcileFlux:
         self._wait_exists(ctx, "HelmRelease", *ctx.helm_release_key, deadline)
         # As `flux reconcile helmrelease --with-source`: the chart's source first, so the
         # release does not fail on a chart that simply has not been fetched yet.
-        self._wait_exists(
+        repository = self._wait_exists(
             ctx,
             "HelmRepository",
             settings.helm_repository_namespace,
             settings.helm_repository_name,
             deadline,
         )
+        if not is_static(repository):  # an OCI HelmRepository is never reconciled
+            self._reconcile(
+                ctx,
+                "HelmRepository",
+                settings.helm_repository_namespace,
+                settings.helm_repository_name,
+                token,
+                None,
+                deadline,
+            )
+        # helm-controller creates the HelmChart on its second pass over a new release
+        # (the first only adds its finalizer): wait for it rather than skip it.
+        chart = "-".join(ctx.helm_release_key)
+        self._wait_exists(ctx, "HelmChart", settings.helm_repository_namespace, chart, deadline)
+        self._reconcile(
+            ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
+        )
         self._reconcile(
             ctx,
-            "HelmRepository",
-            settings.helm_repository_namespace,
-            settings.helm_repository_name,
+            "HelmRelease",
+            *ctx.helm_release_key,
             token,
             None,
             deadline,
         )
-        chart = "-".join(ctx.helm_release_key)
-        if (
-            ctx.cluster.get_object("HelmChart", settings.helm_repository_namespace, chart)
-            is not None
-        ):
-            self._reconcile(
-                ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
-            )
-        self._reconcile(ctx, "HelmRelease", *ctx.helm_release_key, token, None, deadline)
         if ctx.token is not None and ctx.held_token_id is not None:
             # The Secret now holds a new token: agentk reads its token file only at start.
             self.restart_agent(ctx, token)
@@ -166,7 +177,7 @@ class ReconcileFlux:
 
     def _wait_exists(
         self, ctx: BootstrapContext, kind: str, namespace: str, name: str, deadline: float
-    ) -> None:
+    ) -> dict[str, Any]:
         found = ctx.cluster.watch_object(
             kind,
             namespace,
@@ -179,6 +190,21 @@ class ReconcileFlux:
                 f"{kind} {namespace}/{name} was not created by Flux in time",
                 hint="check that a Kustomization applies --manifest-path (kasboot doctor)",
             )
+        return found
+
+    def _release_annotations(
+        self, ctx: BootstrapContext, kind: str, namespace: str, name: str
+    ) -> tuple[str, ...]:
+        """For a HelmRelease, what `flux reconcile hr --reset --force` adds: resetAt (a
+        release Stalled after its retries is tried again only when reset) always, and
+        forceAt when it is not Ready (a one-off install/upgrade although nothing changed,
+        e.g. after the missing Secret was created). Both carry requestedAt's value."""
+        if kind != "HelmRelease":
+            return ()
+        current = ctx.cluster.get_object(kind, namespace, name)
+        if current is not None and assess(current).phase is Phase.READY:
+            return (RESET_AT,)
+        return (RESET_AT, FORCE_AT)
 
     def _reconcile(
         self,
@@ -190,34 +216,68 @@ class ReconcileFlux:
         revision: str | None,
         deadline: float,
     ) -> None:
-        ctx.cluster.request_reconcile(kind, namespace, name, token)
-
-        def settled(obj: dict[str, Any] | None) -> bool:
-            if obj is None:
-                return False
-            phase = assess(obj, requested_at=token, expected_revision=revision).phase
-            return phase is not Phase.PROGRESSING
-
-        last = ctx.cluster.watch_object(
-            kind, namespace, name, settled, max(0.0, deadline - time.monotonic())
-        )
-        health = assess(last or {}, requested_at=token, expected_revision=revision)
-        if health.phase is Phase.READY:
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            last, result = self._request_and_wait(
+                ctx, kind, namespace, name, token, revision, deadline
+            )
+            # The controller's own writes met the API server's passing trouble (a 5xx): ask
+            # again, as one would re-run `flux reconcile`, rather than fail the run.
+            if not transient_api_failure(result) or time.monotonic() >= deadline:
+                break
+            if attempt < TRANSIENT_RETRIES:
+                time.sleep(min(1.0 * 2**attempt, max(0.0, deadline - time.monotonic())))
+                token = request_token()
+        if result.phase is Phase.READY:
             return
-        if health.phase is Phase.SUSPENDED:
+        if result.phase is Phase.SUSPENDED:
             raise FluxError(
                 f"{kind} {namespace}/{name} is suspended",
                 hint="resume it with `flux resume` or pass --no-reconcile",
             )
         found = diagnose(kind, last or {})
         what = f"{kind} {namespace}/{name}"
-        if health.phase is Phase.PROGRESSING:
+        if result.phase is Phase.PROGRESSING:
             message = f"{what} did not become Ready within {ctx.settings.timeout:g}s"
+            if result.message:
+                message += f" ({result.message})"
         else:
-            message = f"{what} failed: {health.reason}: {health.message}"
+            message = f"{what} failed: {result.reason}: {result.message}"
         if found is not None:
             raise FluxError(f"{message} — cause: {found.cause}", hint=found.fix)
         raise FluxError(message, hint="run `kasboot doctor` for a full diagnosis")
+
+    def _request_and_wait(
+        self,
+        ctx: BootstrapContext,
+        kind: str,
+        namespace: str,
+        name: str,
+        token: str,
+        revision: str | None,
+        deadline: float,
+    ) -> tuple[dict[str, Any] | None, Health]:
+        """Annotate, then watch until the request is handled and the object settled."""
+        also = self._release_annotations(ctx, kind, namespace, name)
+        if also:
+            patched = ctx.cluster.request_reconcile_with(kind, namespace, name, token, also)
+        else:
+            patched = ctx.cluster.request_reconcile(kind, namespace, name, token)
+        # As the flux CLI: the request is handled once lastHandledReconcileAt differs from
+        # its value when the annotation landed (the PATCH answer) — whoever asked last.
+        before = (patched.get("status") or {}).get("lastHandledReconcileAt")
+
+        def health(obj: dict[str, Any] | None) -> Health:
+            return assess(
+                obj or {}, requested_at=token, handled_before=before, expected_revision=revision
+            )
+
+        def settled(obj: dict[str, Any] | None) -> bool:
+            return obj is not None and health(obj).phase is not Phase.PROGRESSING
+
+        last = ctx.cluster.watch_object(
+            kind, namespace, name, settled, max(0.0, deadline - time.monotonic())
+        )
+        return last, health(last)
 
     def summary(self, ctx: BootstrapContext) -> str:
         return ctx.flux_state or "Flux reconciled"

@@ -171,7 +171,7 @@ class Flux:
         """The Ready verdict once past the transient wait for a dependency (ArtifactFailed
         while the chart or source is fetched, as in Flux)."""
         ready = self.ready(kind, name)
-        if ready is None or ready["reason"] == "ArtifactFailed":
+        if ready is None or ready["reason"] in ("ArtifactFailed", "SourceNotReady"):
             return None
         return ready
 

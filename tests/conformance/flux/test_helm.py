@@ -70,13 +70,44 @@ def _release(fluxapi: Flux, kas: str, target: str, repository: str = "gitlab") -
     )
 
 
+def _condition(status: dict[str, Any], kind: str) -> Any:
+    return next((c for c in status.get("conditions") or [] if c["type"] == kind), None)
+
+
+def _ready_history(fluxapi: Flux, name: str, until: str) -> list[tuple[str, str]]:
+    """Every Ready (reason, message) the HelmRelease went through, from a watch (short
+    transient states included), until ``until``."""
+    from kubernetes import watch
+
+    seen: list[tuple[str, str]] = []
+    stream = watch.Watch().stream(
+        fluxapi.custom.list_namespaced_custom_object,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        fluxapi.namespace,
+        "helmreleases",
+        field_selector=f"metadata.name={name}",
+        timeout_seconds=30,
+    )
+    for event in stream:
+        ready = _condition(event["object"].get("status") or {}, "Ready")
+        if ready is not None and (not seen or seen[-1] != (ready["reason"], ready["message"])):
+            seen.append((ready["reason"], ready["message"]))
+            if ready["reason"] == until:
+                break
+    return seen
+
+
 def _kas(gl: gitlab.Gitlab) -> str:
     return str(gl.http_get("/metadata")["kas"]["externalUrl"])
 
 
-def test_release_waits_for_secret_then_installs_and_agent_connects(
+def test_failed_install_stalls_until_reset_then_installs_and_agent_connects(
     fluxapi: Flux, gitlab_api: gitlab.Gitlab, flux: FluxSimulator, k8s: client.ApiClient
 ) -> None:
+    """Default remediation (0 retries): one failed install leaves the release Stalled,
+    RetriesExceeded; a plain reconcile request does not retry it (nothing changed), a
+    reset (resetAt = requestedAt, as `flux reconcile hr --reset`) does."""
     target = f"{fluxapi.namespace}-agent"
     fluxapi.create(
         "HelmRepository", "gitlab", {"interval": "1m0s", "url": "https://charts.gitlab.io"}
@@ -90,6 +121,13 @@ def test_release_waits_for_secret_then_installs_and_agent_connects(
         f"Helm install failed for release {target}/gitlab-agent.v1 with chart gitlab-agent@2.11.0: "
     )
     assert 'secret "gitlab-agent-token" not found' in failed["message"]
+    status = fluxapi.get("HelmRelease", "gitlab-agent")["status"]
+    stalled = _condition(status, "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", "RetriesExceeded")
+    assert stalled["message"] == "Failed to install after 1 attempt(s)"
+    assert status["installFailures"] == 1
+    assert _condition(status, "Reconciling") is None
+    assert status["observedGeneration"] == status["lastAttemptedGeneration"]
 
     token = _agent_token(gitlab_api, "helm-a")
     assert _last_used(gitlab_api, token) is None
@@ -102,6 +140,33 @@ def test_release_waits_for_secret_then_installs_and_agent_connects(
         ),
         "request handled",
     )
+    still = fluxapi.get("HelmRelease", "gitlab-agent")["status"]
+    assert _condition(still, "Stalled")["reason"] == "RetriesExceeded"  # not retried
+
+    fluxapi.patch(
+        "HelmRelease",
+        "gitlab-agent",
+        {
+            "metadata": {
+                "annotations": {
+                    "reconcile.fluxcd.io/requestedAt": "t2",
+                    "reconcile.fluxcd.io/resetAt": "t2",
+                    "reconcile.fluxcd.io/forceAt": "t2",
+                }
+            }
+        },
+    )
+    wait_for(
+        lambda: (
+            fluxapi.get("HelmRelease", "gitlab-agent")["status"].get("lastHandledReconcileAt")
+            == "t2"
+        ),
+        "reset handled",
+    )
+    status = fluxapi.get("HelmRelease", "gitlab-agent")["status"]
+    assert (status["lastHandledResetAt"], status["lastHandledForceAt"]) == ("t2", "t2")
+    assert _condition(status, "Stalled") is None
+    assert not status.get("installFailures")
     ready = fluxapi.ready("HelmRelease", "gitlab-agent")
     assert ready is not None
     assert (ready["status"], ready["reason"]) == ("True", "InstallSucceeded")
@@ -171,12 +236,15 @@ def test_revoked_token_is_not_recorded_as_used(
     assert not any(c.namespace == target and c.accepted for c in flux.connections)
 
 
-def test_missing_chart_source_is_artifact_failed(fluxapi: Flux, gitlab_api: gitlab.Gitlab) -> None:
+def test_missing_chart_source_is_source_not_ready(fluxapi: Flux, gitlab_api: gitlab.Gitlab) -> None:
     _release(fluxapi, _kas(gitlab_api), fluxapi.namespace, repository="absent")
     ready = wait_for(lambda: fluxapi.ready("HelmRelease", "gitlab-agent"), "verdict")
-    assert (ready["status"], ready["reason"]) == ("False", "ArtifactFailed")
+    assert (ready["status"], ready["reason"]) == ("False", "SourceNotReady")
     chart = f"{fluxapi.namespace}/{fluxapi.namespace}-gitlab-agent"
     assert ready["message"].startswith(f"HelmChart '{chart}' is not ready")
+    status = fluxapi.get("HelmRelease", "gitlab-agent")["status"]
+    assert _condition(status, "Reconciling")["status"] == "True"  # kstatus: InProgress
+    assert "observedGeneration" not in status
 
 
 def test_release_proceeds_when_its_chart_source_appears(
@@ -187,9 +255,61 @@ def test_release_proceeds_when_its_chart_source_appears(
     fluxapi.secret("gitlab-agent-token", {"token": "glagent-y"}, namespace=target)
     _release(fluxapi, _kas(gitlab_api), target, repository="late")
     waiting = wait_for(lambda: fluxapi.ready("HelmRelease", "gitlab-agent"), "waiting")
-    assert waiting["reason"] == "ArtifactFailed"
+    assert waiting["reason"] == "SourceNotReady"
     fluxapi.create(
         "HelmRepository", "late", {"interval": "1m0s", "url": "https://charts.gitlab.io"}
     )
     done = wait_for(lambda: fluxapi.settled("HelmRelease", "gitlab-agent"), "install")
     assert (done["status"], done["reason"]) == ("True", "InstallSucceeded")
+
+
+def test_first_pass_adds_the_finalizer_and_the_helmchart_comes_on_the_second(
+    fluxapi: Flux, gitlab_api: gitlab.Gitlab, kube: Any
+) -> None:
+    kube.request_log.clear()
+    _release(fluxapi, _kas(gitlab_api), fluxapi.namespace, repository="second-pass")
+    chart = f"{fluxapi.namespace}-gitlab-agent"
+    wait_for(
+        lambda: any(
+            r.method == "POST" and r.path.endswith("/helmcharts")
+            for r in kube.request_log.records()
+        ),
+        "HelmChart created",
+    )
+    obj = fluxapi.get("HelmRelease", "gitlab-agent")
+    assert "finalizers.fluxcd.io" in obj["metadata"]["finalizers"]
+    helm = [r for r in kube.request_log.records() if r.user_agent.startswith("helm-controller/")]
+    finalizer_patch = next(
+        i for i, r in enumerate(helm) if r.method == "PATCH" and r.path.endswith("/gitlab-agent")
+    )
+    chart_create = next(
+        i for i, r in enumerate(helm) if r.method == "POST" and r.path.endswith("/helmcharts")
+    )
+    assert finalizer_patch < chart_create
+    assert fluxapi.get("HelmChart", chart)["spec"]["chart"] == "gitlab-agent"
+
+
+def test_an_artifact_not_yet_served_is_artifact_failed_then_retried(
+    fluxapi: Flux, gitlab_api: gitlab.Gitlab, flux: FluxSimulator
+) -> None:
+    helm = next(
+        loop.reconciler for loop in flux.loops if loop.reconciler.component == "helm-controller"
+    )
+    target = f"{fluxapi.namespace}-agent"
+    fluxapi.core.create_namespace({"metadata": {"name": target}})
+    fluxapi.secret("gitlab-agent-token", {"token": "glagent-z"}, namespace=target)
+    fluxapi.create(
+        "HelmRepository", "gitlab", {"interval": "1m0s", "url": "https://charts.gitlab.io"}
+    )
+    helm.dependency_requeue = 0.5
+    helm.artifact_fetch_failures = 1
+    try:
+        _release(fluxapi, _kas(gitlab_api), target)
+        seen = _ready_history(fluxapi, "gitlab-agent", until="InstallSucceeded")
+        failed = [m for r, m in seen if r == "ArtifactFailed"]
+        assert failed
+        assert failed[0].startswith("Source not ready: artifact not found. Retrying in")
+        assert seen[-1][0] == "InstallSucceeded"
+    finally:
+        helm.artifact_fetch_failures = 0
+        helm.dependency_requeue = 5.0

@@ -20,6 +20,7 @@ from kasboot.sandbox.flux.generator import GeneratorWording
 from kasboot.sandbox.flux.helm import HelmReconciler
 from kasboot.sandbox.flux.kubeapi import KubeApi
 from kasboot.sandbox.flux.kustomize import KustomizeReconciler
+from kasboot.sandbox.flux.notification import PushReceiver
 from kasboot.sandbox.flux.runtime import ControllerLoop, Reconciler
 from kasboot.sandbox.flux.source import SourceReconciler
 from kasboot.sandbox.flux.storage import ArtifactStorage
@@ -56,6 +57,8 @@ class FluxSimulator:
     latency: float | Mapping[str, float] = 0.0
     generator_flux_minor: int = 8
     latest_agent_chart: str = "2.11.0"
+    # the first N loads of each new chart revision find no artifact (ArtifactFailed)
+    artifact_fetch_failures: int = 0
     # the latest agentk connection attempts (bounded: agentk retries forever)
     connections: deque[AgentConnection] = field(default_factory=lambda: deque(maxlen=256))
 
@@ -66,6 +69,7 @@ class FluxSimulator:
             self.state_dir = Path(self._temp.name)
         self.storage = ArtifactStorage(Path(self.state_dir) / "artifacts")
         self.loops: list[ControllerLoop] = []
+        self.receiver: PushReceiver | None = None
 
     def _latency(self, component: str) -> float:
         if isinstance(self.latency, Mapping):
@@ -92,7 +96,12 @@ class FluxSimulator:
                 ),
                 kustomize_api,
             ),
-            (HelmReconciler(helm_api, self._connect), helm_api),
+            (
+                HelmReconciler(
+                    helm_api, self._connect, artifact_fetch_failures=self.artifact_fetch_failures
+                ),
+                helm_api,
+            ),
         ]
         for reconciler, api in controllers:
             loop = ControllerLoop(reconciler, api, self._latency(reconciler.component))
@@ -100,7 +109,19 @@ class FluxSimulator:
             loop.start()
         return self
 
+    def start_receiver(self, bare: Path, branch: str, delay: float | None = None) -> PushReceiver:
+        """A notification-controller Receiver for GitLab push events on ``branch`` of the
+        bare repository ``bare``, annotating GitRepository flux-system/flux-system."""
+        receiver = PushReceiver(self.kube_url, bare, branch)
+        if delay is not None:
+            receiver.delay = delay
+        self.receiver = receiver.start()
+        return self.receiver
+
     def stop(self) -> None:
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver = None
         for loop in self.loops:
             loop.stop()
             loop.api.close()

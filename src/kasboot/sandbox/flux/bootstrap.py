@@ -39,11 +39,11 @@ def normalise_path(path: str) -> str:
     return "" if cleaned == "." else cleaned
 
 
-def _labels(component: str | None = None) -> dict[str, str]:
+def _labels(component: str | None = None, version: str = FLUX_VERSION) -> dict[str, str]:
     labels = {
         "app.kubernetes.io/instance": NAMESPACE,
         "app.kubernetes.io/part-of": "flux",
-        "app.kubernetes.io/version": FLUX_VERSION,
+        "app.kubernetes.io/version": version,
     }
     if component:
         labels["app.kubernetes.io/component"] = component
@@ -51,12 +51,21 @@ def _labels(component: str | None = None) -> dict[str, str]:
 
 
 def components(crds: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The objects of gotk-components.yaml (the sandbox's Flux: no RBAC, no Services)."""
+    """The objects of gotk-components.yaml (the sandbox's Flux: no RBAC, no Services),
+    labelled with the Flux release the CRDs carry."""
+    release = next(
+        (
+            str(crd["metadata"]["labels"]["app.kubernetes.io/version"])
+            for crd in crds
+            if "app.kubernetes.io/version" in (crd["metadata"].get("labels") or {})
+        ),
+        FLUX_VERSION,
+    )
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": NAMESPACE, "labels": _labels()},
+            "metadata": {"name": NAMESPACE, "labels": _labels(version=release)},
         },
         *crds,
     ]
@@ -68,7 +77,7 @@ def components(crds: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "metadata": {
                     "name": name,
                     "namespace": NAMESPACE,
-                    "labels": {**_labels(name), "control-plane": "controller"},
+                    "labels": {**_labels(name, release), "control-plane": "controller"},
                 },
                 "spec": {
                     "replicas": 1,

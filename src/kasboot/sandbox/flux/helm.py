@@ -2,15 +2,13 @@
 GitLab agent chart. A HelmRelease gets its HelmChart (``<ns>-<name>``), waits for it,
 "installs" the release (storage Secret, the agentk Deployment) once the agent's token
 Secret exists, and the simulated agentk then connects to the KAS stand-in with that
-token, so GitLab records ``last_used_at`` only for a token it still accepts."""
+token, so GitLab records ``last_used_at`` only for a token it still accepts.
+The release actions (remediation, Stalled, reset/force) are in helm_release.py."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -26,30 +24,25 @@ from kasboot.sandbox.flux.agentk import (
     uninstall_release,
 )
 from kasboot.sandbox.flux.conditions import (
-    FORCE_AT,
+    format_duration,
     get_condition,
     parse_duration,
-    remove_condition,
-    requested_at,
     set_condition,
 )
-from kasboot.sandbox.flux.kubeapi import KubeApi, KubeRequestError, now_rfc3339
+from kasboot.sandbox.flux.helm_release import (
+    AgentConnector,
+    ReleaseActions,
+    ReleaseFailure,
+    is_ready,
+)
+from kasboot.sandbox.flux.kubeapi import KubeApi, KubeRequestError
 from kasboot.sandbox.flux.runtime import Key
 from kasboot.sandbox.flux.status import finish_status
 
 LOG = logging.getLogger("kasboot.sandbox.flux.helm")
-REQUEUE_DEPENDENCY = 5.0
-
-# (kas address, token) -> True when KAS accepted the token
-AgentConnector = Callable[[str, str, str], bool]
-
-
-class ReleaseFailure(Exception):
-    def __init__(self, reason: str, message: str, retry: float | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.retry = retry
+REQUEUE_DEPENDENCY = 5.0  # helm-controller's --requeue-dependency default
+FINALIZER = "finalizers.fluxcd.io"
+__all__ = ["FINALIZER", "HelmReconciler", "chart_location", "merge_values", "release_identity"]
 
 
 def merge_values(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -87,14 +80,41 @@ def release_identity(hr: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
-class HelmReconciler:
+def _source_not_ready(chart: dict[str, Any]) -> str:
+    """helm-controller's isReady for the chart source: "" when Ready with an artifact."""
+    metadata, status = chart.get("metadata") or {}, chart.get("status") or {}
+    ready = get_condition(chart, "Ready")
+    if status.get("observedGeneration") != metadata.get("generation"):
+        if ready is not None and ready.get("status") == "False":
+            return str(ready.get("message") or "")
+        return "latest generation of object has not been reconciled"
+    stalled = get_condition(chart, "Stalled")
+    if stalled is not None and stalled.get("status") == "True":
+        return str(stalled.get("message") or "")
+    if not status.get("artifact"):
+        return "does not have an artifact"
+    return ""
+
+
+class HelmReconciler(ReleaseActions):
     component = "helm-controller"
+    finalizer = FINALIZER
     kinds = ("HelmRelease",)
     dependency_kinds = ("HelmChart",)
 
-    def __init__(self, api: KubeApi, connect: AgentConnector) -> None:
+    def __init__(
+        self,
+        api: KubeApi,
+        connect: AgentConnector,
+        *,
+        artifact_fetch_failures: int = 0,
+        dependency_requeue: float = REQUEUE_DEPENDENCY,
+    ) -> None:
         self.api = api
         self.connect = connect
+        self.artifact_fetch_failures = artifact_fetch_failures
+        self.dependency_requeue = dependency_requeue
+        self._artifact_misses: dict[tuple[str, str, str], int] = {}
 
     def dependents(self, kind: str, obj: dict[str, Any]) -> list[Key]:
         location = (obj["metadata"].get("namespace"), obj["metadata"]["name"])
@@ -115,40 +135,69 @@ class HelmReconciler:
             )
 
     def reconcile(self, kind: str, obj: dict[str, Any]) -> float | None:
+        """One pass of helm-controller's HelmRelease reconciler. The first pass over a
+        new object only adds the finalizer (and records the handled request); the
+        HelmChart is made on the second. Prerequisites that are not there yet leave
+        Ready=False (SourceNotReady, ArtifactFailed, ValuesError) with Reconciling=True."""
         spec = obj.get("spec") or {}
         interval = parse_duration(spec.get("interval"), 60.0)
         status = dict(obj.get("status") or {})
         generation = int(obj["metadata"].get("generation") or 1)
+        if FINALIZER not in (obj["metadata"].get("finalizers") or []):
+            self._add_finalizer(obj)
+            finish_status(self.api, kind, obj, status, succeeded=False)
+            return 0.0  # ctrl.Result{Requeue: true}
+        status["conditions"] = set_condition(
+            list(status.get("conditions") or []),
+            "Reconciling",
+            "True",
+            "Progressing",
+            "Fulfilling prerequisites",
+            generation,
+        )
+        self.api.patch_status(kind, obj, {"conditions": status["conditions"]})
         try:
             chart = self._chart(obj)
             status["helmChart"] = "/".join(chart_location(obj))
             values = self._values(obj)
-            self._release(obj, status, chart, values, generation)
+            self._load_chart(obj, chart)
         except ReleaseFailure as failure:
-            conditions = set_condition(
-                list(status.get("conditions") or []),
-                "Ready",
-                "False",
-                failure.reason,
-                failure.message,
-                generation,
+            status["conditions"] = set_condition(
+                status["conditions"], "Ready", "False", failure.reason, failure.message, generation
             )
-            if failure.reason.endswith(("InstallFailed", "UpgradeFailed")):
-                conditions = set_condition(
-                    conditions, "Released", "False", failure.reason, failure.message, generation
-                )
-            status["conditions"] = remove_condition(conditions, "Reconciling")
             finish_status(self.api, kind, obj, status, succeeded=False)
             return failure.retry if failure.retry is not None else interval
-        status["conditions"] = remove_condition(
-            remove_condition(list(status.get("conditions") or []), "Reconciling"), "Stalled"
+        again, terminal = self._release(obj, status, chart, values, generation)
+        finish_status(self.api, kind, obj, status, succeeded=terminal)
+        if is_ready(status):
+            self._agent_connects(obj, values)
+        return again
+
+    def _add_finalizer(self, hr: dict[str, Any]) -> None:
+        metadata = hr["metadata"]
+        finalizers = [*(metadata.get("finalizers") or []), FINALIZER]
+        self.api.request(
+            "PATCH",
+            self.api.flux_path("HelmRelease", metadata["namespace"], metadata["name"]),
+            {"metadata": {"finalizers": finalizers}},
+            content_type="application/merge-patch+json",
         )
-        status["conditions"] = [
-            {**c, "observedGeneration": generation} for c in status["conditions"]
-        ]
-        finish_status(self.api, kind, obj, status, succeeded=True)
-        self._agent_connects(obj, values)
-        return interval
+
+    def _load_chart(self, hr: dict[str, Any], chart: dict[str, Any]) -> None:
+        """Fetching the chart's artifact from source-controller's storage; the first
+        ``artifact_fetch_failures`` loads of a new chart revision find no artifact yet
+        (the storage not yet serving it), as helm-controller reports and retries."""
+        revision = str(((chart.get("status") or {}).get("artifact") or {}).get("revision", ""))
+        key = (hr["metadata"]["namespace"], hr["metadata"]["name"], revision)
+        misses = self._artifact_misses.get(key, 0)
+        if misses < self.artifact_fetch_failures:
+            self._artifact_misses[key] = misses + 1
+            raise ReleaseFailure(
+                "ArtifactFailed",
+                "Source not ready: artifact not found. "
+                f"Retrying in {format_duration(self.dependency_requeue)}",
+                self.dependency_requeue,
+            )
 
     # -- chart -----------------------------------------------------------------------
     def _chart(self, hr: dict[str, Any]) -> dict[str, Any]:
@@ -173,13 +222,12 @@ class HelmReconciler:
         }
         self.api.apply(wanted, "helm-controller")
         chart = self.api.get_flux("HelmChart", namespace, name) or wanted
-        ready = get_condition(chart, "Ready")
-        if not ready or ready.get("status") != "True":
-            detail = (ready or {}).get("message") or "HelmChart is not ready"
+        problem = _source_not_ready(chart)
+        if problem:
             raise ReleaseFailure(
-                "ArtifactFailed",
-                f"HelmChart '{namespace}/{name}' is not ready: {detail}",
-                REQUEUE_DEPENDENCY,
+                "SourceNotReady",
+                f"HelmChart '{namespace}/{name}' is not ready: {problem}",
+                self.dependency_requeue,
             )
         return chart
 
@@ -207,94 +255,6 @@ class HelmReconciler:
             loaded = yaml.safe_load(data[key]) or {}
             values = merge_values(values, loaded if isinstance(loaded, dict) else {})
         return merge_values(values, spec.get("values") or {})
-
-    # -- release ---------------------------------------------------------------------
-    def _release(
-        self,
-        hr: dict[str, Any],
-        status: dict[str, Any],
-        chart: dict[str, Any],
-        values: dict[str, Any],
-        generation: int,
-    ) -> None:
-        spec = hr.get("spec") or {}
-        target, release, storage = release_identity(hr)
-        artifact = (chart.get("status") or {}).get("artifact") or {}
-        chart_name = (chart.get("spec") or {}).get("chart", "")
-        version = str(artifact.get("revision", ""))
-        app_version = str((artifact.get("metadata") or {}).get("appVersion", ""))
-        config_digest = (
-            "sha256:" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
-        )
-        history = list(status.get("history") or [])
-        latest = history[0] if history else None
-        forced = (hr["metadata"].get("annotations") or {}).get(FORCE_AT)
-        force = (
-            forced is not None
-            and forced == requested_at(hr)
-            and forced != status.get("lastHandledForceAt")
-        )
-        status.update(
-            {
-                "lastAttemptedRevision": version,
-                "lastAttemptedConfigDigest": config_digest,
-                "lastAttemptedGeneration": generation,
-                "storageNamespace": storage,
-            }
-        )
-        if force:
-            status["lastHandledForceAt"] = forced
-        unchanged = (
-            latest is not None
-            and latest.get("chartVersion") == version
-            and latest.get("configDigest") == config_digest
-            and latest.get("status") == "deployed"
-            and get_condition(hr, "Ready") is not None
-            and (get_condition(hr, "Ready") or {}).get("status") == "True"
-        )
-        if unchanged and not force:
-            return
-        number = int(latest["version"]) + 1 if latest else 1
-        action = "upgrade" if latest and latest.get("status") == "deployed" else "install"
-        failed_reason = "UpgradeFailed" if action == "upgrade" else "InstallFailed"
-        subject = f"release {target}/{release}.v{number} with chart {chart_name}@{version}"
-        try:
-            self._ensure_namespace(target, bool((spec.get("install") or {}).get("createNamespace")))
-            self._check_token_secret(target, release, values)
-            self._install_objects(
-                hr, target, release, storage, number, values, app_version, chart_name, version
-            )
-        except ReleaseFailure as failure:
-            raise ReleaseFailure(
-                failed_reason, f"Helm {action} failed for {subject}: {failure.message}"
-            ) from None
-        stamp = now_rfc3339()
-        snapshot = {
-            "apiVersion": "v2",
-            "appVersion": app_version,
-            "chartName": chart_name,
-            "chartVersion": version,
-            "configDigest": config_digest,
-            "digest": "sha256:"
-            + hashlib.sha256(f"{config_digest}{version}{number}".encode()).hexdigest(),
-            "firstDeployed": (latest or {}).get("firstDeployed", stamp),
-            "lastDeployed": stamp,
-            "name": release,
-            "namespace": target,
-            "status": "deployed",
-            "version": number,
-        }
-        if latest is not None:
-            history[0] = {**latest, "status": "superseded"}
-        status["history"] = [snapshot, *history][:5]
-        reason = "UpgradeSucceeded" if action == "upgrade" else "InstallSucceeded"
-        message = f"Helm {action} succeeded for {subject}"
-        conditions = set_condition(
-            list(status.get("conditions") or []), "Released", "True", reason, message, generation
-        )
-        status["conditions"] = set_condition(
-            conditions, "Ready", "True", reason, message, generation
-        )
 
     def _ensure_namespace(self, namespace: str, create: bool) -> None:
         if self.api.get_or_none(f"/api/v1/namespaces/{namespace}") is not None:

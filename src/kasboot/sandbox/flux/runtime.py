@@ -145,6 +145,8 @@ class ControllerLoop:
     def _reconcile_key(self, key: Key) -> float | None:
         kind, namespace, name = key
         obj = self.api.get_flux(kind, namespace, name)
+        if obj is not None and obj["metadata"].get("deletionTimestamp"):
+            self._release_finalizer(kind, obj)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             self._handled.pop(key, None)
             return None
@@ -152,6 +154,22 @@ class ControllerLoop:
         if (obj.get("spec") or {}).get("suspend"):
             return None  # "Reconciliation is suspended for this object"
         return self.reconciler.reconcile(kind, obj)
+
+    def _release_finalizer(self, kind: str, obj: dict[str, Any]) -> None:
+        """An object being deleted that carries this controller's finalizer: clean up
+        (uninstall), then remove the finalizer so the API server can delete it."""
+        finalizer = getattr(self.reconciler, "finalizer", None)
+        metadata = obj["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        if finalizer is None or finalizer not in finalizers:
+            return
+        self.reconciler.finalize(kind, obj)
+        self.api.request(
+            "PATCH",
+            self.api.flux_path(kind, metadata["namespace"], metadata["name"]),
+            {"metadata": {"finalizers": [f for f in finalizers if f != finalizer]}},
+            content_type="application/merge-patch+json",
+        )
 
     # -- watches -----------------------------------------------------------------------
     def _on_own_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
@@ -167,7 +185,9 @@ class ControllerLoop:
             except Exception:  # best effort, like a finalizer that gives up
                 LOG.exception("%s: finalizing %s failed", self.reconciler.component, key)
             return
-        if self._handled.get(key) != _trigger_marker(obj):
+        if obj["metadata"].get("deletionTimestamp") or self._handled.get(key) != _trigger_marker(
+            obj
+        ):
             self.enqueue(key)
 
     def _on_dependency_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:

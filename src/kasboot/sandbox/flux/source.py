@@ -86,6 +86,9 @@ class SourceReconciler:
     def reconcile(self, kind: str, obj: dict[str, Any]) -> float | None:
         spec = obj.get("spec") or {}
         interval = parse_duration(spec.get("interval"), 60.0)
+        if kind == "HelmRepository" and spec.get("type") == "oci":
+            self._migrate_to_static(obj)
+            return None  # never reconciled again
         status = dict(obj.get("status") or {})
         generation = int(obj["metadata"].get("generation") or 1)
         try:
@@ -217,12 +220,24 @@ class SourceReconciler:
             )
 
     # -- Helm ---------------------------------------------------------------------------
+    def _migrate_to_static(self, obj: dict[str, Any]) -> None:
+        """source-controller's migrationToStatic: an OCI HelmRepository has nothing to
+        fetch; its status is emptied (no conditions, no lastHandledReconcileAt) and the
+        object is left alone from then on."""
+        status = obj.get("status") or {}
+        if status:
+            self.api.patch_status("HelmRepository", obj, dict.fromkeys(status))
+
     def _helm_repository(self, obj: dict[str, Any]) -> Outcome:
         spec = obj.get("spec") or {}
         url = str(spec.get("url") or "")
         parts = urlsplit(url)
-        if spec.get("type") == "oci" or parts.scheme == "oci":
-            return Outcome(None, "Helm repository is ready")  # static: nothing to fetch
+        if parts.scheme == "oci":
+            raise SourceFailure(
+                "URLInvalid",
+                "'oci' URL scheme cannot be used with 'default' HelmRepository type",
+                "Stalled",
+            )
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SourceFailure(
                 "URLInvalid",
@@ -257,8 +272,9 @@ class SourceReconciler:
                 f"failed to get source: helmrepositories.source.toolkit.fluxcd.io "
                 f'"{source_name}" not found',
             )
-        source_artifact = (source.get("status") or {}).get("artifact")
-        if not source_artifact:
+        oci = (source.get("spec") or {}).get("type") == "oci"  # charts pulled from the registry
+        source_artifact = (source.get("status") or {}).get("artifact") or {}
+        if not source_artifact and not oci:
             raise SourceFailure(
                 "NoSourceArtifact",
                 f"no artifact available for HelmRepository source '{source_name}'",
@@ -285,7 +301,9 @@ class SourceReconciler:
         return Outcome(
             artifact,
             f"pulled '{chart_name}' chart with version '{chart.version}'",
-            {
+            {"observedChartName": chart_name}
+            if oci
+            else {
                 "observedChartName": chart_name,
                 "observedSourceArtifactRevision": source_artifact.get("revision"),
             },
