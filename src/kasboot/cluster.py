@@ -365,6 +365,17 @@ class Cluster:
         with self._errors(f"reading Secret {namespace}/{name}"):
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
 
+    def list_managed_secrets(self) -> list[dict[str, Any]]:
+        """Every Secret kasboot manages (its managed-by label), in every namespace, as
+        metadata only: the token data is dropped here and never leaves the seam."""
+        selector = f"{MANAGED_BY_LABEL[0]}={MANAGED_BY_LABEL[1]}"
+        with self._errors("listing kasboot's Secrets"):
+            found = self._core_json("/api/v1/secrets", [("labelSelector", selector)])
+            return [
+                {"metadata": dict(item.get("metadata") or {}), "type": item.get("type")}
+                for item in (found or {}).get("items", [])
+            ]
+
     def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
         """GET a core/v1 path as plain JSON through the client's own request machinery
         (authentication, TLS, retries); None on 404. Importing the client's CoreV1Api

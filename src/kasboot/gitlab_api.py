@@ -367,9 +367,24 @@ class GitLabAPI:
     # -- token rotation and uninstall ----------------------------------------
 
     def stop_environment(self, project: str, environment_id: int) -> None:
-        """Stop an environment (GitLab deletes only stopped ones)."""
+        """Stop an environment (GitLab deletes only stopped ones) with ``force=true``:
+        without it GitLab runs the environment's ``on_stop`` jobs, which are not ours."""
+        project_id = self._project(project).id
         with self._errors(f"stopping environment {environment_id}"):
-            self._project(project).environments.get(environment_id, lazy=True).stop()
+            self._gl.http_post(
+                f"/projects/{project_id}/environments/{environment_id}/stop",
+                query_data={"force": "true"},
+            )
+
+    def list_environments(self, project: str) -> list[dict[str, Any]]:
+        """Every environment of the project (all pages)."""
+        with self._errors("listing environments"):
+            return [
+                dict(environment.attributes)
+                for environment in self._project(project).environments.list(
+                    iterator=True, per_page=100
+                )
+            ]
 
     def delete_environment(self, project: str, environment_id: int) -> None:
         with self._errors(f"deleting environment {environment_id}"):

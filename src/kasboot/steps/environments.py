@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kasboot.ownership import environment_description
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -52,7 +53,10 @@ class _Environment:
         wanted = self.wanted(ctx)
         current = ctx.environments.get(self.name)
         if current is None:
-            ctx.environments[self.name] = ctx.gitlab.create_environment(ctx.project_path, wanted)
+            # The ownership marker: GitLab keeps the description, so uninstall can tell
+            # an environment kasboot created from one it found and only linked.
+            created = {**wanted, "description": environment_description(ctx.agent_identity)}
+            ctx.environments[self.name] = ctx.gitlab.create_environment(ctx.project_path, created)
         else:
             update = self._differences(current, wanted)
             ctx.gitlab.update_environment(ctx.project_path, int(current["id"]), update)

@@ -8,6 +8,7 @@ import base64
 from typing import Any
 
 from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
+from kasboot.ownership import RECORD_ANNOTATION, record_annotation
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -44,6 +45,7 @@ class StoreTokenSecret:
             labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1]
             and annotations.get(TOKEN_ID_ANNOTATION) == str(ctx.token_id)
             and annotations.get(AGENT_ANNOTATION) == ctx.agent_identity
+            and annotations.get(RECORD_ANNOTATION) == record_annotation(ctx.settings, ctx.branch)
         )
         if self._existing is None:
             changes.append(Change("create", f"Secret {namespace}/{name}", "key token"))
@@ -77,6 +79,7 @@ class StoreTokenSecret:
                     **(existing_meta.get("annotations") or {}),
                     TOKEN_ID_ANNOTATION: str(ctx.token_id),
                     AGENT_ANNOTATION: ctx.agent_identity,
+                    RECORD_ANNOTATION: record_annotation(ctx.settings, ctx.branch),
                 },
             },
             "data": {"token": token_b64},

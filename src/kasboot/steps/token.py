@@ -6,11 +6,11 @@ credential. The new token's secret stays in memory until the Secret step stores 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kasboot.cluster import TOKEN_ID_ANNOTATION
 from kasboot.errors import GitLabError
+from kasboot.ownership import new_token_name
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -77,7 +77,7 @@ class MintToken:
             token_id = int(self._to_revoke["id"])
             ctx.gitlab.revoke_token(ctx.project_path, ctx.agent_id, token_id)
             ctx.revoked_token_ids.append(token_id)
-        name = f"kasboot-{ctx.settings.agent}-{int(time.time())}"
+        name = new_token_name(ctx.settings.agent)
         description = (
             f"Created by kasboot for cluster context {ctx.cluster.context}; stored in Secret "
             f"{ctx.settings.helm_release_target_namespace}/"
