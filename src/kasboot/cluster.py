@@ -26,6 +26,8 @@ TOKEN_ID_ANNOTATION = "gitlab.com/agent-token-id"  # the annotation glab writes,
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "kasboot")
 AGENT_ANNOTATION = "kasboot/agent"  # "<project path>/<agent name>": whose token a Secret holds
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+STARTED_WITH_TOKEN = "kasboot.dev/token-id"  # pod template: the token agentk started with
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,69 @@ FLUX_KINDS: dict[str, FluxKind] = {
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
 
 
-class Cluster:
+class LeaseTaken(Exception):
+    """Creating or replacing a Lease lost a race (409): another holder was first."""
+
+
+def _lease_call(call: Callable[[], Any]) -> dict[str, Any] | None:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return dict(call())
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        if error.status == 409:
+            raise LeaseTaken() from error
+        raise
+
+
+class LeaseSeam:
+    """coordination.k8s.io/v1 Leases through the generic client (no model import): the
+    lock two kasboot runs take before one mints and stores a token. Mixed into Cluster."""
+
+    _custom: Any
+    _errors: Callable[[str], Any]
+
+    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._errors(f"reading Lease {namespace}/{name}"):
+            return _lease_call(
+                lambda: self._custom.get_namespaced_custom_object(
+                    "coordination.k8s.io", "v1", namespace, "leases", name
+                )
+            )
+
+    def create_lease(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Raises LeaseTaken when it exists already."""
+        with self._errors(f"creating Lease {namespace}/{body['metadata']['name']}"):
+            created = _lease_call(
+                lambda: self._custom.create_namespaced_custom_object(
+                    "coordination.k8s.io", "v1", namespace, "leases", body
+                )
+            )
+            assert created is not None
+            return created
+
+    def replace_lease(self, namespace: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """PUT with the resourceVersion in ``body``: LeaseTaken when it changed since."""
+        name = body["metadata"]["name"]
+        with self._errors(f"replacing Lease {namespace}/{name}"):
+            return _lease_call(
+                lambda: self._custom.replace_namespaced_custom_object(
+                    "coordination.k8s.io", "v1", namespace, "leases", name, body
+                )
+            )
+
+    def delete_lease(self, namespace: str, name: str) -> None:
+        with self._errors(f"deleting Lease {namespace}/{name}"):
+            _lease_call(
+                lambda: self._custom.delete_namespaced_custom_object(
+                    "coordination.k8s.io", "v1", namespace, "leases", name
+                )
+            )
+
+
+class Cluster(LeaseSeam):
     def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
         from kubernetes import client, config
         from urllib3.util.retry import Retry
@@ -412,17 +476,17 @@ class Cluster:
                     return False
                 raise
 
-    def restart_deployment(self, namespace: str, name: str, stamp: str) -> None:
+    def restart_deployment(
+        self, namespace: str, name: str, stamp: str, token_id: int | None = None
+    ) -> None:
         """What `kubectl rollout restart` does: stamp the pod template, so the pods are
         replaced one by one and re-read their mounted Secrets (agentk reads its token
-        file only when it starts)."""
-        patch = {
-            "spec": {
-                "template": {
-                    "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}
-                }
-            }
-        }
+        file only when it starts). ``token_id`` is recorded beside the stamp: the token
+        the new pods start with, so a later run can tell a restart is still pending."""
+        annotations = {RESTARTED_AT: stamp}
+        if token_id is not None:
+            annotations[STARTED_WITH_TOKEN] = str(token_id)
+        patch = {"spec": {"template": {"metadata": {"annotations": annotations}}}}
         with self._errors(f"restarting Deployment {namespace}/{name}"):
             self._custom.patch_namespaced_custom_object(
                 "apps",

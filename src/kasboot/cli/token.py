@@ -63,6 +63,7 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
     token only after GitLab shows the new one used. Takes the options the agent was
     bootstrapped with.
     """
+    from kasboot.cli.recorded import explicit_options
     from kasboot.steps.rotate import rotation_outcome, run_rotation
 
     params.pop("non_interactive", None)  # rotation never prompts
@@ -71,5 +72,11 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
     listener, logger = listener_for(settings)
-    run = run_rotation(settings, listener, revoke_previous=revoke_previous, request_logger=logger)
+    run = run_rotation(
+        settings,
+        listener,
+        revoke_previous=revoke_previous,
+        explicit=explicit_options(params),
+        request_logger=logger,
+    )
     finish("token rotate", run, rotation_outcome(run), settings, _print_summary)

@@ -11,6 +11,7 @@ from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
+from kasboot.steps.token import check_token_room
 
 
 class Preflight:
@@ -43,6 +44,7 @@ class Preflight:
         ctx.flux_version = ctx.cluster.flux_version()
         if not settings.no_reconcile:
             self._check_flux(ctx)
+        check_token_room(ctx)  # a token in recent use is never revoked without --force
         self._guard(ctx)
         return []
 

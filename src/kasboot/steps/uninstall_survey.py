@@ -18,6 +18,7 @@ from kasboot.ownership import (
     manifest_objects,
     minted_by_kasboot,
     object_owner,
+    read_record,
     secret_owner,
 )
 from kasboot.pipeline import Change
@@ -261,24 +262,35 @@ def _survey_tokens(ctx: BootstrapContext, inventory: Inventory) -> None:
             inventory.kept_tokens.append(f"{token_id} ({token.get('name')})")
 
 
+def _environments_other_agents_use(ctx: BootstrapContext) -> set[str]:
+    """The environment names other agents' records (their Secrets in this cluster) say
+    they were bootstrapped with."""
+    used = set()
+    for secret in ctx.cluster.list_managed_secrets():
+        owner = secret_owner(secret)
+        record = read_record(secret)
+        if owner in (None, ctx.agent_identity) or record is None:
+            continue
+        if record.get("create_environment", True) and record.get("environment_name"):
+            used.add(str(record["environment_name"]))
+        if record.get("create_flux_environment", True) and record.get("flux_environment_name"):
+            used.add(str(record["flux_environment_name"]))
+    return used
+
+
 def _survey_environments(ctx: BootstrapContext, inventory: Inventory) -> None:
     me = ctx.agent_identity
     my_id = ctx.agent_id
-    settings = ctx.settings
     environments = ctx.gitlab.list_environments(ctx.project_path)
     agents = {str(a["name"]): int(a["id"]) for a in ctx.gitlab.list_agents(ctx.project_path)}
-    others_in_use = {
-        str(e["name"]) for e in environments if linked_agent_id(e) not in (None, my_id)
-    }
-    flux_name = settings.flux_env_name
+    used_by_others = _environments_other_agents_use(ctx)
     for environment in environments:
         owner = environment_owner(environment)
         linked = linked_agent_id(environment)
         name = str(environment["name"])
         if owner == me:
-            shared = linked not in (None, my_id) or (
-                name == flux_name and bool(others_in_use - {name})
-            )
+            # e.g. the Flux environment, shared by every agent bootstrapped with its name
+            shared = linked not in (None, my_id) or name in used_by_others
             if not shared:
                 inventory.environments.append(EnvironmentPlan(environment, "delete"))
             elif linked == my_id:
