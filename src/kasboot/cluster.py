@@ -476,6 +476,20 @@ class Cluster(LeaseSeam):
                     return False
                 raise
 
+    def annotate_deployment(self, namespace: str, name: str, annotations: dict[str, str]) -> None:
+        """Annotate the Deployment object itself (its pods are not replaced)."""
+        patch = {"metadata": {"annotations": annotations}}
+        with self._errors(f"annotating Deployment {namespace}/{name}"):
+            self._custom.patch_namespaced_custom_object(
+                "apps",
+                "v1",
+                namespace,
+                "deployments",
+                name,
+                patch,
+                _content_type="application/merge-patch+json",
+            )
+
     def restart_deployment(
         self, namespace: str, name: str, stamp: str, token_id: int | None = None
     ) -> None:
