@@ -91,7 +91,8 @@ def test_agent_found_through_its_token_when_names_are_not_given(
     )
     assert result.code == 0, result.stdout + result.stderr
     assert f"{healthy}/{healthy} runs agentk v17.11.0" in line(result, "agentk version")
-    assert "found through the agent's token" in line(result, "HelmRelease")
+    # The names come from the record bootstrap left on the agent's token Secret.
+    assert "from the agent's record" in line(result, "HelmRelease")
 
 
 def test_kas_disabled_is_a_failing_line_exit_3(sandbox: Sandbox, healthy: str) -> None:

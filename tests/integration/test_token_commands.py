@@ -103,6 +103,18 @@ def test_list_then_rotate_then_revoke_with_no_flags(sandbox: Any, project: Any) 
     assert [t["id"] for t in again.json()["tokens"]] == [second]
 
 
+def test_status_and_doctor_with_no_flags_find_the_custom_names(sandbox: Any, project: Any) -> None:
+    status = run_kasboot(sandbox, "status", AGENT, "-o", "json")
+    assert status.code == 0, status.stdout + status.stderr
+    document = status.json()
+    assert (document["secret"]["namespace"], document["secret"]["name"]) == (NAMESPACE, SECRET)
+    assert document["helm_release"]["name"] == "tok-release" and document["healthy"]
+    assert document["settings_from"] == f"Secret {NAMESPACE}/{SECRET}"
+    doctor = run_kasboot(sandbox, "doctor", AGENT, "-o", "json")
+    assert f"{NAMESPACE}/{SECRET}" in doctor.stdout, doctor.stdout
+    assert "tok-release" in doctor.stdout
+
+
 def test_uninstall_with_no_flags_finds_the_custom_names(sandbox: Any, project: Any) -> None:
     result = run_kasboot(sandbox, "uninstall", AGENT, "-o", "json", "--timeout", "60s")
     assert result.code == 0, result.stderr

@@ -219,3 +219,56 @@ def test_delete_agent_with_no_flags_leaves_nothing_but_the_linked_environment(
         r for r in world.gitlab_requests() if r["method"] == "POST" and r["path"].endswith("/stop")
     ]
     assert stops and all("force=true" in r["query"] for r in stops)
+
+
+def test_a_dedicated_kustomization_prunes_the_release(world: Sandbox, project: Any) -> None:
+    """A Kustomization whose spec.path IS the manifest directory: deleting both files
+    would remove the directory and Flux would fail with "kustomization path not found",
+    pruning nothing. uninstall leaves an empty kustomization.yaml instead."""
+    agent = "dedicated"
+    kustomization = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "apps-dedicated", "namespace": "flux-system"},
+        "spec": {
+            "interval": "1m0s",
+            "path": "./apps/dedicated",
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        },
+    }
+    applied = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(world.kubeconfig), "apply", "-f", "-"],
+        input=json.dumps(kustomization),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert applied.returncode == 0, applied.stderr
+    args = [
+        agent,
+        "--manifest-path",
+        "apps/dedicated",
+        "--helm-release-name",
+        agent,
+        "--helm-release-target-namespace",
+        agent,
+        "--helm-repository-name",
+        f"gitlab-{agent}",
+        "--flux-environment-name",
+        f"{agent}-flux",
+        *TIMEOUT,
+    ]
+    result = run_kasboot(world, "bootstrap", *args)
+    assert result.code == 0, result.stderr
+    assert get(world, "helmrelease", "flux-system", agent) is not None
+
+    gone = run_kasboot(world, "uninstall", agent, "-o", "json", *TIMEOUT)
+    assert gone.code == 0, gone.stderr
+    assert gone.json()["files_added"] == ["apps/dedicated/kustomization.yaml"]
+    assert get(world, "helmrelease", "flux-system", agent) is None
+    assert get(world, "helmrepository", "flux-system", f"gitlab-{agent}") is None
+    left = project.files.get("apps/dedicated/kustomization.yaml", ref="main").decode().decode()
+    assert "resources: []" in left
+    status = get(world, "kustomization", "flux-system", "apps-dedicated") or {}
+    assert ready(status), status.get("status")

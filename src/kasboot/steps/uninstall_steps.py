@@ -197,6 +197,8 @@ class DeleteTokenSecret:
         assert ctx.token_secret is not None
         meta = ctx.token_secret["metadata"]
         ctx.cluster.delete_secret(meta["namespace"], meta["name"])
+        # The token lease beside it (left when a run died holding it): this agent's too.
+        ctx.cluster.delete_lease(meta["namespace"], f"kasboot-token-{meta['name']}"[:253])
         self.deleted = True
         uninstall_context(ctx).secret_deleted = True
 
