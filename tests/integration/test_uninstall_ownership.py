@@ -161,6 +161,16 @@ def test_wrong_flags_refuse_and_write_nothing(
 def test_beta_with_no_flags_goes_and_alpha_stays(
     world: Sandbox, project: Any, both: dict[str, int]
 ) -> None:
+    # The right flags agree with the record: planned, nothing written.
+    world.clear_logs()
+    planned = run_kasboot(world, "uninstall", *BETA, "--dry-run", "-o", "json", *TIMEOUT)
+    assert planned.code == 0, planned.stderr
+    assert all(path.startswith("clusters/sandbox/beta/") for path in planned.json()["files"])
+    assert kasboot_writes(world.gitlab_requests()) == []
+    # A token minted elsewhere (not by kasboot, not the cluster's) is listed and left.
+    tokens_path = f"/projects/{project.id}/cluster_agents/{both['beta']}/tokens"
+    foreign = project.manager.gitlab.http_post(tokens_path, post_data={"name": "ci-runner"})
+
     before = alpha_state(world, project, both["alpha"])
     flux_env = next(
         e for e in project.environments.list(get_all=True) if e.name.endswith("flux-system")
@@ -174,6 +184,9 @@ def test_beta_with_no_flags_goes_and_alpha_stays(
         "clusters/sandbox/beta/gitlab-agent-helm-release.yaml",
     }
     assert "record" in outcome["settings_from"]
+    assert outcome["kept_tokens"] == [f"{foreign['id']} (ci-runner)"]
+    left = project.manager.gitlab.http_list(tokens_path, get_all=True)
+    assert [int(t["id"]) for t in left] == [int(foreign["id"])]
     assert get(world, "helmrelease", "flux-system", "beta") is None
     assert get(world, "secret", "beta", "gitlab-agent-token") is None
     assert alpha_state(world, project, both["alpha"]) == before
@@ -208,6 +221,10 @@ def test_delete_agent_with_no_flags_leaves_nothing_but_the_linked_environment(
     assert get(world, "helmrelease", "flux-system", "gitlab-agent") is None
     assert get(world, "helmrepository", "flux-system", "gitlab") is None
     assert get(world, "secret", "gitlab-agent", "gitlab-agent-token") is None
+    # The simulator uninstalls the release on the HelmRelease's DELETED event (real
+    # helm-controller does it under a finalizer, before the object goes): wait for it.
+    waited = kubectl(world, "wait", "--for=delete", "deployment/gitlab-agent", "-n", "gitlab-agent")
+    assert waited.returncode == 0 or "NotFound" in waited.stderr, waited.stderr
     assert get(world, "deployment", "gitlab-agent", "gitlab-agent") is None
     environments = {e.name: e for e in project.environments.list(get_all=True)}
     assert "flux-system/flux-system" not in environments  # kasboot's, no one uses it now

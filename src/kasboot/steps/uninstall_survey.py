@@ -238,7 +238,16 @@ def _check_release_found(ctx: BootstrapContext, inventory: Inventory) -> None:
     release = ctx.cluster.get_object(
         "HelmRelease", settings.helm_release_namespace, settings.helm_release_name
     )
-    if release is not None and object_owner(release) == ctx.agent_identity:
+    if release is None:
+        return
+    owner = object_owner(release)
+    unrecorded_ours = (
+        owner is None
+        and inventory.secret_is_ours
+        and (release.get("spec") or {}).get("targetNamespace")
+        == settings.helm_release_target_namespace
+    )
+    if owner == ctx.agent_identity or unrecorded_ours:
         raise PreflightError(
             f"HelmRelease {settings.helm_release_namespace}/{settings.helm_release_name} of "
             f"agent {settings.agent} is in the cluster, but {settings.helm_release_path} is "
