@@ -154,19 +154,35 @@ def secret_owner(secret: Mapping[str, Any] | None) -> str | None:
     return str(owner) if owner else None
 
 
-def record_of(settings: Any, branch: str) -> dict[str, Any]:
-    """The options to record, as this run resolved them (environment names included)."""
+def record_of(
+    settings: Any,
+    branch: str,
+    owner: str = "",
+    environments: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The options to record, as this run resolved them (environment names included),
+    and the environments kasboot found and linked but did not create: "linked, not
+    owned" (uninstall only unlinks those)."""
     record: dict[str, Any] = {
         name: getattr(settings, name) for name in RECORDED_FIELDS if hasattr(settings, name)
     }
     record["manifest_branch"] = branch
     record["environment_name"] = settings.env_name
     record["flux_environment_name"] = settings.flux_env_name
+    linked = sorted(str(env.get("name")) for env in environments if environment_owner(env) != owner)
+    if linked:
+        record["linked_environments"] = linked
     return record
 
 
-def record_annotation(settings: Any, branch: str) -> str:
-    return json.dumps(record_of(settings, branch), sort_keys=True, separators=(",", ":"))
+def record_annotation(
+    settings: Any,
+    branch: str,
+    owner: str = "",
+    environments: Iterable[Mapping[str, Any]] = (),
+) -> str:
+    record = record_of(settings, branch, owner, environments)
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def read_record(secret: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -180,7 +196,11 @@ def read_record(secret: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     if not isinstance(record, dict):
         return None
-    return {key: value for key, value in record.items() if key in RECORDED_FIELDS}
+    return {
+        key: value
+        for key, value in record.items()
+        if key in RECORDED_FIELDS or key == "linked_environments"
+    }
 
 
 def secret_ref(secret: Mapping[str, Any]) -> str:

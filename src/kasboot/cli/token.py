@@ -61,8 +61,10 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
     Mints a new token (within GitLab's limit of two, revoking only a token the cluster
     does not hold), replaces the token Secret in one call, restarts agentk and reconciles
     its HelmRelease so it reconnects, and — with --revoke-previous — revokes the old
-    token only after GitLab shows the new one used. Takes the options the agent was
-    bootstrapped with.
+    token only after GitLab shows the new one used. Runs under a Lease beside the
+    Secret (a concurrent rotation waits), and confirms the Secret's token is active
+    before it reports success. Finds the agent's Secret and names from the record
+    bootstrap left; a flag that contradicts it is refused (exit 3).
     """
     from kasboot.cli.recorded import explicit_options
     from kasboot.steps.rotate import rotation_outcome, run_rotation

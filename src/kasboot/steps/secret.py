@@ -45,7 +45,7 @@ class StoreTokenSecret:
             labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1]
             and annotations.get(TOKEN_ID_ANNOTATION) == str(ctx.token_id)
             and annotations.get(AGENT_ANNOTATION) == ctx.agent_identity
-            and annotations.get(RECORD_ANNOTATION) == record_annotation(ctx.settings, ctx.branch)
+            and annotations.get(RECORD_ANNOTATION) == self._record(ctx)
         )
         if self._existing is None:
             changes.append(Change("create", f"Secret {namespace}/{name}", "key token"))
@@ -79,13 +79,18 @@ class StoreTokenSecret:
                     **(existing_meta.get("annotations") or {}),
                     TOKEN_ID_ANNOTATION: str(ctx.token_id),
                     AGENT_ANNOTATION: ctx.agent_identity,
-                    RECORD_ANNOTATION: record_annotation(ctx.settings, ctx.branch),
+                    RECORD_ANNOTATION: self._record(ctx),
                 },
             },
             "data": {"token": token_b64},
         }
         ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
         ctx.secret_changed = True
+
+    def _record(self, ctx: BootstrapContext) -> str:
+        """kasboot.ownership's record: the options, and the environments only linked."""
+        environments = ctx.environments.values()
+        return record_annotation(ctx.settings, ctx.branch, ctx.agent_identity, environments)
 
     def summary(self, ctx: BootstrapContext) -> str:
         namespace, name = self._target(ctx)

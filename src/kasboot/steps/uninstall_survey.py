@@ -293,11 +293,13 @@ def _survey_environments(ctx: BootstrapContext, inventory: Inventory) -> None:
     environments = ctx.gitlab.list_environments(ctx.project_path)
     agents = {str(a["name"]): int(a["id"]) for a in ctx.gitlab.list_agents(ctx.project_path)}
     used_by_others = _environments_other_agents_use(ctx)
+    own_record = read_record(ctx.token_secret) if inventory.secret_is_ours else None
+    only_linked = set((own_record or {}).get("linked_environments") or [])
     for environment in environments:
         owner = environment_owner(environment)
         linked = linked_agent_id(environment)
         name = str(environment["name"])
-        if owner == me:
+        if owner == me and name not in only_linked:  # recorded as linked: never deleted
             # e.g. the Flux environment, shared by every agent bootstrapped with its name
             shared = linked not in (None, my_id) or name in used_by_others
             if not shared:
