@@ -213,3 +213,40 @@ def _no_faults_left(sandbox: Any) -> Iterator[None]:
     yield
     faults(sandbox, sandbox.kube_url, None)
     faults(sandbox, sandbox.gitlab_url, None)
+
+
+def test_two_tokens_in_use_and_no_token_id_on_the_secret_refuse_without_force(
+    sandbox: Any, gl: gitlab.Gitlab
+) -> None:
+    """The Secret does not say which token it holds and both active tokens were used in
+    the last hour (GitLab counts an agent connected for an hour): either may be what a
+    cluster runs on. Refused before any write, naming them; --force goes ahead."""
+    agent = "hour-rule"
+    project, agent_id = bootstrapped(sandbox, gl, agent)
+    path = f"/projects/{project.id}/cluster_agents/{agent_id}/tokens"
+    other = gl.http_post(path, post_data={"name": "other-cluster"})
+    info = urllib.request.Request(f"{sandbox.gitlab_url}/-/kubernetes-agent/agent_info")
+    info.add_header("Authorization", f"Bearer {other['token']}")
+    urllib.request.urlopen(info, timeout=10).close()  # another cluster's agentk connects
+    drop_token_id = ["gitlab-agent-token", "-n", agent, f"{TOKEN_ID_ANNOTATION}-"]
+    annotated = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), "annotate", "secret", *drop_token_id],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert annotated.returncode == 0, annotated.stderr
+    before = active(gl, project, agent_id)
+    assert len(before) == 2
+
+    sandbox.clear_logs()
+    refused = run_kasboot(sandbox, *agent_args(agent), "--no-create-flux-environment")
+    assert refused.code == 3, refused.stderr
+    assert "within the last hour" in refused.stderr and "other-cluster" in refused.stderr
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    assert kasboot_writes(sandbox.kube_requests()) == []
+    assert active(gl, project, agent_id) == before
+
+    forced = run_kasboot(sandbox, *agent_args(agent), "--no-create-flux-environment", "--force")
+    assert forced.code == 0, forced.stderr
+    assert len(active(gl, project, agent_id) & before) == 1  # one made room for the new one
