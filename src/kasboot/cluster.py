@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kasboot import __version__
+from kasboot.cluster_cleanup import CleanupSeam
 from kasboot.cluster_lease import LeaseSeam, LeaseTaken
 from kasboot.errors import ClusterError
 
@@ -58,7 +59,7 @@ __all__ = ["Cluster", "LeaseTaken"]
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
 
 
-class Cluster(LeaseSeam):
+class Cluster(LeaseSeam, CleanupSeam):
     def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
         from kubernetes import client, config
         from urllib3.util.retry import Retry
@@ -225,10 +226,14 @@ class Cluster(LeaseSeam):
 
     # -- writes --------------------------------------------------------------
 
-    def create_namespace(self, name: str) -> None:
+    def create_namespace(self, name: str, owner: str | None = None) -> None:
+        """``owner`` ("<project>/<agent>") is recorded as the kasboot/agent annotation:
+        uninstall --delete-agent removes the namespace only when it is that agent's."""
+        metadata: dict[str, Any] = {"name": name, "labels": dict([MANAGED_BY_LABEL])}
+        if owner:
+            metadata["annotations"] = {AGENT_ANNOTATION: owner}
         with self._errors(f"creating namespace {name}"):
-            body = {"metadata": {"name": name, "labels": dict([MANAGED_BY_LABEL])}}
-            self._core.create_namespace(body)
+            self._core.create_namespace({"metadata": metadata})
 
     def put_secret(self, namespace: str, body: dict[str, Any], resource_version: str | None) -> str:
         """Create the Secret, or replace it in ONE call (PUT with the resourceVersion read

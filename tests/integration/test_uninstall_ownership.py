@@ -226,6 +226,7 @@ def test_delete_agent_with_no_flags_leaves_nothing_but_the_linked_environment(
     waited = kubectl(world, "wait", "--for=delete", "deployment/gitlab-agent", "-n", "gitlab-agent")
     assert waited.returncode == 0 or "NotFound" in waited.stderr, waited.stderr
     assert get(world, "deployment", "gitlab-agent", "gitlab-agent") is None
+    assert get(world, "namespace", "default", "gitlab-agent") is None  # kasboot created it, empty
     environments = {e.name: e for e in project.environments.list(get_all=True)}
     assert "flux-system/flux-system" not in environments  # kasboot's, no one uses it now
     production = environments["production"]  # linked, not owned: unlinked, kept

@@ -58,7 +58,7 @@ class StoreTokenSecret:
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         namespace, name = self._target(ctx)
         if self._namespace_missing:
-            ctx.cluster.create_namespace(namespace)
+            ctx.cluster.create_namespace(namespace, ctx.agent_identity)
         if ctx.token is not None:
             token_b64 = base64.b64encode(ctx.token.secret.encode()).decode()
         else:  # same token, metadata fixed: write back what the Secret already holds

@@ -24,6 +24,7 @@ from kasboot.steps.rotate import widen
 from kasboot.steps.uninstall_steps import (
     CommitRemoval,
     DeleteAgent,
+    DeleteNamespace,
     DeleteTokenSecret,
     PruneFlux,
     RemoveEnvironments,
@@ -45,6 +46,7 @@ def uninstall_steps() -> list[Step[BootstrapContext]]:
         RevokeTokens(),
         RemoveEnvironments(),
         DeleteAgent(),
+        DeleteNamespace(),
     ]
 
 

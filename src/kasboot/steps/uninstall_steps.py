@@ -14,6 +14,8 @@ from kasboot.steps.context import BootstrapContext
 from kasboot.steps.reconcile import ReconcileFlux, kustomizations_for, request_token
 from kasboot.steps.uninstall_survey import Inventory, uninstall_context
 
+POLL_SECONDS = 0.5  # no watch for "every Deployment with these labels is gone"
+
 
 def inventory_of(ctx: BootstrapContext) -> Inventory:
     return uninstall_context(ctx).inventory
@@ -170,7 +172,24 @@ class PruneFlux(ReconcileFlux):
                     hint="check that the Kustomization applying it has `prune: true`, or "
                     f"delete it: kubectl delete {gone_kind.lower()} -n {namespace} {name}",
                 )
+        if settings.helm_release_path in removals:
+            self._wait_agentk_gone(ctx, deadline)
         ctx.flux_state = "HelmRelease pruned"
+
+    def _wait_agentk_gone(self, ctx: BootstrapContext, deadline: float) -> None:
+        """helm-controller uninstalls the release (agentk's Deployment) under the
+        HelmRelease's finalizer; wait until it did, so nothing of agentk is left."""
+        settings = ctx.settings
+        while self.agent_deployments(ctx) or ctx.cluster.helm_release_records(
+            settings.helm_release_target_namespace, settings.helm_release_name
+        ):
+            if time.monotonic() >= deadline:
+                raise FluxError(
+                    "the HelmRelease is gone but agentk's Deployment is still in "
+                    f"{ctx.settings.helm_release_target_namespace}",
+                    hint="check helm-controller's logs (flux logs --kind=HelmRelease)",
+                )
+            time.sleep(POLL_SECONDS)
 
     def summary(self, ctx: BootstrapContext) -> str:
         return ctx.flux_state or "Flux will prune the agent"
@@ -298,3 +317,45 @@ class DeleteAgent:
         return f"agent {ctx.settings.agent} " + (
             "deleted" if uninstall_context(ctx).agent_deleted else "not registered"
         )
+
+
+class DeleteNamespace:
+    """With --delete-agent: the target namespace kasboot created for this agent (its
+    kasboot/agent annotation names the agent), once nothing but Kubernetes' own
+    defaults is left in it. A namespace someone else created, or one still holding
+    anything, stays."""
+
+    name = "namespace"
+    title = "Deleting the agent's namespace"
+
+    def __init__(self) -> None:
+        self._kept = ""
+        self._deleted = False
+
+    def skipped(self, ctx: BootstrapContext) -> str | None:
+        return None if uninstall_context(ctx).delete_agent else "kept (pass --delete-agent)"
+
+    def plan(self, ctx: BootstrapContext) -> list[Change]:
+        from kasboot.ownership import secret_owner
+
+        namespace = ctx.settings.helm_release_target_namespace
+        found = ctx.cluster.read_namespace(namespace)
+        if found is None:
+            return []
+        if secret_owner(found) != ctx.agent_identity:
+            self._kept = f"namespace {namespace} kept: kasboot did not create it for this agent"
+            return []
+        left = ctx.cluster.namespace_contents(namespace)
+        if left:
+            self._kept = f"namespace {namespace} kept: it holds {', '.join(sorted(left)[:5])}"
+            return []
+        return [Change("delete", f"namespace {namespace}", "created by kasboot, now empty")]
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        ctx.cluster.delete_namespace(ctx.settings.helm_release_target_namespace)
+        self._deleted = True
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        if self._deleted:
+            return f"namespace {ctx.settings.helm_release_target_namespace} deleted"
+        return self._kept or "no namespace left"
