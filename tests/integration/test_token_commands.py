@@ -115,6 +115,43 @@ def test_status_and_doctor_with_no_flags_find_the_custom_names(sandbox: Any, pro
     assert "tok-release" in doctor.stdout
 
 
+def test_a_contradicting_flag_or_two_claimants_refuse(sandbox: Any, project: Any) -> None:
+    sandbox.clear_logs()
+    wrong = run_kasboot(sandbox, "token", "rotate", AGENT, "--helm-release-name", "other")
+    assert wrong.code == 3, wrong.stderr
+    assert "--helm-release-name 'other' (bootstrapped with 'tok-release')" in wrong.stderr
+    # A copy of the agent's Secret elsewhere: which one is the agent's is a guess.
+    original = secret(sandbox)
+    assert original is not None
+    metadata = original["metadata"]
+    copy = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "stray-copy",
+            "namespace": "flux-system",
+            "labels": metadata["labels"],
+            "annotations": metadata["annotations"],
+        },
+        "data": {"token": ""},
+    }
+    kubectl = [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig)]
+    made = subprocess.run(
+        [*kubectl, "apply", "-f", "-"], input=json.dumps(copy), text=True, capture_output=True
+    )
+    assert made.returncode == 0, made.stderr
+    try:
+        ambiguous = run_kasboot(sandbox, "uninstall", AGENT)
+        assert ambiguous.code == 3, ambiguous.stderr
+        assert "more than one Secret holds a token of agent" in ambiguous.stderr
+        assert "flux-system/stray-copy" in ambiguous.stderr
+    finally:
+        removal = ["delete", "secret", "stray-copy", "-n", "flux-system"]
+        subprocess.run([*kubectl, *removal], check=True, capture_output=True)
+    assert kasboot_writes(sandbox.gitlab_requests()) == []
+    assert kasboot_writes(sandbox.kube_requests()) == []
+
+
 def test_uninstall_with_no_flags_finds_the_custom_names(sandbox: Any, project: Any) -> None:
     result = run_kasboot(sandbox, "uninstall", AGENT, "-o", "json", "--timeout", "60s")
     assert result.code == 0, result.stderr
