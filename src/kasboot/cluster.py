@@ -374,12 +374,20 @@ class Cluster(LeaseSeam, CleanupSeam):
         with self._errors(f"reading Secret {namespace}/{name}"):
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
 
-    def list_managed_secrets(self) -> list[dict[str, Any]]:
+    def list_managed_secrets(self) -> list[dict[str, Any]] | None:
         """Every Secret kasboot manages (its managed-by label), in every namespace, as
-        metadata only: the token data is dropped here and never leaves the seam."""
+        metadata only: the token data is dropped here and never leaves the seam. None
+        when the credentials may not list Secrets cluster-wide (403)."""
+        from kubernetes.client.exceptions import ApiException
+
         selector = f"{MANAGED_BY_LABEL[0]}={MANAGED_BY_LABEL[1]}"
         with self._errors("listing kasboot's Secrets"):
-            found = self._core_json("/api/v1/secrets", [("labelSelector", selector)])
+            try:
+                found = self._core_json("/api/v1/secrets", [("labelSelector", selector)])
+            except ApiException as error:
+                if error.status == 403:
+                    return None
+                raise
             return [
                 {"metadata": dict(item.get("metadata") or {}), "type": item.get("type")}
                 for item in (found or {}).get("items", [])

@@ -225,7 +225,7 @@ def recorded_settings(
         settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
     )
     if secret_owner(secret) != owner:
-        found = secrets_of(owner, cluster.list_managed_secrets())
+        found = secrets_of(owner, cluster.list_managed_secrets() or [])
         if len(found) != 1:
             return settings, None
         metadata = found[0].get("metadata") or {}

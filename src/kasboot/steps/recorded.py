@@ -51,7 +51,7 @@ def find_own_secret(ctx: BootstrapContext, explicit: frozenset[str]) -> dict[str
     )
     if named is not None and secret_owner(named) == owner:
         return named
-    candidates = secrets_of(owner, ctx.cluster.list_managed_secrets())
+    candidates = secrets_of(owner, ctx.cluster.list_managed_secrets() or [])
     for name in _LOCATION:
         if name in explicit:
             key = "namespace" if name == "helm_release_target_namespace" else "name"

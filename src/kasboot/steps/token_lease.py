@@ -46,6 +46,7 @@ class TokenLease:
         self.namespace, self.name = lease_name(ctx)
         self.holder = f"kasboot-{secrets.token_hex(8)}"
         self.held: dict[str, Any] | None = None
+        self.disabled = False  # no permission to use Leases
 
     def _body(self, resource_version: str | None, token_id: int | None) -> dict[str, Any]:
         duration = int(max(120.0, self.ctx.settings.timeout * 2))
@@ -88,7 +89,19 @@ class TokenLease:
         return str(held_token_id(secret)) == storing
 
     def acquire(self, deadline: float) -> None:
-        """Take the lease, waiting (until ``deadline``) while another run holds it."""
+        """Take the lease, waiting (until ``deadline``) while another run holds it.
+        Credentials that may not use Leases (403): go on without it — the in-flight
+        rule of steps/token_choice.py still keeps another run's fresh token."""
+        try:
+            self._acquire(deadline)
+        except ClusterError as error:
+            if error.status != 403:
+                raise
+            self.held = None
+            self.disabled = True
+
+    def _acquire(self, deadline: float) -> None:
+        current: dict[str, Any] | None = None
         while True:
             try:
                 current = self.ctx.cluster.get_lease(self.namespace, self.name)
@@ -117,6 +130,8 @@ class TokenLease:
     def storing(self, token_id: int) -> None:
         """Say which token this run is about to store (a waiting run then knows when we
         are done). Lost the lease meanwhile: stop before the token is stored."""
+        if self.disabled:
+            return
         assert self.held is not None
         rv = (self.held.get("metadata") or {}).get("resourceVersion")
         try:

@@ -273,9 +273,13 @@ def _survey_tokens(ctx: BootstrapContext, inventory: Inventory) -> None:
 
 def _environments_other_agents_use(ctx: BootstrapContext) -> set[str]:
     """The environment names other agents' records (their Secrets in this cluster) say
-    they were bootstrapped with."""
+    they were bootstrapped with. Not allowed to read them: the Flux environment counts
+    as used (the safe side: it is kept)."""
     used = set()
-    for secret in ctx.cluster.list_managed_secrets():
+    found = ctx.cluster.list_managed_secrets()
+    if found is None:
+        return {ctx.settings.flux_env_name}
+    for secret in found:
         owner = secret_owner(secret)
         record = read_record(secret)
         if owner in (None, ctx.agent_identity) or record is None:
