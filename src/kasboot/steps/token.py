@@ -106,25 +106,40 @@ class MintToken:
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         if ctx.token is not None:
             raise GitLabError("a token was already minted in this run", hint="report this bug")
-        if ctx.token_secret is not None and ctx.agent is not None:
-            # Another run may be between minting and storing: take the lease, then decide
-            # again from what the Secret and GitLab say now.
-            from kasboot.steps.token_lease import TokenLease
-
-            lease = TokenLease(ctx)
-            lease.acquire(time.monotonic() + ctx.settings.timeout)
-            ctx.token_lease = lease
-            settings = ctx.settings
-            ctx.token_secret = ctx.cluster.get_secret(
-                settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-            )
-            ctx.held_token_id = held_token_id(ctx.token_secret)
-            active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id)
-            if not settings.rotate_token and ctx.held_token_id in {int(t["id"]) for t in active}:
-                ctx.token_id = ctx.held_token_id  # another run stored an active token
-                lease.release()
+        try:
+            leased = ctx.token_secret is not None and ctx.agent is not None
+            if leased and self._under_lease(ctx):
                 return
-            self._to_revoke = self._choose(ctx, active)
+            self._revoke_and_mint(ctx)
+        except BaseException:
+            if ctx.token_lease is not None and ctx.token is None:
+                ctx.token_lease.release()  # nothing is being stored: let others go on
+                ctx.token_lease = None
+            raise
+
+    def _under_lease(self, ctx: BootstrapContext) -> bool:
+        """Another run may be between minting and storing: take the lease, then decide
+        again from what the Secret and GitLab say now. True: nothing left to do."""
+        from kasboot.steps.token_lease import TokenLease
+
+        settings = ctx.settings
+        lease = TokenLease(ctx)
+        lease.acquire(time.monotonic() + settings.timeout)
+        ctx.token_lease = lease
+        ctx.token_secret = ctx.cluster.get_secret(
+            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+        )
+        ctx.held_token_id = held_token_id(ctx.token_secret)
+        active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id)
+        if not settings.rotate_token and ctx.held_token_id in {int(t["id"]) for t in active}:
+            ctx.token_id = ctx.held_token_id  # another run stored an active token
+            lease.release()
+            ctx.token_lease = None
+            return True
+        self._to_revoke = self._choose(ctx, active)
+        return False
+
+    def _revoke_and_mint(self, ctx: BootstrapContext) -> None:
         if self._to_revoke is not None:
             token_id = int(self._to_revoke["id"])
             ctx.gitlab.revoke_token(ctx.project_path, ctx.agent_id, token_id)

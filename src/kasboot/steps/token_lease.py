@@ -8,7 +8,8 @@ lease names (or the lease has expired: its holder died), the lease is free, and 
 second run re-reads the Secret and the tokens before it decides anything.
 
 The lease is ``kasboot-token-<secret name>`` in the Secret's namespace; its holder is
-a random run id; ``spec.leaseDurationSeconds`` covers the run's --timeout."""
+a random run id; ``spec.leaseDurationSeconds`` covers minting and storing (a run that
+fails before it stored releases the lease at once)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ from kasboot.steps.token_choice import parse_time
 
 TOKEN_ANNOTATION = "kasboot.dev/storing-token-id"
 POLL_SECONDS = 0.5
+# Long enough for mint-then-store (a few requests), short enough that a run that died
+# holding it does not block the next one for long.
+LEASE_SECONDS = 120
 
 
 def _now() -> str:
@@ -49,7 +53,7 @@ class TokenLease:
         self.disabled = False  # no permission to use Leases
 
     def _body(self, resource_version: str | None, token_id: int | None) -> dict[str, Any]:
-        duration = int(max(120.0, self.ctx.settings.timeout * 2))
+        duration = LEASE_SECONDS
         metadata: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
