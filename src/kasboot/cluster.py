@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kasboot import __version__
+from kasboot.cluster_cleanup import CleanupSeam
+from kasboot.cluster_lease import LeaseSeam, LeaseTaken
 from kasboot.cluster_transport import (
     DIAGNOSIS_GRACE,
     Deadline,
@@ -38,6 +40,8 @@ TOKEN_ID_ANNOTATION = "gitlab.com/agent-token-id"  # the annotation glab writes,
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "kasboot")
 AGENT_ANNOTATION = "kasboot/agent"  # "<project path>/<agent name>": whose token a Secret holds
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+STARTED_WITH_TOKEN = "kasboot.dev/token-id"  # pod template: the token agentk started with
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ FLUX_KINDS: dict[str, FluxKind] = {
         FluxKind("HelmRelease", "helm.toolkit.fluxcd.io", "v2", "helmreleases"),
     )
 }
+__all__ = ["Cluster", "LeaseTaken"]
 SOURCE_KINDS = {"git": "GitRepository", "oci": "OCIRepository", "helm": "HelmRepository"}
 
 
-class Cluster:
+class Cluster(LeaseSeam, CleanupSeam):
     def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
         from kasboot.kubeconfig_checks import check_kube_config
 
@@ -279,15 +284,19 @@ class Cluster:
 
     # -- writes --------------------------------------------------------------
 
-    def create_namespace(self, name: str) -> None:
+    def create_namespace(self, name: str, owner: str | None = None) -> None:
         """Create a namespace; one that exists already (a retried create whose first
-        answer was lost, or a concurrent run) is done."""
+        answer was lost, or a concurrent run) is done. ``owner`` ("<project>/<agent>") is
+        recorded as the kasboot/agent annotation: uninstall --delete-agent removes the
+        namespace only when it is that agent's."""
         from kubernetes.client.exceptions import ApiException
 
+        metadata: dict[str, Any] = {"name": name, "labels": dict([MANAGED_BY_LABEL])}
+        if owner:
+            metadata["annotations"] = {AGENT_ANNOTATION: owner}
         with self._errors(f"creating namespace {name}"):
-            body = {"metadata": {"name": name, "labels": dict([MANAGED_BY_LABEL])}}
             try:
-                self._core.create_namespace(body)
+                self._core.create_namespace({"metadata": metadata})
             except ApiException as error:
                 if error.status != 409:
                     raise
@@ -465,6 +474,25 @@ class Cluster:
         with self._errors(f"reading Secret {namespace}/{name}"):
             return self._core_json(f"/api/v1/namespaces/{namespace}/secrets/{name}")
 
+    def list_managed_secrets(self) -> list[dict[str, Any]] | None:
+        """Every Secret kasboot manages (its managed-by label), in every namespace, as
+        metadata only: the token data is dropped here and never leaves the seam. None
+        when the credentials may not list Secrets cluster-wide (403)."""
+        from kubernetes.client.exceptions import ApiException
+
+        selector = f"{MANAGED_BY_LABEL[0]}={MANAGED_BY_LABEL[1]}"
+        with self._errors("listing kasboot's Secrets"):
+            try:
+                found = self._core_json("/api/v1/secrets", [("labelSelector", selector)])
+            except ApiException as error:
+                if error.status == 403:
+                    return None
+                raise
+            return [
+                {"metadata": dict(item.get("metadata") or {}), "type": item.get("type")}
+                for item in (found or {}).get("items", [])
+            ]
+
     def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
         """GET a core/v1 path as plain JSON through the client's own machinery
         (authentication, TLS, retries; kube_http.py, for every client version allowed);
@@ -489,17 +517,31 @@ class Cluster:
                     return False
                 raise
 
-    def restart_deployment(self, namespace: str, name: str, stamp: str) -> None:
+    def annotate_deployment(self, namespace: str, name: str, annotations: dict[str, str]) -> None:
+        """Annotate the Deployment object itself (its pods are not replaced)."""
+        patch = {"metadata": {"annotations": annotations}}
+        with self._errors(f"annotating Deployment {namespace}/{name}"):
+            self._custom.patch_namespaced_custom_object(
+                "apps",
+                "v1",
+                namespace,
+                "deployments",
+                name,
+                patch,
+                _content_type="application/merge-patch+json",
+            )
+
+    def restart_deployment(
+        self, namespace: str, name: str, stamp: str, token_id: int | None = None
+    ) -> None:
         """What `kubectl rollout restart` does: stamp the pod template, so the pods are
         replaced one by one and re-read their mounted Secrets (agentk reads its token
-        file only when it starts)."""
-        patch = {
-            "spec": {
-                "template": {
-                    "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}
-                }
-            }
-        }
+        file only when it starts). ``token_id`` is recorded beside the stamp: the token
+        the new pods start with, so a later run can tell a restart is still pending."""
+        annotations = {RESTARTED_AT: stamp}
+        if token_id is not None:
+            annotations[STARTED_WITH_TOKEN] = str(token_id)
+        patch = {"spec": {"template": {"metadata": {"annotations": annotations}}}}
         with self._errors(f"restarting Deployment {namespace}/{name}"):
             self._custom.patch_namespaced_custom_object(
                 "apps",

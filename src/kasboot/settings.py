@@ -81,6 +81,7 @@ class Settings:
     commit_author_name: str | None = None
     commit_author_email: str | None = None
     rotate_token: bool = False
+    force: bool = False  # revoke a token in recent use (or the cluster's, for token revoke)
     agent_version: str | None = None
     pin_version: bool = True
     commit_via: str = "api"

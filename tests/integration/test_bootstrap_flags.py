@@ -67,7 +67,11 @@ def test_helm_repository_flags(sandbox: Any, project: Any) -> None:
     )
     assert result.code == 0, result.stderr
     repository = read_yaml(project, "clusters/sandbox/repoflags/repo.yaml")
-    assert repository["metadata"] == {"name": "gitlab-repoflags", "namespace": "charts"}
+    assert repository["metadata"] == {
+        "name": "gitlab-repoflags",
+        "namespace": "charts",
+        "annotations": {"kasboot.dev/agent": "demo/fleet/repoflags"},  # the ownership record
+    }
     assert repository["spec"]["url"] == "https://charts.example.com/gitlab"
     release = read_yaml(project, "clusters/sandbox/repoflags/gitlab-agent-helm-release.yaml")
     assert release["spec"]["chart"]["spec"]["sourceRef"] == {
@@ -114,7 +118,11 @@ def test_helm_release_flags_values_and_secret_name(sandbox: Any, project: Any) -
     )
     assert result.code == 0, result.stderr
     release = read_yaml(project, "clusters/sandbox/relflags/release.yaml")
-    assert release["metadata"] == {"name": "relflags", "namespace": "releases"}
+    assert release["metadata"] == {
+        "name": "relflags",
+        "namespace": "releases",
+        "annotations": {"kasboot.dev/agent": "demo/fleet/relflags"},  # the ownership record
+    }
     spec = release["spec"]
     assert spec["targetNamespace"] == spec["storageNamespace"] == "relflags"
     assert spec["values"]["replicas"] == 3  # the later file wins

@@ -93,7 +93,8 @@ def test_agent_found_through_its_token_when_names_are_not_given(
     assert f"{healthy}/{healthy}-gitlab-agent-v2 runs agentk v18.2.0" in line(
         result, "agentk version"
     )
-    assert "found through the agent's token" in line(result, "HelmRelease")
+    # The names come from the record bootstrap left on the agent's token Secret.
+    assert "from the agent's record" in line(result, "HelmRelease")
 
 
 def test_kas_disabled_is_a_failing_line_exit_3(sandbox: Sandbox, healthy: str) -> None:

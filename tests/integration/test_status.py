@@ -90,11 +90,14 @@ def test_unknown_agent_exits_4(sandbox: Sandbox) -> None:
 
 def test_json_and_the_agent_found_through_its_token(sandbox: Sandbox, bootstrapped: str) -> None:
     """Bootstrapped with its own release and namespace, asked with no options: the
-    Secret holding one of its tokens leads to its HelmRelease."""
+    record on its token Secret gives the names (the token search is the fallback)."""
     result = run_kasboot(sandbox, "status", bootstrapped, "-o", "json")
     assert result.code == 0, result.stdout + result.stderr
     document = result.json()
-    assert document["located_by_token"] is True
+    assert (
+        document["settings_from"]
+        == f"Secret {document['secret']['namespace']}/" + (document["secret"]["name"])
+    )
     assert document["registered"] is True and document["healthy"] is True
     assert document["secret"]["token_id"] in [token["id"] for token in document["tokens"]]
     assert document["secret"]["token_active"] is True

@@ -107,7 +107,10 @@ def test_rotate_keeps_the_previous_token_active(
     assert [m for m, _ in gitlab_writes] == ["POST"]  # the new token only, no revocation
     kube = kasboot_writes(sandbox.kube_requests())
     assert ("PUT", f"/api/v1/namespaces/{AGENT}/secrets/gitlab-agent-token") in kube
-    assert not any(m == "DELETE" for m, _ in kube)  # replaced in one call, never deleted
+    # Replaced in one call, never deleted (the only DELETE is the token lease's release).
+    assert [p for m, p in kube if m == "DELETE"] == [
+        f"/apis/coordination.k8s.io/v1/namespaces/{AGENT}/leases/kasboot-token-gitlab-agent-token"
+    ]
 
 
 def test_rotate_revoke_previous_waits_for_the_new_token(
@@ -135,6 +138,7 @@ def test_rotate_revoke_previous_waits_for_the_new_token(
         "secret": "CHANGED",
         "reconnect": "CHANGED",
         "revoke-previous": "CHANGED",
+        "confirm-token": "UNCHANGED",  # checked: the Secret's token is active in GitLab
     }
     # The 2-token limit made room by revoking the token the cluster did NOT hold; the
     # held one went only after the new one was used.
@@ -150,7 +154,9 @@ def test_rotate_revoke_previous_waits_for_the_new_token(
         if r["method"] == "GET" and r["path"].endswith(f"/tokens/{new_id}")
     ]
     assert len(revoke_spare) == 1 and len(revoke_held) == 1 and len(secret_put) == 1
-    assert revoke_spare[0] < secret_put[0] < saw_new_used[-1] <= revoke_held[0]
+    assert revoke_spare[0] < secret_put[0] < revoke_held[0]
+    # GitLab was asked about the new token between the Secret write and the revocation.
+    assert any(secret_put[0] < at <= revoke_held[0] for at in saw_new_used)
 
 
 def test_rotate_not_connected_in_time_revokes_nothing(

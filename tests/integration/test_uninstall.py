@@ -15,6 +15,7 @@ import gitlab
 import pytest
 
 from kasboot.cluster import AGENT_ANNOTATION
+from kasboot.ownership import RECORD_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot
 
 pytestmark = pytest.mark.sandbox
@@ -89,6 +90,7 @@ def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
         "tokens": "CHANGED",
         "environments": "CHANGED",
         "agent": "CHANGED",
+        "namespace": "CHANGED",  # kasboot created it for this agent, and it is empty now
     }
     files = {
         f".gitlab/agents/{agent}/config.yaml",
@@ -123,7 +125,9 @@ def test_uninstall_keeps_the_agent_and_another_agents_secret(
     agent = "uninst-keep"
     project, registered = bootstrap(sandbox, gl, agent)
     # The Secret now claims to hold another agent's token: it must not be deleted.
-    other = json.dumps({"metadata": {"annotations": {AGENT_ANNOTATION: "other/agent"}}})
+    # (Another agent's Secret carries that agent's record, not this one's.)
+    claim = {AGENT_ANNOTATION: "other/agent", RECORD_ANNOTATION: None}
+    other = json.dumps({"metadata": {"annotations": claim}})
     patched = kubectl(
         sandbox, "patch", "secret", "gitlab-agent-token", "-n", agent, "--type=merge", "-p", other
     )

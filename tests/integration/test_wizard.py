@@ -33,6 +33,7 @@ DEFAULT_RUN = (
     "Create GitLab environments",
     "Customise advanced",
     "Apply these changes",
+    "Save these answers",  # to .kasboot.yaml: the default is no
 )
 
 

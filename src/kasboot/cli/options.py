@@ -117,6 +117,8 @@ SPECS: tuple[_Spec, ...] = (
           "noreply@kasboot.invalid"),
     _bool("rotate_token", "--rotate-token", "--no-rotate-token",
           "Mint a new agent token even when the cluster's is still valid.", False),
+    _bool("force", "--force", "--no-force", "Revoke an agent token even when it was used in "
+          "the last hour or may be another run's (and, for token revoke, the cluster's).", False),
     _Spec("agent_version", ("--agent-version",), "agentk image tag to pin.",
           "the GitLab instance's KAS version", metavar="TAG"),
     _bool("pin_version", "--pin-version", "--no-pin-version",

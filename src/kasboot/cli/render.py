@@ -54,8 +54,22 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
         kas_version = kas_version or kas.get("version")
     tag = agent_image_tag(settings, kas_version, gitlab_url)
     ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
+    owner = _owner(settings)
     for path, text in render_manifests(
-        settings, kas_address=kas_address, image_tag=tag, kas_ca_cert=ca_cert
+        settings, kas_address=kas_address, image_tag=tag, kas_ca_cert=ca_cert, owner=owner
     ).items():
         click.echo(f"# {path}")
         click.echo(text, nl=False)
+
+
+def _owner(settings: Any) -> str | None:
+    """The ownership annotation bootstrap puts on the manifests (kasboot.ownership):
+    "<project>/<agent>", when the project is known without asking GitLab."""
+    from kasboot.errors import KasbootError
+    from kasboot.localrepo import resolve_project
+
+    try:
+        project, _ = resolve_project(settings.repo, Path.cwd(), dict(os.environ))
+    except KasbootError:
+        return None
+    return f"{project}/{settings.agent}"

@@ -29,10 +29,11 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
     if outcome["revoked_token_ids"]:
         lines.append(f"  revoked      {', '.join(map(str, outcome['revoked_token_ids']))}")
     if outcome["previous_token_active"] and not dry_run:
+        agent_name = agent.get("name") or "AGENT"
         lines.append(
-            f"  note         the previous token {previous} is STILL ACTIVE; revoke it with "
-            "`kasboot token rotate … --revoke-previous` (or in GitLab) once the agent "
-            "uses the new one"
+            f"  note         the previous token {previous} is STILL ACTIVE; once the agent "
+            f"uses the new one (`kasboot token list {agent_name}` shows it used), revoke it "
+            f"with `kasboot token revoke {agent_name} {previous}`"
         )
     lines.append(f"  flux         {outcome['flux'] or '-'}")
     click.echo("\n".join(lines))
@@ -60,9 +61,12 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
     Mints a new token (within GitLab's limit of two, revoking only a token the cluster
     does not hold), replaces the token Secret in one call, restarts agentk and reconciles
     its HelmRelease so it reconnects, and — with --revoke-previous — revokes the old
-    token only after GitLab shows the new one used. Takes the options the agent was
-    bootstrapped with.
+    token only after GitLab shows the new one used. Runs under a Lease beside the
+    Secret (a concurrent rotation waits), and confirms the Secret's token is active
+    before it reports success. Finds the agent's Secret and names from the record
+    bootstrap left; a flag that contradicts it is refused (exit 3).
     """
+    from kasboot.cli.recorded import explicit_options
     from kasboot.steps.rotate import rotation_outcome, run_rotation
 
     params.pop("non_interactive", None)  # rotation never prompts
@@ -71,5 +75,73 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
     listener, logger = listener_for(settings)
-    run = run_rotation(settings, listener, revoke_previous=revoke_previous, request_logger=logger)
+    run = run_rotation(
+        settings,
+        listener,
+        revoke_previous=revoke_previous,
+        explicit=explicit_options(params),
+        request_logger=logger,
+    )
     finish("token rotate", run, rotation_outcome(run), settings, _print_summary)
+
+
+def _print_tokens(outcome: dict[str, Any], dry_run: bool) -> None:
+    if not outcome:
+        return
+    agent = outcome.get("agent") or {}
+    lines = [f"Active tokens of agent {agent.get('name', '-')} (id {agent.get('id', '-')}):"]
+    header = f"  {'ID':>6}  {'NAME':<36}  {'CREATED':<24}  {'LAST USED':<24}  HELD BY"
+    lines.append(header)
+    for token in outcome["tokens"]:
+        lines.append(
+            f"  {token['id']:>6}  {token['name'] or '-'!s:<36}  "
+            f"{token['created_at'] or '-'!s:<24}  {token['last_used_at'] or 'never'!s:<24}  "
+            f"{token['held_by'] or '-'}"
+        )
+    if not outcome["tokens"]:
+        lines.append("  (none)")
+    if outcome["revoked_token_ids"]:
+        lines.append(f"Revoked token {', '.join(map(str, outcome['revoked_token_ids']))}.")
+    elif dry_run:
+        lines.append("Planned (nothing written).")
+    click.echo("\n".join(lines))
+
+
+def _token_run(agent: str, params: dict[str, Any], command: str, revoke_id: int | None) -> None:
+    from kasboot.cli.recorded import explicit_options
+    from kasboot.steps.token_admin import run_token_command, token_outcome
+
+    params.pop("non_interactive", None)
+    config_file = params.pop("config", None)
+    settings = settings_from_click(
+        {"agent": agent, **params}, Path(config_file) if config_file else None
+    )
+    listener, logger = listener_for(settings)
+    run = run_token_command(
+        settings,
+        listener,
+        explicit=explicit_options(params),
+        revoke_id=revoke_id,
+        request_logger=logger,
+    )
+    finish(command, run, token_outcome(run), settings, _print_tokens)
+
+
+@token.command(name="list", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
+@bootstrap_options
+def list_tokens(agent: str, **params: Any) -> None:
+    """List AGENT's active tokens: id, name, created, last used, and which Secret (and
+    cluster) holds each, when known. Finds the agent's Secret from its record."""
+    _token_run(agent, params, "token list", None)
+
+
+@token.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
+@click.argument("token_id", metavar="ID", type=int)
+@bootstrap_options
+def revoke(agent: str, token_id: int, **params: Any) -> None:
+    """Revoke AGENT's token ID. Refuses (exit 3) the token this cluster holds unless
+    --force: the running agent would lose its credential. A token already revoked is
+    nothing to do."""
+    _token_run(agent, params, "token revoke", token_id)

@@ -28,9 +28,16 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
         + (f": deleted {', '.join(outcome['files'])}" if outcome["commit"] else ""),
         f"  secret       {outcome['secret']}" + (" deleted" if outcome["secret_deleted"] else ""),
         f"  revoked      {', '.join(map(str, outcome['revoked_token_ids'])) or '-'}",
-        f"  environments {', '.join(outcome['deleted_environments']) or '-'}",
-        f"  flux         {outcome['flux'] or '-'}",
+        f"  environments {', '.join(outcome['deleted_environments']) or '-'} deleted",
     ]
+    if outcome["unlinked_environments"]:
+        lines.append(f"  unlinked     {', '.join(outcome['unlinked_environments'])}")
+    kept = [*outcome["kept_tokens"], *outcome["kept_environments"]]
+    if kept:
+        lines.append(f"  left alone   {', '.join(kept)} (not this agent's or not kasboot's)")
+    lines.append(f"  flux         {outcome['flux'] or '-'}")
+    if outcome.get("settings_from"):
+        lines.append(f"  settings     {outcome['settings_from']}")
     click.echo("\n".join(lines))
 
 
@@ -45,16 +52,21 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
 )
 @bootstrap_options
 def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
-    """Remove AGENT from the cluster and the repository: the reverse of bootstrap.
+    """Remove AGENT from the cluster and the repository: the reverse of bootstrap,
+    touching only what is AGENT's.
 
-    One commit deletes the Flux HelmRepository and HelmRelease files (and config.yaml
-    with --delete-agent); Flux is reconciled so it prunes the agent (unless
-    --no-reconcile); the token Secret is deleted when it is this agent's; the agent's
-    tokens are revoked; the environments bootstrap created for it are stopped and
-    deleted; with --delete-agent the registration goes too. Idempotent. On a terminal
-    the plan is shown and confirmed first (--yes skips that; CI never prompts). Takes the
-    options the agent was bootstrapped with.
+    Reads how AGENT was bootstrapped from the record bootstrap left (the token Secret's
+    annotations), so no flag needs repeating; a flag that contradicts the record, or a
+    file that is another agent's, refuses the run (exit 3, nothing written). One commit
+    deletes AGENT's HelmRepository and HelmRelease files (and config.yaml with
+    --delete-agent); Flux is reconciled so it prunes the agent (unless --no-reconcile);
+    AGENT's token Secret is deleted; the token the cluster holds and the tokens kasboot
+    minted are revoked (others are listed and left); environments kasboot created are
+    stopped (force, no on_stop job) and deleted, those it only linked are unlinked; with
+    --delete-agent the registration goes too. Idempotent. On a terminal the plan is
+    shown and confirmed first (--yes skips that; CI never prompts).
     """
+    from kasboot.cli.recorded import explicit_options
     from kasboot.interactive import prompt_blocker
     from kasboot.steps.uninstall import run_uninstall, uninstall_outcome
 
@@ -63,6 +75,7 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
     settings = settings_from_click(
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
+    explicit = explicit_options(params)
     json_output = settings.output == "json"
     listener, logger = listener_for(settings)
     wants_confirmation = (
@@ -75,6 +88,7 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
             dataclasses.replace(settings, dry_run=True),
             listener,
             delete_agent=delete_agent,
+            explicit=explicit,
             request_logger=logger,
         )
         if preview.error is not None:
@@ -89,5 +103,7 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
         ).ask():
             click.echo("Cancelled; nothing was written.")
             return
-    run = run_uninstall(settings, listener, delete_agent=delete_agent, request_logger=logger)
+    run = run_uninstall(
+        settings, listener, delete_agent=delete_agent, explicit=explicit, request_logger=logger
+    )
     finish("uninstall", run, uninstall_outcome(run), settings, _print_summary)

@@ -13,6 +13,7 @@ from kasboot.doctor.agent_state import (
     AgentState,
     read_cluster_side,
     read_gitlab_side,
+    recorded_settings,
     release_identity,
     token_secret_name,
 )
@@ -49,6 +50,11 @@ def read_agent(ctx: DoctorContext) -> AgentReading:
             reading.gitlab_error = error
     if ctx.cluster is not None and ctx.cluster_answers:
         try:
+            if project is not None and state.registered:
+                # How the agent was bootstrapped, from its record: later checks use it too.
+                ctx.settings, state.record_at = recorded_settings(
+                    ctx.cluster, project, ctx.settings
+                )
             read_cluster_side(ctx.cluster, ctx.settings, state)
         except KasbootError as error:
             reading.cluster_error = error
@@ -186,11 +192,11 @@ def _secret(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -
 
 
 def _located(state: AgentState) -> str:
-    return (
-        " (found through the agent's token, not at the names given)"
-        if (state.located_by_token)
-        else ""
-    )
+    if state.located_by_token:
+        return " (found through the agent's token, not at the names given)"
+    if state.record_at:
+        return f" (names from the agent's record on {state.record_at})"
+    return ""
 
 
 def _release(ctx: DoctorContext, state: AgentState, error: KasbootError | None) -> Check:

@@ -67,6 +67,7 @@ class AgentState:
     # True when the Secret and HelmRelease were found through the agent's token, not at
     # the names the options give (bootstrap ran with other names).
     located_by_token: bool = False
+    record_at: str | None = None  # where the agent's record was found (its token Secret)
 
     @property
     def registered(self) -> bool:
@@ -210,6 +211,50 @@ def discover_release(
     return None
 
 
+def recorded_settings(
+    cluster: Cluster, project: str, settings: Settings, explicit: frozenset[str] | None = None
+) -> tuple[Settings, str | None]:
+    """The settings with the agent's record (kasboot.ownership) filled in, and where the
+    record is. ``explicit`` None: the options that differ from the defaults count as
+    given (doctor and status cannot tell a flag from a default). A given option that
+    contradicts the record raises PreflightError (exit 3)."""
+
+    from kasboot.ownership import (
+        RECORDED_FIELDS,
+        identity,
+        read_record,
+        secret_owner,
+        secret_ref,
+        secrets_of,
+    )
+    from kasboot.settings import Settings as SettingsType
+    from kasboot.steps.recorded import merge_record
+
+    owner = identity(project, settings.agent)
+    secret = cluster.read_secret(
+        settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+    )
+    if secret_owner(secret) != owner:
+        found = secrets_of(owner, cluster.list_managed_secrets() or [])
+        if len(found) != 1:
+            return settings, None
+        metadata = found[0].get("metadata") or {}
+        secret = cluster.read_secret(str(metadata["namespace"]), str(metadata["name"]))
+    record = read_record(secret)
+    if record is None or secret is None:
+        return settings, None
+    if explicit is None:
+        defaults = SettingsType(agent=settings.agent)
+        explicit = frozenset(
+            name
+            for name in RECORDED_FIELDS
+            if name not in ("environment_name", "flux_environment_name")
+            and getattr(settings, name) != getattr(defaults, name)
+        )
+    where = f"Secret {secret_ref(secret)}"
+    return merge_record(settings, explicit, record, where), where
+
+
 def read_cluster_side(cluster: Cluster, settings: Settings, state: AgentState) -> None:
     """The token Secret (metadata only kept: the token never leaves this function) and
     the HelmRelease — where the options say, or else where the agent's token is found."""
@@ -240,5 +285,6 @@ def read_agent_state(
     state = AgentState(name=settings.agent, project=project)
     read_gitlab_side(gitlab, project, state)
     if state.registered:  # an unknown agent is told as such, whatever the cluster's state
+        settings, state.record_at = recorded_settings(cluster, project, settings)
         read_cluster_side(cluster, settings, state)
     return state

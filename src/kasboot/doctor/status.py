@@ -88,5 +88,6 @@ def status_document(state: AgentState, now: datetime) -> dict[str, Any]:
         "last_contact": _time(latest.last_used_at) if latest else None,
         "healthy": state.healthy(now),
         "located_by_token": state.located_by_token,
+        "settings_from": state.record_at,  # the agent's record, when found
         "exit_code": int(status_exit_code(state, now)),
     }

@@ -22,6 +22,7 @@ from ruamel.yaml.nodes import ScalarNode
 
 from kasboot.errors import UsageError
 from kasboot.goyaml import go_float, marshal
+from kasboot.ownership import OWNER_ANNOTATION
 from kasboot.resources import flux_template
 from kasboot.settings import Settings
 
@@ -153,8 +154,16 @@ def _fields(settings: Settings) -> dict[str, str]:
     }
 
 
-def render_helm_repository(settings: Settings) -> str:
+def _mark_owner(obj: dict[str, Any], owner: str | None) -> None:
+    """The ownership record (kasboot.ownership): an annotation Flux applies with the
+    object, so the HelmRepository and HelmRelease in the cluster say whose they are."""
+    if owner:
+        obj["metadata"].setdefault("annotations", {})[OWNER_ANNOTATION] = owner
+
+
+def render_helm_repository(settings: Settings, *, owner: str | None = None) -> str:
     repository = _template("helm-repository.yaml", _fields(settings))
+    _mark_owner(repository, owner)
     if settings.helm_repository_address.lower().startswith("oci://"):
         repository["spec"]["type"] = "oci"
     return export(repository)
@@ -194,8 +203,10 @@ def render_helm_release(
     image_tag: str | None,
     kas_ca_cert: str | None = None,
     receptive_public_key: str | None = None,
+    owner: str | None = None,
 ) -> str:
     release = _template("helm-release.yaml", _fields(settings))
+    _mark_owner(release, owner)
     values = helm_release_values(
         settings,
         kas_address=kas_address,
@@ -218,12 +229,18 @@ def render_manifests(
     kas_address: str | None,
     image_tag: str | None,
     kas_ca_cert: str | None = None,
+    owner: str | None = None,
 ) -> dict[str, str]:
-    """Repository path -> file content, for the one commit."""
+    """Repository path -> file content, for the one commit; ``owner`` ("<project>/<agent>")
+    is recorded on both objects."""
     return {
-        settings.helm_repository_path: render_helm_repository(settings),
+        settings.helm_repository_path: render_helm_repository(settings, owner=owner),
         settings.helm_release_path: render_helm_release(
-            settings, kas_address=kas_address, image_tag=image_tag, kas_ca_cert=kas_ca_cert
+            settings,
+            kas_address=kas_address,
+            image_tag=image_tag,
+            kas_ca_cert=kas_ca_cert,
+            owner=owner,
         ),
     }
 

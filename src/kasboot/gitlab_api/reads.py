@@ -163,6 +163,16 @@ class Reads(Client):
                     return dict(environment.attributes)
         return None
 
+    def list_environments(self, project: str) -> list[dict[str, Any]]:
+        """Every environment of the project (all pages)."""
+        with self._errors("listing environments"):
+            return [
+                dict(environment.attributes)
+                for environment in self._project(project).environments.list(
+                    iterator=True, per_page=100
+                )
+            ]
+
     # -- doctor and status ---------------------------------------------------
 
     def token_self(self) -> dict[str, Any] | None:

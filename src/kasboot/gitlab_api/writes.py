@@ -130,9 +130,15 @@ class Writes(Reads):
             return dict(answer or {})
 
     def stop_environment(self, project: str, environment_id: int) -> None:
-        """Stop an environment (GitLab deletes only stopped ones)."""
+        """Stop an environment (GitLab deletes only stopped ones) with ``force=true``:
+        without it GitLab runs the environment's ``on_stop`` jobs, which are not ours.
+        Stopping a stopped environment changes nothing, so a retry is harmless."""
+        project_id = self._project(project).id
         with self._errors(f"stopping environment {environment_id}"):
-            self._project(project).environments.get(environment_id, lazy=True).stop()
+            self._gl.http_post(
+                f"/projects/{project_id}/environments/{environment_id}/stop",
+                query_data={"force": "true"},
+            )
 
     def delete_environment(self, project: str, environment_id: int) -> None:
         with self._errors(f"deleting environment {environment_id}"):

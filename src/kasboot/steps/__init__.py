@@ -5,6 +5,7 @@ from __future__ import annotations
 from kasboot.pipeline import Step
 from kasboot.steps.agent import RegisterAgent
 from kasboot.steps.agent_config import ConfigureAgent
+from kasboot.steps.agent_restart import ConfirmToken, FinishRestart
 from kasboot.steps.commit import CommitFiles
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.environments import AgentEnvironment, FluxEnvironment
@@ -27,4 +28,6 @@ def bootstrap_steps() -> list[Step[BootstrapContext]]:
         RenderManifests(),
         CommitFiles(),
         ReconcileFlux(),
+        FinishRestart(),  # a restart a crashed run left pending
+        ConfirmToken(),  # the Secret's token is active before exit 0
     ]

@@ -72,6 +72,7 @@ class BootstrapContext:
     extra_files: dict[str, str] = field(default_factory=dict)  # written by --fix
     commit_sha: str | None = None
     flux_state: str = ""
+    token_lease: Any = None  # the Lease this run holds while it stores a token
 
     @property
     def agent_id(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kasboot.doctor.versions import parse_version
+from kasboot.ownership import environment_description
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -76,7 +77,10 @@ class _Environment:
         wanted = self.wanted(ctx)
         current = ctx.environments.get(self.name)
         if current is None:
-            current = ctx.gitlab.create_environment(ctx.project_path, wanted)
+            # The ownership marker: GitLab keeps the description, so uninstall can tell
+            # an environment kasboot created from one it found and only linked.
+            created = {**wanted, "description": environment_description(ctx.agent_identity)}
+            current = ctx.gitlab.create_environment(ctx.project_path, created)
             ctx.environments[self.name] = current
             update = self._differences(current, wanted)  # a concurrent run created it
             if not update:

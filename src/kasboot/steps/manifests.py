@@ -69,7 +69,11 @@ def rendered_manifests(ctx: BootstrapContext) -> dict[str, str]:
     settings = ctx.settings
     ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
     return render_manifests(
-        settings, kas_address=kas_address(ctx), image_tag=image_tag(ctx), kas_ca_cert=ca_cert
+        settings,
+        kas_address=kas_address(ctx),
+        image_tag=image_tag(ctx),
+        kas_ca_cert=ca_cert,
+        owner=ctx.agent_identity,
     )
 
 

@@ -14,6 +14,7 @@ from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
+from kasboot.steps.token import check_token_room
 
 
 class Preflight:
@@ -43,6 +44,7 @@ class Preflight:
         flux_checks.check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests: exit 3
         if not settings.no_reconcile:
             self._check_flux(ctx)
+        check_token_room(ctx)  # a token in recent use is never revoked without --force
         self._guard(ctx)
         return []
 

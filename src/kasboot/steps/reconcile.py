@@ -171,7 +171,7 @@ class ReconcileFlux:
         (a rolling update: the old pods serve until the new ones are up)."""
         restarted = []
         for namespace, name in self.agent_deployments(ctx):
-            ctx.cluster.restart_deployment(namespace, name, stamp)
+            ctx.cluster.restart_deployment(namespace, name, stamp, ctx.token_id)
             restarted.append(f"{namespace}/{name}")
         return restarted
 

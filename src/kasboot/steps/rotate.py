@@ -18,9 +18,11 @@ from kasboot.errors import FluxError, KasbootError, PreflightError
 from kasboot.gitlab_api import RequestLogger
 from kasboot.pipeline import Change, Listener, Runner, Step
 from kasboot.settings import Settings
+from kasboot.steps.agent_restart import ConfirmToken
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.preflight import Preflight
 from kasboot.steps.reconcile import ReconcileFlux, request_token
+from kasboot.steps.recorded import apply_record
 from kasboot.steps.secret import StoreTokenSecret
 from kasboot.steps.token import MintToken
 
@@ -30,6 +32,8 @@ POLL_SECONDS = 0.5  # GitLab has no watch for token use: poll its single-token G
 @dataclass
 class RotationContext(BootstrapContext):
     revoke_previous: bool = False
+    explicit: frozenset[str] = frozenset()  # the options given as flags or KASBOOT_*
+    settings_source: str = ""
     restarted: list[str] = field(default_factory=list)  # "namespace/name" of Deployments
     new_token_used_at: str | None = None
 
@@ -45,9 +49,14 @@ class RotationPreflight(Preflight):
     plus: the agent is registered and the cluster already has its token Secret."""
 
     def _guard(self, ctx: BootstrapContext) -> None:
-        self._guard_summary = "topology guard not needed (nothing is committed)"
+        source = ctx.settings_source if isinstance(ctx, RotationContext) else ""
+        self._guard_summary = f"topology guard not needed (nothing is committed); {source}"
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
+        assert isinstance(ctx, RotationContext)
+        # How the agent was bootstrapped, from its record, before anything else is read.
+        ctx.project_path = ctx.gitlab.project(ctx.project_path).path
+        ctx.settings_source = apply_record(ctx, ctx.explicit)
         super().plan(ctx)
         settings = ctx.settings
         ctx.agent = ctx.gitlab.find_agent(ctx.project_path, settings.agent)
@@ -188,6 +197,7 @@ def rotation_steps() -> list[Step[BootstrapContext]]:
         StoreTokenSecret(),
         ReconnectAgent(),
         RevokePrevious(),
+        ConfirmToken(),
     ]
 
 
@@ -222,6 +232,7 @@ def run_rotation(
     listener: Listener,
     *,
     revoke_previous: bool,
+    explicit: frozenset[str] = frozenset(),
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     request_logger: RequestLogger | None = None,
@@ -232,7 +243,9 @@ def run_rotation(
     runner: Runner[BootstrapContext] = Runner(rotation_steps(), listener, dry_run=settings.dry_run)
     try:
         base = open_context(settings, cwd=cwd, env=env, request_logger=request_logger)
-        run.context = widen(base, RotationContext, revoke_previous=revoke_previous)
+        run.context = widen(
+            base, RotationContext, revoke_previous=revoke_previous, explicit=frozenset(explicit)
+        )
         runner.run(run.context)
     except KasbootError as error:
         run.error = error

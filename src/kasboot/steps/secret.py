@@ -13,6 +13,7 @@ import base64
 from typing import Any
 
 from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
+from kasboot.ownership import RECORD_ANNOTATION, record_annotation
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -63,6 +64,7 @@ class StoreTokenSecret:
             labels.get(MANAGED_BY_LABEL[0]) == MANAGED_BY_LABEL[1]
             and annotations.get(TOKEN_ID_ANNOTATION) == str(ctx.token_id)
             and annotations.get(AGENT_ANNOTATION) == ctx.agent_identity
+            and annotations.get(RECORD_ANNOTATION) == self._record(ctx)
         )
         if self._existing is None:
             changes.append(Change("create", f"Secret {namespace}/{name}", "key token"))
@@ -78,7 +80,7 @@ class StoreTokenSecret:
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         namespace, name = self._target(ctx)
         if self._namespace_missing:
-            ctx.cluster.create_namespace(namespace)
+            ctx.cluster.create_namespace(namespace, ctx.agent_identity)
         if ctx.token is not None:
             token_b64 = base64.b64encode(ctx.token.secret.encode()).decode()
         else:  # same token, metadata fixed: write back what the Secret already holds
@@ -103,6 +105,7 @@ class StoreTokenSecret:
                     **(existing_meta.get("annotations") or {}),
                     TOKEN_ID_ANNOTATION: str(ctx.token_id),
                     AGENT_ANNOTATION: ctx.agent_identity,
+                    RECORD_ANNOTATION: self._record(ctx),
                 },
             },
             "data": data,
@@ -116,6 +119,11 @@ class StoreTokenSecret:
         else:
             ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
         ctx.secret_changed = True
+
+    def _record(self, ctx: BootstrapContext) -> str:
+        """kasboot.ownership's record: the options, and the environments only linked."""
+        environments = ctx.environments.values()
+        return record_annotation(ctx.settings, ctx.branch, ctx.agent_identity, environments)
 
     def summary(self, ctx: BootstrapContext) -> str:
         namespace, name = self._target(ctx)

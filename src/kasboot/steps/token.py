@@ -2,7 +2,10 @@
 active (no change). Otherwise — or with --rotate-token — a new one is minted within
 GitLab's limit of two active tokens per agent, revoking only a token the cluster does
 not hold (the longest unused of those), so the running agent never loses its
-credential. The new token's secret stays in memory until the Secret step stores it."""
+credential. Which token may go is steps/token_choice.py's rule (never one in recent use
+without --force); the mint itself runs under the token lease (steps/token_lease.py), so
+two runs never revoke each other's new token. The new token's secret stays in memory
+until the Secret step stores it."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ from typing import Any
 
 from kasboot.cluster import TOKEN_ID_ANNOTATION
 from kasboot.errors import GitLabError
+from kasboot.ownership import new_token_name
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.token_choice import choose_revocation
 
 ACTIVE_TOKEN_LIMIT = 2
 
@@ -28,9 +33,26 @@ def held_token_id(secret: dict[str, Any] | None) -> int | None:
         return None
 
 
-def revocation_order(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Longest unused first: never-used tokens, then the oldest last use; ties by age."""
-    return sorted(tokens, key=lambda t: (t.get("last_used_at") or "", t.get("created_at") or ""))
+def check_token_room(ctx: BootstrapContext) -> None:
+    """Pre-flight (reads only): when this run will mint and the agent already has two
+    active tokens, refuse now — before the first write — if none may be revoked."""
+    settings = ctx.settings
+    held = held_token_id(ctx.token_secret)
+    if held is not None and not settings.rotate_token:
+        return  # the cluster's token is kept while GitLab has it active
+    agent = ctx.gitlab.find_agent(ctx.project_path, settings.agent)
+    if agent is None:
+        return
+    active = ctx.gitlab.active_tokens(ctx.project_path, int(agent["id"]))
+    if len(active) < ACTIVE_TOKEN_LIMIT:
+        return
+    candidates = [t for t in active if int(t["id"]) != held]
+    detailed = [
+        ctx.gitlab.get_token(ctx.project_path, int(agent["id"]), int(t["id"])) or t
+        for t in candidates
+    ]
+    held_active = len(candidates) < len(active)
+    choose_revocation(detailed, held_known=held_active, force=settings.force, agent=settings.agent)
 
 
 class MintToken:
@@ -52,14 +74,8 @@ class MintToken:
             ctx.token_id = ctx.held_token_id
             return []
         changes: list[Change] = []
-        self._to_revoke = None
-        if len(active) >= ACTIVE_TOKEN_LIMIT:
-            candidates = [t for t in active if int(t["id"]) != ctx.held_token_id]
-            detailed = [
-                ctx.gitlab.get_token(ctx.project_path, ctx.agent_id, int(t["id"])) or t
-                for t in candidates
-            ]
-            self._to_revoke = revocation_order(detailed)[0]
+        self._to_revoke = self._choose(ctx, active)
+        if self._to_revoke is not None:
             used = self._to_revoke.get("last_used_at") or "never used"
             changes.append(
                 Change(
@@ -72,22 +88,73 @@ class MintToken:
         changes.append(Change("create", f"agent token for {settings.agent}", why))
         return changes
 
+    def _choose(self, ctx: BootstrapContext, active: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The token that makes room under the 2-token limit (steps/token_choice.py)."""
+        if len(active) < ACTIVE_TOKEN_LIMIT:
+            return None
+        held_active = any(int(t["id"]) == ctx.held_token_id for t in active)
+        candidates = [t for t in active if int(t["id"]) != ctx.held_token_id]
+        detailed = [
+            ctx.gitlab.get_token(ctx.project_path, ctx.agent_id, int(t["id"])) or t
+            for t in candidates
+        ]
+        chosen = choose_revocation(
+            detailed, held_known=held_active, force=ctx.settings.force, agent=ctx.settings.agent
+        )
+        return dict(chosen)
+
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        if ctx.token is not None:
+            raise GitLabError("a token was already minted in this run", hint="report this bug")
+        try:
+            leased = ctx.token_secret is not None and ctx.agent is not None
+            if leased and self._under_lease(ctx):
+                return
+            self._revoke_and_mint(ctx)
+        except BaseException:
+            if ctx.token_lease is not None and ctx.token is None:
+                ctx.token_lease.release()  # nothing is being stored: let others go on
+                ctx.token_lease = None
+            raise
+
+    def _under_lease(self, ctx: BootstrapContext) -> bool:
+        """Another run may be between minting and storing: take the lease, then decide
+        again from what the Secret and GitLab say now. True: nothing left to do."""
+        from kasboot.steps.token_lease import TokenLease
+
+        settings = ctx.settings
+        lease = TokenLease(ctx)
+        lease.acquire(time.monotonic() + settings.timeout)
+        ctx.token_lease = lease
+        ctx.token_secret = ctx.cluster.get_secret(
+            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+        )
+        ctx.held_token_id = held_token_id(ctx.token_secret)
+        active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id)
+        if not settings.rotate_token and ctx.held_token_id in {int(t["id"]) for t in active}:
+            ctx.token_id = ctx.held_token_id  # another run stored an active token
+            lease.release()
+            ctx.token_lease = None
+            return True
+        self._to_revoke = self._choose(ctx, active)
+        return False
+
+    def _revoke_and_mint(self, ctx: BootstrapContext) -> None:
         if self._to_revoke is not None:
             token_id = int(self._to_revoke["id"])
             ctx.gitlab.revoke_token(ctx.project_path, ctx.agent_id, token_id)
             ctx.revoked_token_ids.append(token_id)
-        name = f"kasboot-{ctx.settings.agent}-{int(time.time())}"
+        name = new_token_name(ctx.settings.agent)
         description = (
             f"Created by kasboot for cluster context {ctx.cluster.context}; stored in Secret "
             f"{ctx.settings.helm_release_target_namespace}/"
             f"{ctx.settings.gitlab_agent_token_secret_name}"
         )
-        if ctx.token is not None:
-            raise GitLabError("a token was already minted in this run", hint="report this bug")
         ctx.token = ctx.gitlab.create_token(ctx.project_path, ctx.agent_id, name, description)
         ctx.token_id = ctx.token.id
         ctx.revoked_token_ids.extend(ctx.gitlab.revoked_orphans)  # minted, answer lost
+        if ctx.token_lease is not None:
+            ctx.token_lease.storing(ctx.token.id)
 
     def summary(self, ctx: BootstrapContext) -> str:
         if ctx.token is not None:

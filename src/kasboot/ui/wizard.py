@@ -331,6 +331,27 @@ class Wizard:
         if self.values_path and self.values_text is not None:
             Path(self.values_path).write_text(self.values_text, encoding="utf-8")
         bootstrap.main(args=args, prog_name="kasboot bootstrap", standalone_mode=False)
+        self.offer_to_save()
+
+    def offer_to_save(self) -> None:
+        """Offer the answers as .kasboot.yaml, so the next run starts from them."""
+        from kasboot.ui.wizard_save import answers, config_target, save_answers
+
+        settings = self.settings
+        if self.values_path:
+            settings = dataclasses.replace(
+                settings,
+                helm_release_values=(*settings.helm_release_values, Path(self.values_path)),
+            )
+        saved = answers(settings, baseline_settings(settings.agent, self.presets.config))
+        if not saved:
+            return
+        target = self.presets.config or config_target(Path.cwd())
+        say()
+        if not ask_confirm(f"Save these answers to {target} ({', '.join(sorted(saved))})?", False):
+            return
+        save_answers(Path(target), saved)
+        say(f"Saved to {target}; later runs here start from it (flags still win).")
 
     def run(self) -> None:
         gitlab, project = self.ask_gitlab()

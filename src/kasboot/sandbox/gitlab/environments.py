@@ -237,4 +237,7 @@ class EnvironmentsBackend:
         # EnvironmentPolicy forbids destroying an environment that is not stopped.
         if environment["state"] != "stopped":
             raise err.forbidden()
+        from kasboot.sandbox.gitlab.deployments import delete_for_environment
+
+        delete_for_environment(self.store, int(environment["id"]))
         self.store.execute("DELETE FROM environments WHERE id = ?", (environment["id"],))

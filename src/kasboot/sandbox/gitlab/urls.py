@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
+from kasboot.sandbox.gitlab import deployments
 from kasboot.sandbox.gitlab import responses as core
 from kasboot.sandbox.gitlab import responses_protected as protected
 from kasboot.sandbox.gitlab import responses_repository as repo
@@ -48,6 +49,8 @@ URLS: list[tuple[str, str, Handler]] = [
     ("PUT", f"{PROJECT}/environments/{{environment_id}}", core.update_environment),
     ("DELETE", f"{PROJECT}/environments/{{environment_id}}", core.delete_environment),
     ("POST", f"{PROJECT}/environments/{{environment_id}}/stop", core.stop_environment),
+    ("GET", f"{PROJECT}/deployments", deployments.list_deployments),
+    ("POST", f"{PROJECT}/deployments", deployments.create_deployment),
     ("GET", f"{FILE}/raw", repo.raw_file),
     ("GET", FILE, repo.get_file),
     ("HEAD", FILE, repo.head_file),

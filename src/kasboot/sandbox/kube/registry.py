@@ -198,6 +198,9 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._types: dict[tuple[str, str], ResourceType] = {t.key: t for t in BUILTIN_TYPES}
+        from kasboot.sandbox.kube.coordination import COORDINATION_TYPES  # Lease (a lock)
+
+        self._types.update({t.key: t for t in COORDINATION_TYPES})
 
     def register_crd(self, crd: dict[str, Any]) -> None:
         resource_type = resource_type_from_crd(crd)

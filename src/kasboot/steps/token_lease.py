@@ -1,0 +1,160 @@
+"""The token lease: a coordination.k8s.io/v1 Lease beside the token Secret that a run
+takes before it revokes or mints a token, and that says which token it is storing.
+
+Two runs rotating one agent's token at once would otherwise each see the other's new
+token as "not held by the cluster" and revoke it. With the lease the second run waits
+while the first is between minting and storing; once the Secret holds the token the
+lease names (or the lease has expired: its holder died), the lease is free, and the
+second run re-reads the Secret and the tokens before it decides anything.
+
+The lease is ``kasboot-token-<secret name>`` in the Secret's namespace; its holder is
+a random run id; ``spec.leaseDurationSeconds`` covers minting and storing (a run that
+fails before it stored releases the lease at once)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from kasboot.cluster import MANAGED_BY_LABEL, LeaseTaken
+from kasboot.errors import ClusterError
+from kasboot.steps.context import BootstrapContext
+from kasboot.steps.token import held_token_id
+from kasboot.steps.token_choice import parse_time
+
+TOKEN_ANNOTATION = "kasboot.dev/storing-token-id"
+POLL_SECONDS = 0.5
+# Long enough for mint-then-store (a few requests), short enough that a run that died
+# holding it does not block the next one for long.
+LEASE_SECONDS = 120
+
+
+def _now() -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}Z"
+
+
+def lease_name(ctx: BootstrapContext) -> tuple[str, str]:
+    settings = ctx.settings
+    return (
+        settings.helm_release_target_namespace,
+        f"kasboot-token-{settings.gitlab_agent_token_secret_name}"[:253],
+    )
+
+
+class TokenLease:
+    def __init__(self, ctx: BootstrapContext) -> None:
+        self.ctx = ctx
+        self.namespace, self.name = lease_name(ctx)
+        self.holder = f"kasboot-{secrets.token_hex(8)}"
+        self.held: dict[str, Any] | None = None
+        self.disabled = False  # no permission to use Leases
+
+    def _body(self, resource_version: str | None, token_id: int | None) -> dict[str, Any]:
+        duration = LEASE_SECONDS
+        metadata: dict[str, Any] = {
+            "name": self.name,
+            "namespace": self.namespace,
+            "labels": dict([MANAGED_BY_LABEL]),
+            "annotations": {TOKEN_ANNOTATION: "" if token_id is None else str(token_id)},
+        }
+        if resource_version:
+            metadata["resourceVersion"] = resource_version
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": metadata,
+            "spec": {
+                "holderIdentity": self.holder,
+                "leaseDurationSeconds": duration,
+                "acquireTime": _now(),
+                "renewTime": _now(),
+            },
+        }
+
+    def _free(self, lease: dict[str, Any]) -> bool:
+        """Expired (its holder died), released, or its token is in the Secret already."""
+        spec = lease.get("spec") or {}
+        if not spec.get("holderIdentity"):
+            return True
+        renewed = parse_time(spec.get("renewTime") or spec.get("acquireTime"))
+        duration = float(spec.get("leaseDurationSeconds") or 0)
+        if renewed is None or (datetime.now(timezone.utc) - renewed).total_seconds() > duration:
+            return True
+        storing = ((lease.get("metadata") or {}).get("annotations") or {}).get(TOKEN_ANNOTATION)
+        if not storing:
+            return False
+        secret = self.ctx.cluster.get_secret(
+            self.ctx.settings.helm_release_target_namespace,
+            self.ctx.settings.gitlab_agent_token_secret_name,
+        )
+        return str(held_token_id(secret)) == storing
+
+    def acquire(self, deadline: float) -> None:
+        """Take the lease, waiting (until ``deadline``) while another run holds it.
+        Credentials that may not use Leases (403): go on without it — the in-flight
+        rule of steps/token_choice.py still keeps another run's fresh token."""
+        try:
+            self._acquire(deadline)
+        except ClusterError as error:
+            if error.status != 403:
+                raise
+            self.held = None
+            self.disabled = True
+
+    def _acquire(self, deadline: float) -> None:
+        current: dict[str, Any] | None = None
+        while True:
+            try:
+                current = self.ctx.cluster.get_lease(self.namespace, self.name)
+                if current is None:
+                    self.held = self.ctx.cluster.create_lease(
+                        self.namespace, self._body(None, None)
+                    )
+                    return
+                if self._free(current):
+                    rv = (current.get("metadata") or {}).get("resourceVersion")
+                    self.held = self.ctx.cluster.replace_lease(self.namespace, self._body(rv, None))
+                    if self.held is not None:
+                        return
+            except LeaseTaken:
+                pass  # another run was first: look again
+            if time.monotonic() >= deadline:
+                holder = ((current or {}).get("spec") or {}).get("holderIdentity")
+                raise ClusterError(
+                    f"another kasboot run ({holder}) holds Lease {self.namespace}/{self.name} "
+                    "while it stores a new token for this agent",
+                    hint="wait for it to finish, then run again (the lease expires on its own "
+                    "if that run died)",
+                )
+            time.sleep(POLL_SECONDS)
+
+    def storing(self, token_id: int) -> None:
+        """Say which token this run is about to store (a waiting run then knows when we
+        are done). Lost the lease meanwhile: stop before the token is stored."""
+        if self.disabled:
+            return
+        assert self.held is not None
+        rv = (self.held.get("metadata") or {}).get("resourceVersion")
+        try:
+            self.held = self.ctx.cluster.replace_lease(self.namespace, self._body(rv, token_id))
+        except LeaseTaken:
+            self.held = None
+        if self.held is None:
+            raise ClusterError(
+                f"Lease {self.namespace}/{self.name} was taken by another run before token "
+                f"{token_id} was stored",
+                hint="run again: the other run's token is the cluster's now",
+            )
+
+    def release(self) -> None:
+        if self.held is None:
+            return
+        current = self.ctx.cluster.get_lease(self.namespace, self.name)
+        if current is not None and (current.get("spec") or {}).get("holderIdentity") == (
+            self.holder
+        ):
+            self.ctx.cluster.delete_lease(self.namespace, self.name)
+        self.held = None
