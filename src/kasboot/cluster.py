@@ -438,9 +438,19 @@ class Cluster(LeaseSeam, CleanupSeam):
             except ApiException as error:
                 if error.status == 404:
                     return None
-                raise
+                if error.status != 403:
+                    raise
+                # A namespace-scoped operator may not read CRDs; API discovery is open to
+                # every authenticated user (system:discovery) and lists the same versions.
+                return self._discovered_versions(spec.group)
         versions = (crd.get("spec") or {}).get("versions") or []
         return [str(v["name"]) for v in versions if v.get("served")]
+
+    def _discovered_versions(self, group: str) -> list[str] | None:
+        found = self._core_json(f"/apis/{group}")
+        if not found:
+            return None
+        return [str(v.get("version")) for v in found.get("versions") or [] if v.get("version")]
 
     def list_deployments(
         self, namespace: str | None = None, label_selector: str | None = None

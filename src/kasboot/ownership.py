@@ -94,7 +94,8 @@ def new_token_name(agent: str) -> str:
 
 
 def minted_by_kasboot(token: Mapping[str, Any], agent: str) -> bool:
-    pattern = rf"kasboot-{re.escape(agent)}-\d+(-[0-9a-f]+)?"
+    # The seam adds its own suffix per attempt (gitlab_api.writes.create_token).
+    pattern = rf"kasboot-{re.escape(agent)}-\d+(-[0-9a-f]+)*"
     return re.fullmatch(pattern, str(token.get("name") or "")) is not None
 
 

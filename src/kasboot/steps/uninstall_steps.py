@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from kasboot.errors import FluxError
 from kasboot.gitlab_api import CommitAction
@@ -286,7 +287,11 @@ class RemoveEnvironments:
                 ctx.gitlab.delete_environment(ctx.project_path, environment_id)
                 uninstall_context(ctx).deleted_environments.append(plan.name)
             else:
-                fields = {"cluster_agent_id": plan.relink_to}
+                fields: dict[str, Any] = {"cluster_agent_id": plan.relink_to}
+                if plan.relink_to is None:
+                    # GitLab refuses a namespace (and a Flux path, which needs one) on an
+                    # environment without an agent: unlinking clears all three.
+                    fields.update(kubernetes_namespace=None, flux_resource_path=None)
                 ctx.gitlab.update_environment(ctx.project_path, environment_id, fields)
                 uninstall_context(ctx).unlinked_environments.append(plan.name)
             self.done.append(f"{plan.action} {plan.name}")
