@@ -101,15 +101,25 @@ class ReconnectAgent(ReconcileFlux):
         token = request_token()
         ctx.restarted.extend(self.restart_agent(ctx, token))
         deadline = time.monotonic() + settings.timeout
-        self._reconcile(
-            ctx,
-            "HelmRelease",
-            settings.helm_release_namespace,
-            settings.helm_release_name,
-            token,
-            None,
-            deadline,
-        )
+        try:
+            self._reconcile(
+                ctx,
+                "HelmRelease",
+                settings.helm_release_namespace,
+                settings.helm_release_name,
+                token,
+                None,
+                deadline,
+            )
+        except FluxError as error:
+            previous = ctx.held_token_id
+            if previous is None or previous == ctx.token_id:
+                raise
+            # Say what matters to whoever re-runs: the old token still works.
+            raise FluxError(
+                f"{error.message}; nothing was revoked (token {previous} is still active)",
+                hint=error.hint,
+            ) from error
         ctx.flux_state = "HelmRelease Ready"
 
     def summary(self, ctx: BootstrapContext) -> str:
