@@ -338,20 +338,7 @@ class Cluster(LeaseSeam, CleanupSeam):
 
     def request_reconcile(self, kind: str, namespace: str, name: str, token: str) -> dict[str, Any]:
         """Annotate with reconcile.fluxcd.io/requestedAt, as `flux reconcile` does."""
-        spec = FLUX_KINDS[kind]
-        patch = {"metadata": {"annotations": {REQUESTED_AT: token}}}
-        with self._errors(f"annotating {kind} {namespace}/{name}"):
-            return dict(
-                self._custom.patch_namespaced_custom_object(
-                    spec.group,
-                    spec.version,
-                    namespace,
-                    spec.plural,
-                    name,
-                    patch,
-                    _content_type="application/merge-patch+json",
-                )
-            )
+        return self.request_reconcile_with(kind, namespace, name, token)
 
     # The Secret write (put_secret above) settles a 409 by reading back (see
     # settled_secret_write), kept apart from the write itself.
@@ -385,7 +372,7 @@ class Cluster(LeaseSeam, CleanupSeam):
             )
 
     def request_reconcile_with(
-        self, kind: str, namespace: str, name: str, token: str, also: tuple[str, ...]
+        self, kind: str, namespace: str, name: str, token: str, also: tuple[str, ...] = ()
     ) -> dict[str, Any]:
         """request_reconcile, with the annotations in ``also`` (HelmRelease resetAt /
         forceAt) carrying the same value, as `flux reconcile hr --reset --force` sets
