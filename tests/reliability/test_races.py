@@ -85,7 +85,7 @@ def kubectl_json(sandbox: Any, *args: str) -> dict[str, Any]:
     return dict(json.loads(found.stdout))
 
 
-def assert_valid_world(sandbox: Any, gl: gitlab.Gitlab, name: str) -> int:
+def assert_valid_world(sandbox: Any, gl: gitlab.Gitlab, name: str, commits: int = 1) -> int:
     """The final state the issue asks for; returns the token id the Secret holds."""
     project = gl.projects.get(sandbox.project)
     agents = [a for a in project.cluster_agents.list(get_all=True) if a.name == name]
@@ -106,7 +106,7 @@ def assert_valid_world(sandbox: Any, gl: gitlab.Gitlab, name: str) -> int:
     held = int(secret["metadata"]["annotations"][TOKEN_ID_ANNOTATION])
     assert held in active, (held, active)
     titles = [c.title for c in project.commits.list(ref_name="main", get_all=True)]
-    assert titles.count(f"Bootstrap GitLab agent {name}") == 1
+    assert titles.count(f"Bootstrap GitLab agent {name}") == commits
     release = kubectl_json(
         sandbox, "get", "helmreleases.helm.toolkit.fluxcd.io", name, "-n", "flux-system"
     )
@@ -133,6 +133,29 @@ def twin_bootstraps(sandbox: Any, gl: gitlab.Gitlab, name: str, wide: bool) -> l
         assert_clean(outcome)
     assert any(outcome.code == 0 for outcome in outcomes), [o.stderr for o in outcomes]
     assert_valid_world(sandbox, gl, name)
+    codes = [outcome.code for outcome in outcomes]
+    print(f"race {name}: exit codes {codes}")  # the figures in docs/reliability.md (-s)
+    return codes
+
+
+def twin_updates(sandbox: Any, gl: gitlab.Gitlab, name: str, tmp_path: Path) -> list[int]:
+    """A settled agent; then two identical bootstraps that both update its HelmRelease
+    file (new values): the same last_commit_id, so GitLab refuses the second commit as
+    stale, and the loser finds the branch head holding exactly its files."""
+    first = at_once(sandbox, agent_args(name))[0]
+    assert first.code == 0, first.stderr
+    values = tmp_path / "values.yaml"
+    values.write_text("podLabels:\n  race: twin\n")
+    command = agent_args(name, "--helm-release-values", str(values))
+    held = {"path": "/repository/commits$", "method": "POST", "latency_ms": 1000, "rate": 0}
+    set_faults(sandbox.gitlab_url, [held])  # both commits on the way at once
+    try:
+        outcomes = at_once(sandbox, command, command)
+    finally:
+        clear_faults(sandbox)
+    for outcome in outcomes:
+        assert_clean(outcome)
+    assert_valid_world(sandbox, gl, name, commits=2)
     codes = [outcome.code for outcome in outcomes]
     print(f"race {name}: exit codes {codes}")  # the figures in docs/reliability.md (-s)
     return codes
@@ -166,6 +189,12 @@ def test_two_identical_bootstraps_at_once(sandbox: Any, gl: gitlab.Gitlab, wide:
     assert codes == [0, 0], codes  # every conflict between twins is harmless
 
 
+def test_two_identical_updating_bootstraps_at_once(
+    sandbox: Any, gl: gitlab.Gitlab, tmp_path: Path
+) -> None:
+    assert twin_updates(sandbox, gl, "race-update", tmp_path) == [0, 0]
+
+
 @pytest.mark.parametrize("flags", [(), ("--rotate-token",)], ids=["plain", "rotate-token"])
 def test_bootstrap_racing_token_rotate(
     sandbox: Any, gl: gitlab.Gitlab, flags: tuple[str, ...]
@@ -180,6 +209,14 @@ def test_two_identical_bootstraps_at_once_repeated(
 ) -> None:
     codes = twin_bootstraps(sandbox, gl, f"race-twin-slow-{repeat}", repeat % 2 == 1)
     assert codes == [0, 0], codes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repeat", range(SLOW_REPEATS))
+def test_two_identical_updating_bootstraps_at_once_repeated(
+    sandbox: Any, gl: gitlab.Gitlab, tmp_path: Path, repeat: int
+) -> None:
+    assert twin_updates(sandbox, gl, f"race-update-slow-{repeat}", tmp_path) == [0, 0]
 
 
 @pytest.mark.slow
