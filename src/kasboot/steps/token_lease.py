@@ -122,6 +122,10 @@ class TokenLease:
                         self.ctx.cluster.create_namespace(self.namespace, self.ctx.agent_identity)
                         namespace_created = True
                         continue
+                    # Still 404 with the namespace there: no Lease API to lock with; the
+                    # in-flight rule alone keeps another run's fresh token, as on a 403.
+                    self.disabled = True
+                    return
                 elif self._free(current):
                     rv = (current.get("metadata") or {}).get("resourceVersion")
                     self.held = self.ctx.cluster.replace_lease(self.namespace, self._body(rv, None))
