@@ -39,16 +39,15 @@ class LeaseSeam:
                 )
             )
 
-    def create_lease(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Raises LeaseTaken when it exists already."""
+    def create_lease(self, namespace: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Raises LeaseTaken when it exists already; None when the namespace does not
+        exist (yet: a first bootstrap creates it)."""
         with self._errors(f"creating Lease {namespace}/{body['metadata']['name']}"):
-            created = _lease_call(
+            return _lease_call(
                 lambda: self._custom.create_namespaced_custom_object(
                     "coordination.k8s.io", "v1", namespace, "leases", body
                 )
             )
-            assert created is not None
-            return created
 
     def replace_lease(self, namespace: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """PUT with the resourceVersion in ``body``: LeaseTaken when it changed since."""

@@ -45,6 +45,9 @@ def is_conflict(error: BaseException, *phrases: str) -> bool:
 
 TAKEN = "has already been taken"
 FILE_EXISTS = "A file with this name already exists"
+# A stale last_commit_id (the file changed on the branch since it was read): GitLab's
+# commit and file services' wordings.
+FILE_STALE = ("has changed since you started editing it", "has been previously updated")
 
 
 class Writes(Reads):
@@ -176,7 +179,7 @@ class Writes(Reads):
                     return str(self._project(project).commits.create(body, **ONCE).id)
                 except Exception as error:
                     unclear = is_unclear(error)
-                    if not (unclear or is_conflict(error, FILE_EXISTS)):
+                    if not (unclear or is_conflict(error, FILE_EXISTS, *FILE_STALE)):
                         raise
                     head = self.branch_head(project, branch)
                     if head is not None and head != expected_head:

@@ -10,6 +10,7 @@ Pre-flight (secret_checks.py) has already refused a Secret that is not this agen
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Any
 
 from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
@@ -112,12 +113,20 @@ class StoreTokenSecret:
         }
         if existing.get("immutable"):
             body["immutable"] = True
-        if any(change.action == "recreate" for change in changes):
-            ctx.cluster.recreate_secret(
-                namespace, body, existing_meta["uid"], existing_meta["resourceVersion"]
-            )
-        else:
-            ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
+        try:
+            if any(change.action == "recreate" for change in changes):
+                ctx.cluster.recreate_secret(
+                    namespace, body, existing_meta["uid"], existing_meta["resourceVersion"]
+                )
+            else:
+                ctx.cluster.put_secret(namespace, body, existing_meta.get("resourceVersion"))
+        except BaseException:
+            # Not stored: a run waiting on the token lease would wait for its expiry.
+            if ctx.token_lease is not None:
+                with contextlib.suppress(Exception):  # the write's own error is the news
+                    ctx.token_lease.release()
+                ctx.token_lease = None
+            raise
         ctx.secret_changed = True
 
     def _record(self, ctx: BootstrapContext) -> str:

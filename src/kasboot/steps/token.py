@@ -107,8 +107,9 @@ class MintToken:
         if ctx.token is not None:
             raise GitLabError("a token was already minted in this run", hint="report this bug")
         try:
-            leased = ctx.token_secret is not None and ctx.agent is not None
-            if leased and self._under_lease(ctx):
+            # Always under the lease once the agent exists, also when no Secret does yet:
+            # two first bootstraps at once would otherwise each mint and store a token.
+            if ctx.agent is not None and self._under_lease(ctx):
                 return
             self._revoke_and_mint(ctx)
         except BaseException:

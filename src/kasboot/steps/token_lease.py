@@ -106,6 +106,7 @@ class TokenLease:
 
     def _acquire(self, deadline: float) -> None:
         current: dict[str, Any] | None = None
+        namespace_created = False
         while True:
             try:
                 current = self.ctx.cluster.get_lease(self.namespace, self.name)
@@ -113,8 +114,19 @@ class TokenLease:
                     self.held = self.ctx.cluster.create_lease(
                         self.namespace, self._body(None, None)
                     )
+                    if self.held is not None:
+                        return
+                    if not namespace_created:
+                        # No namespace yet (a first bootstrap): the Secret step would
+                        # create it anyway; the lease must be in it before the mint.
+                        self.ctx.cluster.create_namespace(self.namespace, self.ctx.agent_identity)
+                        namespace_created = True
+                        continue
+                    # Still 404 with the namespace there: no Lease API to lock with; the
+                    # in-flight rule alone keeps another run's fresh token, as on a 403.
+                    self.disabled = True
                     return
-                if self._free(current):
+                elif self._free(current):
                     rv = (current.get("metadata") or {}).get("resourceVersion")
                     self.held = self.ctx.cluster.replace_lease(self.namespace, self._body(rv, None))
                     if self.held is not None:
