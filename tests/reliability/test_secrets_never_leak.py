@@ -39,6 +39,8 @@ class Evidence:
     argv: list[str] = field(default_factory=list)  # of kasboot's children, as seen
     files: dict[str, bytes] = field(default_factory=dict)  # where -> content
     held_in_secret: set[str] = field(default_factory=set)
+    cluster_snapshot: bytes = b""  # the cluster's storage while the Secret held `last_held`
+    last_held: str = ""
 
 
 def descendants(root: int) -> list[int]:
@@ -147,7 +149,11 @@ def gather(sandbox: Any, root: Path, agent: str, *, thorough: bool) -> Evidence:
     git_wrapper(root / "bin", git_log)
     # the user's own git credentials (outside the directories searched)
     askpass = root / "askpass.sh"
-    askpass.write_text(f"#!/bin/sh\necho '{sandbox.token}'\n")
+    # (GitLab's way: any user name, the token as the password — answering the token to
+    # the user-name prompt would put it in git's next prompt, the askpass argv)
+    askpass.write_text(
+        f"#!/bin/sh\ncase \"$1\" in Username*) echo oauth2 ;; *) echo '{sandbox.token}' ;; esac\n"
+    )
     askpass.chmod(0o700)
     git_env = {"GIT_ASKPASS": str(askpass), "GIT_TERMINAL_PROMPT": "0"}
     subprocess.run(
@@ -206,7 +212,9 @@ def gather(sandbox: Any, root: Path, agent: str, *, thorough: bool) -> Evidence:
         ok("doctor", json=False, codes=(0, 1))
         ok("token", "list", json=True)
         assert run("token", "rotate", agent, *loud, "--output", "json") == 0, found.outputs[-1]
-        found.held_in_secret.add(secret_token(sandbox, agent))
+        found.last_held = secret_token(sandbox, agent)
+        found.held_in_secret.add(found.last_held)
+        found.cluster_snapshot = cluster_store(sandbox)
         # A failure at full verbosity with a new token in hand: the cluster refuses to
         # store it (the traceback and the exception text are searched too).
         set_faults(
@@ -258,7 +266,17 @@ def check_coverage(found: Evidence, agent: str) -> None:
     assert len(found.held_in_secret) == 2
 
 
+def cluster_store(sandbox: Any) -> bytes:
+    """The Kubernetes emulator's storage (its etcd): where Secrets live."""
+    return b"".join(p.read_bytes() for p in sorted((sandbox.dir / "kube").glob("kube.sqlite3*")))
+
+
 def check_no_leak(sandbox: Any, found: Evidence, agent: str) -> None:
+    import base64
+
+    # The search itself works: it finds the agent token in the one place it belongs.
+    held, stored = found.last_held.encode(), found.cluster_snapshot
+    assert held in stored or base64.b64encode(held) in stored
     minted = minted_agent_tokens(sandbox, agent)
     assert found.held_in_secret <= minted and len(minted) >= 3  # the failed rotate's too
     leaks = {token[:12] + "…": where(token, found) for token in minted}
