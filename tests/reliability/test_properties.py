@@ -1,7 +1,8 @@
 """The guard's build prediction (kasboot.flux.build, pure Python) held against the
 Flux simulator's build (Flux's generator + the real kustomize, ``kubectl kustomize``
 from the venv) on generated small repository trees: the same verdict, and when the
-build passes, the same objects."""
+build passes, the same objects. Also the slow variant of the config.yaml merge's
+properties (tests/unit/test_properties_pure.py)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from hypothesis import strategies as st
 
 from kasboot.flux.build import FluxKustomization, predict_build
 from kasboot.sandbox.flux.generator import BuildError, GeneratorWording, build, kubectl_binary
+from tests.unit.test_properties_pure import PROJECTS, check_merge, config_files
 
 try:
     kubectl_binary()
     HAVE_KUBECTL = True
 except BuildError:
     HAVE_KUBECTL = False
-pytestmark = pytest.mark.skipif(not HAVE_KUBECTL, reason="kubectl with kustomize not found")
+needs_kubectl = pytest.mark.skipif(not HAVE_KUBECTL, reason="kubectl with kustomize not found")
 
 
 def configmap(name: str) -> bytes:
@@ -107,14 +109,23 @@ def check_prediction(tree: tuple[dict[str, bytes], str]) -> None:
         assert predicted == objects, (files, spec_path)
 
 
+@needs_kubectl
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(trees())
 def test_prediction_agrees_with_the_real_kustomize(tree: tuple[dict[str, bytes], str]) -> None:
     check_prediction(tree)
 
 
+@needs_kubectl
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(trees())
 def test_prediction_agrees_on_many_more_trees(tree: tuple[dict[str, bytes], str]) -> None:
     check_prediction(tree)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(config_files(), PROJECTS)
+def test_merge_properties_on_many_more_files(config: tuple[str, list[str]], project: str) -> None:
+    check_merge(config, project)  # tests/unit/test_properties_pure.py: 100 by default

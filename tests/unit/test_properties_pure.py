@@ -62,6 +62,11 @@ def config_files(draw: st.DrawFn) -> tuple[str, list[str]]:
     )
     for key in keys:
         lines += maybe_comment_line(0)
+        if key == "user_access" and draw(st.integers(0, 3)) == 0:  # flow style
+            projects = draw(st.lists(PROJECTS, max_size=2, unique_by=str.lower))
+            listed = ", ".join(f"{{id: {p}}}" for p in projects)
+            lines.append(f"user_access: {{access_as: {{agent: {{}}}}, projects: [{listed}]}}")
+            continue
         if key == "user_access":
             lines.append(f"user_access:{trailing()}")
             if draw(st.booleans()):
@@ -75,7 +80,13 @@ def config_files(draw: st.DrawFn) -> tuple[str, list[str]]:
             elif draw(st.booleans()):
                 lines.append(f"  projects: []{trailing()}")
             continue
-        shape = draw(st.sampled_from(["scalar", "map", "list"]))
+        shape = draw(st.sampled_from(["scalar", "map", "list", "flow-map", "flow-list"]))
+        if shape.startswith("flow"):  # flow style: the merge may need its round trip
+            subs = draw(st.lists(WORDS, min_size=1, max_size=3, unique=True))
+            body = ", ".join(f"{sub}: {draw(SCALARS)}" for sub in subs)
+            value = f"{{{body}}}" if shape == "flow-map" else f"[{', '.join(subs)}]"
+            lines.append(f"{key}: {value}{trailing()}")
+            continue
         if shape == "scalar":
             lines.append(f"{key}: {draw(SCALARS)}{trailing()}")
         elif shape == "map":
@@ -107,11 +118,15 @@ def project_ids(document: Any) -> list[str]:
     return [str(p["id"]) for p in user_access.get("projects") or []]
 
 
-@FAST
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config_files(), PROJECTS)
 def test_merge_keeps_every_key_and_comment_and_is_idempotent(
     config: tuple[str, list[str]], project: str
 ) -> None:
+    check_merge(config, project)
+
+
+def check_merge(config: tuple[str, list[str]], project: str) -> None:
     text, markers = config
     merged = merge_agent_config(text, project)
     before, after = parsed(text) or {}, parsed(merged)
