@@ -59,9 +59,10 @@ def content(kind: str, name: str) -> bytes:
 
 
 @st.composite
-def trees(draw: st.DrawFn) -> tuple[dict[str, bytes], str]:
+def trees(draw: st.DrawFn) -> Tree:
     """(repository files, spec.path): a few manifests in a few directories, some with a
-    kustomization.yaml listing entries that may or may not exist."""
+    kustomization.yaml listing entries that may or may not exist, and the
+    Kustomization's targetNamespace / namePrefix / nameSuffix."""
     files: dict[str, bytes] = {}
     for index in range(draw(st.integers(1, 6))):
         directory, file_name = draw(DIRS), draw(FILE_NAMES)
@@ -80,10 +81,24 @@ def trees(draw: st.DrawFn) -> tuple[dict[str, bytes], str]:
             else b"resources: []\n"
         )
     spec_path = draw(st.sampled_from(["./", "./apps", "apps/web", "./infra", "./nowhere"]))
-    return files, spec_path
+    return files, spec_path, draw(OVERLAYS)
 
 
-def simulator_verdict(files: dict[str, bytes], spec_path: str) -> tuple[bool, set[str]]:
+# the Kustomization's own fields that kustomize-controller writes over spec.path's file
+OVERLAYS = st.fixed_dictionaries(
+    {},
+    optional={
+        "targetNamespace": st.sampled_from(["apps", "other"]),
+        "namePrefix": st.sampled_from(["p-", "x-"]),
+        "nameSuffix": st.sampled_from(["-s"]),
+    },
+)
+Tree = tuple[dict[str, bytes], str, dict[str, str]]
+
+
+def simulator_verdict(
+    files: dict[str, bytes], spec_path: str, overlay: dict[str, str]
+) -> tuple[bool, set[str]]:
     work = Path(tempfile.mkdtemp(prefix="kustomization-"))
     try:
         for path, data in files.items():
@@ -91,28 +106,39 @@ def simulator_verdict(files: dict[str, bytes], spec_path: str) -> tuple[bool, se
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         try:
-            objects = build(work, spec_path, GeneratorWording())
+            objects = build(work, spec_path, GeneratorWording(), overlay)
         except BuildError:
             return False, set()
-        return True, {f"{o['kind']}/{o['metadata']['name']}" for o in objects}
+        return True, {
+            f"{o['kind']}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
+            for o in objects
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def check_prediction(tree: tuple[dict[str, bytes], str]) -> None:
-    files, spec_path = tree
-    prediction = predict_build(files, FluxKustomization("flux-system", "ks", spec_path))
-    built, objects = simulator_verdict(files, spec_path)
+def check_prediction(tree: Tree) -> None:
+    files, spec_path, overlay = tree
+    kustomization = FluxKustomization(
+        "flux-system",
+        "ks",
+        spec_path,
+        target_namespace=overlay.get("targetNamespace"),
+        name_prefix=overlay.get("namePrefix"),
+        name_suffix=overlay.get("nameSuffix"),
+    )
+    prediction = predict_build(files, kustomization)
+    built, objects = simulator_verdict(files, spec_path, overlay)
     assert prediction.ok is built, (files, spec_path, prediction.message)
     if built:
-        predicted = {f"{p.kind}/{p.name}" for p in prediction.placements}
+        predicted = {f"{p.kind}/{p.namespace}/{p.name}" for p in prediction.placements}
         assert predicted == objects, (files, spec_path)
 
 
 @needs_kubectl
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(trees())
-def test_prediction_agrees_with_the_real_kustomize(tree: tuple[dict[str, bytes], str]) -> None:
+def test_prediction_agrees_with_the_real_kustomize(tree: Tree) -> None:
     check_prediction(tree)
 
 
@@ -120,7 +146,7 @@ def test_prediction_agrees_with_the_real_kustomize(tree: tuple[dict[str, bytes],
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(trees())
-def test_prediction_agrees_on_many_more_trees(tree: tuple[dict[str, bytes], str]) -> None:
+def test_prediction_agrees_on_many_more_trees(tree: Tree) -> None:
     check_prediction(tree)
 
 
