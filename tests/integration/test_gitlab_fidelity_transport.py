@@ -24,6 +24,7 @@ import pytest
 from kasboot.gitlab_api import GitLabAPI
 from kasboot.sandbox.common import free_port
 from kasboot.sandbox.gitlab import GitLabEmulator
+from tests.integration.tls_helpers import make_ca
 
 pytestmark = pytest.mark.sandbox
 DEAD_KUBECONFIG = (
@@ -228,22 +229,6 @@ def plain_http(connection: socket.socket) -> None:
     connection.settimeout(2)
     connection.recv(4096)
     connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-
-
-def make_ca(directory: Path) -> tuple[Path, Path, Path]:
-    """A private CA and a server certificate for 127.0.0.1 signed by it (openssl)."""
-    ca_key, ca_cert = directory / "ca.key", directory / "ca.pem"
-    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
-    ext = directory / "ext.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
-        str(ca_cert), "-days", "2", "-subj", "/CN=kasboot test CA")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
-        "-subj", "/CN=127.0.0.1")  # fmt: skip
-    run("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
-        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))  # fmt: skip
-    return ca_cert, cert, key
 
 
 def test_connection_refused_is_one_line_exit_4(tmp_path: Path) -> None:
