@@ -86,3 +86,36 @@ def test_bootstrap_as_a_namespace_scoped_operator(world: Sandbox, tmp_path: Path
     assert "403" in result.stderr and "partial" in result.stderr
     assert "namespace flux-system only" in result.stderr
     assert "forbidden" not in result.stderr.lower()
+
+
+def test_doctor_as_a_namespace_scoped_operator(world: Sandbox, tmp_path: Path) -> None:
+    """Doctor falls back as bootstrap does: Flux's served versions from API discovery
+    (open to every user), its controllers in the Flux namespace; the partial view is a
+    warning with the way to see one's rights, never a raw 403 nor "Flux is not
+    installed"."""
+    config = scoped_kubeconfig(world.kubeconfig, tmp_path / "scoped")
+    result = run_kasboot(
+        world,
+        "doctor",
+        "--manifest-path",
+        "clusters/sandbox/scoped",
+        "--helm-release-target-namespace",
+        TARGET,
+        "--output",
+        "json",
+        env={"KUBECONFIG": str(config)},
+    )
+    report = result.json()
+    checks = {check["id"]: check for check in report["checks"]}
+    flux = checks["flux"]
+    assert flux["status"] == "warn", flux
+    assert "partial" in flux["summary"] and "flux-system" in flux["summary"], flux
+    assert "kubectl auth can-i --list" in (flux["fix"] or ""), flux
+    for check in report["checks"]:
+        text = f"{check['summary']} {check['fix'] or ''}".lower()
+        assert "forbidden" not in text, check
+        assert "flux is not installed" not in text, check
+    assert checks["flux-source"]["status"] == "pass", checks["flux-source"]
+    assert checks["topology"]["status"] in ("pass", "warn"), checks["topology"]
+    assert "partial" in checks["topology"]["summary"], checks["topology"]
+    assert result.code == 0, result.stdout + result.stderr
