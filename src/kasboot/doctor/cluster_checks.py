@@ -296,7 +296,8 @@ def check_topology(ctx: DoctorContext) -> Check:
     names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
     directory = settings.manifest_path or "."
     summary = f"Flux builds {ctx.branch} with the agent's files; {directory}/ applied by {names}"
-    notes = list(verdict.notes) + (
+    # The partial view's notes are in guard_partial already (steps/guard.py).
+    notes = [n for n in verdict.notes if n not in verdict.partial_notes] + (
         [f"guard {bootstrap.guard_partial}"] if bootstrap.guard_partial else []
     )
     if notes:
