@@ -894,7 +894,7 @@ def kasboot_bootstrap(world: Sandbox, *extra: str) -> CliResult:
         "--manifest-path",
         f"{PROD}/gitlab-agent",
         "--timeout",
-        "30s",
+        "120s",
         *extra,
     )
 

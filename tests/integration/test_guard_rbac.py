@@ -79,7 +79,7 @@ def test_bootstrap_as_a_namespace_scoped_operator(world: Sandbox, tmp_path: Path
         "--helm-release-target-namespace",
         TARGET,
         "--timeout",
-        "30s",
+        "120s",
         env={"KUBECONFIG": str(config)},
     )
     assert result.code == 0, result.stderr
