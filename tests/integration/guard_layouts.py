@@ -74,16 +74,17 @@ class Sync:
     source_kind: str = "GitRepository"
     # the Kustomization's fields that move objects (issue 15 item 10)
     spec: Mapping[str, Any] = field(default_factory=dict)
+    # the Kustomization's own namespace (its sourceRef then names the source's)
+    namespace: str = FLUX_NAMESPACE
 
     @property
     def object(self) -> dict[str, Any]:
         """The Kustomization as the API would return it."""
-        spec = {
-            "path": self.path,
-            "sourceRef": {"kind": self.source_kind, "name": FLUX_NAMESPACE},
-            **self.spec,
-        }
-        return {"metadata": {"namespace": FLUX_NAMESPACE, "name": self.name}, "spec": spec}
+        ref = {"kind": self.source_kind, "name": FLUX_NAMESPACE}
+        if self.namespace != FLUX_NAMESPACE:
+            ref["namespace"] = FLUX_NAMESPACE
+        spec = {"path": self.path, "sourceRef": ref, **self.spec}
+        return {"metadata": {"namespace": self.namespace, "name": self.name}, "spec": spec}
 
 
 @dataclass(frozen=True)

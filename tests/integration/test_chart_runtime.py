@@ -32,7 +32,7 @@ def ready_condition(custom: Any, namespace: str, name: str) -> dict[str, Any]:
     return next((c for c in conditions if c["type"] == "Ready"), {})
 
 
-def eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def eventually(probe: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
     """Poll until ``probe()`` is truthy (a bound on waiting, not on speed)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -42,7 +42,7 @@ def bootstrap(sandbox: Any, name: str, *extra: str) -> Any:
         "--helm-repository-name",
         f"gitlab-{name}",
         "--timeout",
-        "30s",
+        "120s",
         *extra,
     )
 

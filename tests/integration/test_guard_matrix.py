@@ -636,15 +636,99 @@ LAYOUTS = [
 ]
 
 
+# -- a namespace-scoped operator sees only the Flux namespace's Kustomizations (item 11) --
+APPS = "apps"  # a namespace the operator may not list
+# Each row: the layout (expect_ok = the full view's verdict) and the partial view's.
+PARTIAL_LAYOUTS = [
+    (
+        Layout(
+            "partial-manifests-applied-by-a-kustomization-out-of-sight",
+            prod(**{"agents/README.md": "# agents\n"}),
+            "agents/edge",
+            (*PROD_SYNC, Sync("agents", "./agents", namespace=APPS)),
+            expect_ok=True,
+        ),
+        True,
+    ),
+    (
+        Layout(
+            "partial-only-kustomization-is-out-of-sight",
+            prod(),
+            f"{PROD}/gitlab-agent",
+            (Sync("fleet", f"./{PROD}", namespace=APPS),),
+            expect_ok=True,
+        ),
+        True,
+    ),
+    (
+        Layout(
+            "partial-visible-kustomization-applies-them",
+            prod(**{"legacy/values.yaml": HELM_VALUES}),
+            f"{PROD}/gitlab-agent",
+            (*PROD_SYNC, Sync("legacy", "./legacy", namespace=APPS)),
+            expect_ok=True,
+        ),
+        True,
+    ),
+    (
+        Layout(
+            "partial-visible-root-kustomization-still-refused",
+            root(),
+            "agents/edge",
+            (*ROOT_SYNC, Sync("agents", "./agents", namespace=APPS)),
+            expect_ok=False,
+            expect_problem=BUILD_FAILS,
+            expect_files=(OUR_CONFIG,),
+        ),
+        False,
+    ),
+    (
+        Layout(
+            "partial-outside-sparse-checkout-is-refused-whoever-builds",
+            root(),
+            "agents/edge",
+            (*ROOT_SYNC, Sync("agents", "./agents", namespace=APPS)),
+            expect_ok=False,
+            # the full view sees ./agents fail: it was never checked out
+            expect_problem=BUILD_FAILS,
+            sparse_checkout=("flux-system",),
+        ),
+        False,
+    ),
+    (
+        # What a partial view cannot see: a root Kustomization elsewhere trips on
+        # .gitlab/. The full view refuses; the partial one lets it through and says
+        # it is partial (bootstrap then fails at the reconcile wait, exit 6).
+        Layout(
+            "partial-root-kustomization-out-of-sight-is-missed",
+            prod(),
+            f"{PROD}/gitlab-agent",
+            (*PROD_SYNC, Sync("everything", "./", namespace=APPS)),
+            expect_ok=False,
+            expect_problem=BUILD_FAILS,
+            expect_files=(OUR_CONFIG,),
+        ),
+        True,
+    ),
+]
+LAYOUTS += [layout for layout, _ in PARTIAL_LAYOUTS]
+
+
 def encoded(tree: Mapping[str, str]) -> dict[str, bytes]:
     return {path: text.encode() for path, text in tree.items()}
 
 
-def guard_verdict(layout: Layout, added: Mapping[str, str]) -> TopologyVerdict:
+def guard_verdict(
+    layout: Layout, added: Mapping[str, str], scope: str | None = None
+) -> TopologyVerdict:
+    """The guard's verdict; with `scope`, as a user who could list the Kustomizations of
+    that namespace only sees it."""
+    seen = [sync for sync in layout.syncs if scope is None or sync.namespace == scope]
     return check_topology(
         files=encoded(layout.tree),
         added=encoded(added),
-        kustomizations=[FluxKustomization.from_object(sync.object) for sync in layout.syncs],
+        kustomizations=[FluxKustomization.from_object(sync.object) for sync in seen],
+        scope=scope,
         manifest_files=layout.manifest_files,
         manifest_branch="main",
         source=FluxSource.from_object(layout.source_object),
@@ -741,6 +825,42 @@ def test_guard_verdict_matches_what_flux_does(layout: Layout, tmp_path: Path) ->
         assert all(outcome.ok for outcome in outcomes)
 
 
+def flux_builds_it(layout: Layout, added: Mapping[str, str], workspace: Path) -> bool:
+    """The agent gets installed and no Kustomization that builds today starts failing."""
+    outcomes = simulate_flux(
+        {**layout.tree, **added}, layout, workspace / "after", base=layout.tree
+    )
+    failing = [outcome.sync for outcome in outcomes if not outcome.ok]
+    if failing:
+        before = simulate_flux(layout.tree, layout, workspace / "before")
+        failing = [o.sync for o in before if o.ok and o.sync in failing]
+    return agent_installed(outcomes, layout) and not failing
+
+
+@pytest.mark.parametrize(
+    ("layout", "partial_ok"), PARTIAL_LAYOUTS, ids=[layout.id for layout, _ in PARTIAL_LAYOUTS]
+)
+def test_partial_guard_never_refuses_what_flux_builds(
+    layout: Layout, partial_ok: bool, tmp_path: Path
+) -> None:
+    added = bootstrap_files(layout)
+    verdict = guard_verdict(layout, added, scope=FLUX_NAMESPACE)
+    assert verdict.ok is partial_ok, [p.message for p in verdict.problems]
+    assert (
+        verdict.partial == f"partial: checked the Kustomizations in namespace {FLUX_NAMESPACE} only"
+    )
+    builds = flux_builds_it(layout, added, tmp_path)
+    if builds:
+        # Held against the real build: a partial view never refuses what Flux builds.
+        assert verdict.ok, [p.message for p in verdict.problems]
+    if not partial_ok:
+        # ... and what it refuses, Flux really does not build.
+        assert not builds
+    if verdict.ok and not guard_verdict(layout, added).ok:
+        # What only the full view could refuse is not silently passed: it says partial.
+        assert verdict.partial
+
+
 STRAY_VALUES = f"{PROD}/monitoring/values.yaml"
 
 
@@ -774,7 +894,7 @@ def kasboot_bootstrap(world: Sandbox, *extra: str) -> CliResult:
         "--manifest-path",
         f"{PROD}/gitlab-agent",
         "--timeout",
-        "30s",
+        "120s",
         *extra,
     )
 

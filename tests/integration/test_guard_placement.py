@@ -59,7 +59,7 @@ def _bootstrap(world: Sandbox, name: str, *extra: str) -> CliResult:
         "--helm-release-target-namespace",
         name,
         "--timeout",
-        "30s",
+        "120s",
         *extra,
     )
 

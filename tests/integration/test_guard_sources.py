@@ -97,7 +97,7 @@ def _bootstrap(world: Sandbox, name: str, *extra: str) -> CliResult:
         "--helm-repository-name",
         f"gitlab-{name}",
         "--timeout",
-        "30s",
+        "120s",
         *extra,
     )
 

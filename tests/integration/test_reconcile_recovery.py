@@ -33,7 +33,7 @@ def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 
 def _wait_stalled(custom: client.CustomObjectsApi, name: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # only bounds a hang
     while time.monotonic() < deadline:
         obj = dict(custom.get_namespaced_custom_object(*HELM, name))
         stalled = _condition(obj, "Stalled")

@@ -99,7 +99,7 @@ class Controller:
         )
 
     def wait_annotated(self, previous: str | None = None) -> str:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # only bounds a hang
         while time.monotonic() < deadline:
             value = self.annotations().get(REQUESTED_AT)
             if value is not None and value != previous:

@@ -87,7 +87,7 @@ def _reconcile(world: Sandbox, plural: str, group: str, token: str) -> None:
 
 def _wait_handled(world: Sandbox, group: str, version: str, plural: str, token: str) -> Any:
     custom = _custom(world)
-    deadline = time.monotonic() + 30  # only bounds a hang
+    deadline = time.monotonic() + 120  # only bounds a hang
     while True:
         obj = custom.get_namespaced_custom_object(
             group, version, "flux-system", plural, "flux-system"

@@ -122,7 +122,8 @@ def test_a_live_lease_of_another_run_is_waited_for_and_nothing_is_revoked(
         },
     )
     sandbox.clear_logs()
-    result = run_kasboot(sandbox, *rotate(agent, "--timeout", "2s"))
+    # --timeout bounds the whole run: leave a busy machine time to reach the lease wait.
+    result = run_kasboot(sandbox, *rotate(agent, "--timeout", "10s"))
     assert result.code == 5, result.stderr
     assert "another kasboot run (kasboot-other)" in result.stderr
     gitlab_writes = kasboot_writes(sandbox.gitlab_requests())

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.doctor.context import DoctorContext
+from kasboot.doctor.flux_scoped import UNKNOWN_VERSION, ScopedView, is_forbidden, scoped_view
 from kasboot.doctor.model import Check, failed, failed_with, passed, skipped, warned
 from kasboot.doctor.versions import Compatibility, agent_compatibility, image_tag, parse_version
 from kasboot.errors import ClusterError, ExitCode, KasbootError, PreflightError
@@ -75,11 +76,21 @@ def check_flux(ctx: DoctorContext) -> Check:
         return skipped("flux", title, "the cluster did not answer")
     # Without reconciling, bootstrap does not need Flux: a missing Flux is then a warning.
     missing_is = ExitCode.OK if ctx.settings.no_reconcile else ExitCode.PREFLIGHT
+    partial: ScopedView | None = None
     try:
-        found_crds = ctx.cluster.flux_crds()
-        crds = {str(crd["metadata"]["name"]) for crd in found_crds}
-        ctx.flux_version = flux_version_of(found_crds)
-        controllers = ctx.cluster.list_deployments(None, "app.kubernetes.io/part-of=flux")
+        try:
+            found_crds = ctx.cluster.flux_crds()
+            crds = {str(crd["metadata"]["name"]) for crd in found_crds}
+            ctx.flux_version = flux_version_of(found_crds)
+            controllers = ctx.cluster.list_deployments(None, "app.kubernetes.io/part-of=flux")
+        except ClusterError as error:
+            if not is_forbidden(error):
+                raise
+            # A namespace-scoped operator: look where it may (see flux_scoped).
+            partial = scoped_view(ctx.cluster, ctx.settings.flux_source_namespace)
+            crds = partial.crds
+            ctx.flux_version = UNKNOWN_VERSION if crds else None
+            controllers = partial.controllers
     except ClusterError as error:
         return failed_with("flux", title, error)
     problems: list[str] = []
@@ -94,7 +105,7 @@ def check_flux(ctx: DoctorContext) -> Check:
     for name in REQUIRED_CONTROLLERS:
         deployment = found.get(name)
         if deployment is None:
-            if crds:
+            if crds and not (partial and partial.unreadable):
                 problems.append(f"no {name} Deployment")
             continue
         available, wanted = _available(deployment)
@@ -104,16 +115,16 @@ def check_flux(ctx: DoctorContext) -> Check:
         if available < wanted or wanted == 0:
             problems.append(f"{name} not ready ({available}/{wanted} available)")
     if problems:
-        summary = "; ".join(problems)
+        summary = "; ".join(problems) + (f" ({partial.note()})" if partial else "")
         if missing_is is ExitCode.OK:
             return warned("flux", title, summary + " (--no-reconcile: not needed)")
         return failed("flux", title, summary, FLUX_INSTALL_FIX, missing_is)
     where = ", ".join(sorted({d["metadata"]["namespace"] for d in controllers})) or "?"
-    return passed(
-        "flux",
-        title,
-        f"Flux {ctx.flux_version or '?'} in {where}: {len(crds)} CRDs, {', '.join(versions)} ready",
-    )
+    ready = f", {', '.join(versions)} ready" if versions else ""
+    summary = f"Flux {ctx.flux_version or '?'} in {where}: {len(crds)} CRDs{ready}"
+    if partial:
+        return warned("flux", title, f"{summary}; {partial.note()}", partial.fix())
+    return passed("flux", title, summary)
 
 
 def flux_version_of(crds: list[dict[str, Any]]) -> str | None:
@@ -285,7 +296,8 @@ def check_topology(ctx: DoctorContext) -> Check:
     names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
     directory = settings.manifest_path or "."
     summary = f"Flux builds {ctx.branch} with the agent's files; {directory}/ applied by {names}"
-    notes = list(verdict.notes) + (
+    # The partial view's notes are in guard_partial already (steps/guard.py).
+    notes = [n for n in verdict.notes if n not in verdict.partial_notes] + (
         [f"guard {bootstrap.guard_partial}"] if bootstrap.guard_partial else []
     )
     if notes:

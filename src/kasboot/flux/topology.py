@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 
+PARTIAL_VIEW = "partial view: "
+
+
 @dataclass(frozen=True)
 class TopologyVerdict:
     ok: bool
@@ -76,6 +79,13 @@ class TopologyVerdict:
     # Where Flux applies each object of the manifests (namespace/name may differ from
     # what is written: targetNamespace, namePrefix/nameSuffix, kustomization files).
     placements: tuple[Placement, ...] = ()
+    # Set when only some namespaces' Kustomizations could be read (check_topology's scope).
+    partial: str = ""
+
+    @property
+    def partial_notes(self) -> tuple[str, ...]:
+        """The verdicts a partial view could not make (refusals turned into notes)."""
+        return tuple(note for note in self.notes if note.startswith(PARTIAL_VIEW))
 
     def placed(self, kind: str, namespace: str, name: str) -> tuple[str, str]:
         """Where the object written as kind namespace/name really lands."""
@@ -109,6 +119,7 @@ def check_topology(
     manifest_branch: str | None = None,
     source: FluxSource | None = None,
     project_urls: Sequence[str] = (),
+    scope: str | None = None,
 ) -> TopologyVerdict:
     """Predict every Kustomization on the tree as it will be once `added` is written.
 
@@ -116,6 +127,11 @@ def check_topology(
     With `source` (the GitRepository as read), its ref, url and ignore rules count
     too: a source that never sees a commit on `manifest_branch` of the project at
     `project_urls` is refused whatever the build.
+
+    `scope` is the namespace `kustomizations` were listed in when the caller may not
+    list them cluster-wide (a namespace-scoped operator); None = all of them. With a
+    partial view, "no Kustomization applies the manifests" is not known: one in another
+    namespace may, so it becomes a note saying so instead of a refusal.
     """
     if source is not None and spec_ignore is None:
         spec_ignore = source.ignore
@@ -129,6 +145,7 @@ def check_topology(
         problems.append(
             Problem(NO_KUSTOMIZATION, None, "no Flux Kustomization builds from this source")
         )
+    unseen: list[Problem] = []  # what only the Kustomizations out of sight could contradict
     today: FileView | None = None
     for prediction in predictions:
         if prediction.ok:
@@ -172,7 +189,20 @@ def check_topology(
         )
     ]
     if unapplied and kustomizations:
-        problems.append(_not_reconciled(unapplied, future_ignore.excluded, kustomizations, sparse))
+        problem = _not_reconciled(unapplied, future_ignore.excluded, kustomizations, sparse)
+        # Never fetched or excluded from the artifact holds for every Kustomization.
+        fetched_at_all = in_sparse_checkout(unapplied[0], sparse) and not future_ignore.excluded(
+            unapplied[0]
+        )
+        (unseen if scope is not None and fetched_at_all else problems).append(problem)
+    if scope is not None:
+        unseen += [p for p in problems if p.code == NO_KUSTOMIZATION]
+        problems = [p for p in problems if p.code != NO_KUSTOMIZATION]
+        notes += [
+            f"{PARTIAL_VIEW}{p.message} in namespace {scope}; a Kustomization in a namespace "
+            "these credentials may not list could (not checked)"
+            for p in unseen
+        ]
     # Whether Flux fetches kasboot's commit at all comes first: it is the root cause.
     fetched: list[Problem] = []
     if source is not None and source.kind == "GitRepository":
@@ -197,6 +227,7 @@ def check_topology(
         fixes=tuple(_fixes(problems, manifests, future, source_branch, source, manifest_branch)),
         notes=tuple(notes),
         placements=placements,
+        partial=f"partial: checked the Kustomizations in namespace {scope} only" if scope else "",
     )
 
 

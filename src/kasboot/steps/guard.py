@@ -151,6 +151,8 @@ def _release(settings: Settings) -> tuple[str, str]:
 
 def _follow(ctx: BootstrapContext, verdict: TopologyVerdict) -> TopologyVerdict:
     """Remember where Flux puts the HelmRelease, so the reconcile waits there."""
+    for note in verdict.partial_notes:
+        ctx.guard_partial += f"; {note}"
     written = _release(ctx.settings)
     placed = verdict.placed("HelmRelease", *written)
     ctx.helm_release_at = placed if placed != written else None
@@ -196,6 +198,7 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
             manifest_branch=ctx.branch,
             source=flux_source,
             project_urls=project_urls,
+            scope=ctx.kustomization_scope,
         )
 
     verdict = check({})

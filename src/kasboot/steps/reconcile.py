@@ -110,7 +110,11 @@ class ReconcileFlux:
         settings = ctx.settings
         deadline = ctx.cluster.wait_deadline(settings.timeout)
         token = request_token()
-        if not self.reconcile_source_and_kustomizations(ctx, token, deadline):
+        applied_by = self.reconcile_source_and_kustomizations(ctx, token, deadline)
+        # A partial view (Kustomizations listed in one namespace only) may not see the one
+        # applying the manifests: it reacts to the new source revision itself; wait for
+        # what it applies.
+        if not applied_by and ctx.kustomization_scope is None:
             raise FluxError(
                 f"no Flux Kustomization applies {settings.manifest_path or 'the repository root'}",
                 hint="point a Kustomization of this source at a parent of --manifest-path",

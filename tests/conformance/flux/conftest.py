@@ -57,7 +57,7 @@ def namespace(k8s: client.ApiClient) -> str:
     return name
 
 
-def wait_for(probe: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+def wait_for(probe: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
     """Poll until ``probe`` returns something truthy; the deadline only bounds a hang."""
     deadline = time.monotonic() + timeout
     while True:

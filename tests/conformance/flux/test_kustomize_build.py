@@ -125,6 +125,11 @@ def test_reconcile_request_is_handled_and_prune_removes_what_left(
     repo.commit({"app/a.yaml": configmap("a", namespace), "app/b.yaml": configmap("b", namespace)})
     _sync(fluxapi, repo, "./app")
     wait_for(lambda: fluxapi.ready("Kustomization", "sync"), "first apply")
+    # kustomize-controller's finalizer: a deletion waits for the controller's own
+    # (serialized) pass, so a build still applying cannot re-create what was pruned.
+    assert fluxapi.get("Kustomization", "sync")["metadata"]["finalizers"] == [
+        "finalizers.fluxcd.io"
+    ]
     sha = repo.commit({"app/b.yaml": None})
     token = "2026-01-01T00:00:00.000000001Z"
     fluxapi.request_reconcile("GitRepository", "sync", token)
@@ -151,6 +156,8 @@ def test_reconcile_request_is_handled_and_prune_removes_what_left(
     group, version, plural = "kustomize.toolkit.fluxcd.io", "v1", "kustomizations"
     fluxapi.custom.delete_namespaced_custom_object(group, version, namespace, plural, "sync")
     wait_for(lambda: "a" not in _configmaps(k8s, namespace), "garbage collection")
+    wait_for(lambda: not fluxapi.custom.list_namespaced_custom_object(
+        group, version, namespace, plural)["items"], "the Kustomization gone")  # fmt: skip
 
 
 def test_missing_path_is_an_artifact_failure(fluxapi: Flux, repo: GitRepo) -> None:

@@ -62,8 +62,14 @@ def describe(obj: dict[str, Any]) -> str:
     return "/".join(p for p in (obj.get("kind"), namespace, metadata.get("name")) if p)
 
 
+# kustomizev1.KustomizationFinalizer: a deleted Kustomization is pruned by the
+# controller's own (serialized) reconcile, never while a build of it is still applying.
+FINALIZER = "finalizers.fluxcd.io"
+
+
 class KustomizeReconciler:
     component = "kustomize-controller"
+    finalizer = FINALIZER
     kinds = ("Kustomization",)
     dependency_kinds = ("GitRepository", "OCIRepository")
 
@@ -99,6 +105,17 @@ class KustomizeReconciler:
             self._prune(obj.get("status") or {}, keep=set())
 
     def reconcile(self, kind: str, obj: dict[str, Any]) -> float | None:
+        metadata = obj["metadata"]
+        if FINALIZER not in (metadata.get("finalizers") or []):
+            # kustomize-controller adds its finalizer first ("to avoid the race condition
+            # between init and delete") and requeues at once.
+            self.api.request(
+                "PATCH",
+                self.api.flux_path(kind, metadata["namespace"], metadata["name"]),
+                {"metadata": {"finalizers": [*(metadata.get("finalizers") or []), FINALIZER]}},
+                content_type="application/merge-patch+json",
+            )
+            return 0.0
         started = time.monotonic()
         spec = obj.get("spec") or {}
         interval = parse_duration(spec.get("interval"), 600.0)
