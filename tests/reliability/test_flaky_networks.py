@@ -329,3 +329,38 @@ def test_gitlab_failing_every_request_gives_up_counted(sandbox: Any) -> None:
     last = result.stderr.rstrip().splitlines()[-1]
     assert "gave up after 8 attempts over" in last, last
     assert "GitLab answered 503" in last
+
+
+def test_a_delete_whose_answer_was_lost_is_done(sandbox: Any) -> None:
+    """Uninstall --delete-agent: the agent's and the environment's DELETE are applied and
+    answered 502; the retry meets 404, which is done (it was exit 4 before)."""
+    name = "flaky-deleted"
+    flags = [*agent_args(name)[1:], "--flux-environment-name", f"{name}-flux"]
+    assert run_cli(sandbox, "bootstrap", *flags).code == 0
+    set_faults(
+        sandbox.gitlab_url,
+        [
+            {
+                "method": "DELETE",
+                "path": r"/cluster_agents/\d+$",
+                "mode": "applied_status",
+                "status": 502,
+                "times": 1,
+            },
+            {
+                "method": "DELETE",
+                "path": r"/environments/\d+$",
+                "mode": "applied_status",
+                "status": 502,
+                "times": 1,
+            },
+        ],
+    )
+    try:
+        result = run_cli(sandbox, "uninstall", *flags, "--delete-agent")
+    finally:
+        clear_faults(sandbox)
+    assert result.code == 0, result.stderr
+    gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
+    project = gl.projects.get(sandbox.project)
+    assert name not in [a.name for a in project.cluster_agents.list(get_all=True)]

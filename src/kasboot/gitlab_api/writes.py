@@ -130,9 +130,17 @@ class Writes(Reads):
                     raise
 
     def delete_agent(self, project: str, agent_id: int) -> None:
-        """Delete the agent registration (GitLab revokes its tokens with it)."""
+        """Delete the agent registration (GitLab revokes its tokens with it). Idempotent:
+        a 404 — the retry of a delete whose answer was lost, or a concurrent run's — is
+        done."""
+        import gitlab
+
         with self._errors(f"deleting agent {agent_id}"):
-            self._project(project).cluster_agents.delete(agent_id)
+            try:
+                self._project(project).cluster_agents.delete(agent_id)
+            except gitlab.exceptions.GitlabDeleteError as error:
+                if error.response_code != 404:
+                    raise
 
     # -- environments ------------------------------------------------------
 
@@ -183,8 +191,15 @@ class Writes(Reads):
             )
 
     def delete_environment(self, project: str, environment_id: int) -> None:
+        """Idempotent, as delete_agent: a 404 is done."""
+        import gitlab
+
         with self._errors(f"deleting environment {environment_id}"):
-            self._project(project).environments.delete(environment_id)
+            try:
+                self._project(project).environments.delete(environment_id)
+            except gitlab.exceptions.GitlabDeleteError as error:
+                if error.response_code != 404:
+                    raise
 
     # -- commits -----------------------------------------------------------
 
