@@ -71,6 +71,7 @@ def open_context(
     )
     cluster = Cluster(settings.kubeconfig, settings.context)
     cluster.bound_run(settings.timeout)  # --timeout bounds the cluster side of the run
+    gitlab.bound_run(cluster.deadline, settings.timeout)  # and GitLab's
     return BootstrapContext(
         settings=settings,
         gitlab=gitlab,

@@ -23,10 +23,12 @@ from kasboot.cluster_transport import (
     DIAGNOSIS_GRACE,
     Deadline,
     DeadlinePassed,
+    GaveUp,
     TimedApi,
     request_timeout,
     retry_policy,
     transport_failure,
+    with_retries,
 )
 from kasboot.cluster_watch import watch_until
 from kasboot.cluster_writes import settled_secret_write
@@ -160,9 +162,17 @@ class Cluster(LeaseSeam, CleanupSeam):
                     f"cannot reach the cluster at {self.server} while {doing}: {error.reason}",
                     hint="check KUBECONFIG / --context and that the API server is up",
                 ) from error
+            gave_up = getattr(error, "gave_up", "")
             raise ClusterError(
-                f"the cluster said {error.status} while {doing}: {_status_message(error)}",
+                f"the cluster said {error.status} while {doing}: {_status_message(error)}"
+                + (f" ({gave_up})" if gave_up else ""),
                 status=error.status,
+            ) from error
+        except GaveUp as error:
+            raise ClusterError(
+                f"the cluster kept failing while {doing}: {error}",
+                hint="check that the API server and the network to it are healthy, then run "
+                "the same command again (it finishes the job)",
             ) from error
         except DeadlinePassed as error:
             raise ClusterError(
@@ -497,7 +507,10 @@ class Cluster(LeaseSeam, CleanupSeam):
         which `doctor` and `status` are spared."""
         from kasboot.kube_http import get_json
 
-        return get_json(self._api, path, query, timeout=request_timeout(self.deadline))
+        return with_retries(
+            lambda: get_json(self._api, path, query, timeout=request_timeout(self.deadline)),
+            self.deadline,
+        )
 
     # -- token rotation and uninstall ----------------------------------------
 

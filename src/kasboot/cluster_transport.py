@@ -11,12 +11,18 @@ kasboot's objects.
   fixed names whose repeat answers AlreadyExists, handled by the caller). Retry-After
   is honoured but capped, and no retry sleeps past the deadline. When the retries are
   spent the last answer is returned (``raise_on_status=False``), so the error names
-  what the cluster answered instead of urllib3's MaxRetryError.
+  what the cluster answered instead of urllib3's MaxRetryError, and how many attempts
+  over how long it took ("gave up after N attempts over T s").
+- A body cut off after the answer began (urllib3 reads it after its retry is done:
+  ProtocolError / IncompleteRead) is retried here, up to ``CUT_ATTEMPTS`` in all.
+- Every wait grows exponentially with jitter, so that clients hit by the same outage
+  do not come back in step.
 """
 
 from __future__ import annotations
 
 import functools
+import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,6 +37,8 @@ READ_TIMEOUT = 30.0
 RETRY_AFTER_CAP = 10.0  # seconds: a Retry-After beyond this is not waited for in full
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CUT_ATTEMPTS = 5  # attempts of one call whose answer is cut off mid-way
+_JITTER = random.Random()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -39,6 +47,7 @@ class Deadline:
 
     def __init__(self, seconds: float | None) -> None:
         self.at: float | None = None
+        self.retried = 0  # urllib3 retries since the current call began (for the wording)
         if seconds is not None:
             self.start(seconds)
 
@@ -70,6 +79,13 @@ class BoundedRetry(Retry):
             seconds = min(seconds, max(0.0, remaining))
         return seconds
 
+    def increment(self, *args: Any, **kwargs: Any) -> BoundedRetry:
+        renewed = super().increment(*args, **kwargs)
+        if self.deadline is not None:
+            self.deadline.retried += 1
+        assert isinstance(renewed, BoundedRetry)
+        return renewed
+
     def get_retry_after(self, response: Any) -> float | None:
         retry_after = super().get_retry_after(response)
         if retry_after is None:
@@ -93,6 +109,7 @@ def retry_policy(deadline: Deadline) -> BoundedRetry:
         status=4,
         backoff_factor=0.3,
         backoff_max=4.0,
+        backoff_jitter=0.3,
         status_forcelist=TRANSIENT_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", *WRITE_METHODS}),
         raise_on_status=False,
@@ -114,6 +131,47 @@ def request_timeout(deadline: Deadline, read: float = READ_TIMEOUT) -> tuple[flo
     return (min(CONNECT_TIMEOUT, remaining), min(read, remaining))
 
 
+class GaveUp(Exception):
+    """A call kept failing until its attempts were spent; ``str()`` says how."""
+
+
+def gave_up(attempts: int, started: float) -> str:
+    noun = "attempt" if attempts == 1 else "attempts"
+    return f"gave up after {attempts} {noun} over {time.monotonic() - started:.1f} s"
+
+
+def jittered(attempt: int) -> float:
+    ceiling = min(2.0, 0.2 * 2 ** (attempt - 1))
+    return ceiling / 2 + _JITTER.uniform(0, ceiling / 2)
+
+
+def with_retries(call: Callable[[], Any], deadline: Deadline) -> Any:
+    """``call()``, again after a cut-off answer, and with the attempts counted: an
+    answer that stays transient carries ``gave_up`` (its wording) when it is raised."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import ProtocolError
+
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        deadline.retried = 0
+        attempts += 1
+        try:
+            return call()
+        except ApiException as error:
+            attempts += deadline.retried
+            if error.status in TRANSIENT_STATUSES and attempts > 1:
+                error.gave_up = gave_up(attempts, started)  # type: ignore[attr-defined]
+            raise
+        except ProtocolError as error:
+            attempts += deadline.retried
+            remaining = deadline.remaining()
+            wait = jittered(attempts)
+            if attempts >= CUT_ATTEMPTS or (remaining is not None and remaining <= wait):
+                raise GaveUp(f"{transport_failure(error)}; {gave_up(attempts, started)}") from error
+            time.sleep(wait)
+
+
 class TimedApi:
     """One of the client's API groups (CoreV1Api, CustomObjectsApi, …) whose every
     method gets a per-request timeout unless the call names one."""
@@ -129,8 +187,13 @@ class TimedApi:
 
         @functools.wraps(attribute)  # keeps the docstring kubernetes.watch reads
         def timed(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("_request_timeout", request_timeout(self._deadline))
-            return attribute(*args, **kwargs)
+            given = kwargs.get("_request_timeout")
+
+            def call() -> Any:
+                kwargs["_request_timeout"] = given or request_timeout(self._deadline)
+                return attribute(*args, **kwargs)
+
+            return with_retries(call, self._deadline)
 
         return timed
 

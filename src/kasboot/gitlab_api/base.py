@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kasboot import __version__
+from kasboot.cluster_transport import Deadline
 from kasboot.errors import GitLabError
 from kasboot.gitlab_api.model import RequestLogger
 
@@ -65,7 +66,7 @@ class Client:
     ) -> None:
         import gitlab
 
-        from kasboot.gitlab_api.failures import GuardedSession
+        from kasboot.gitlab_api.retrying import GuardedSession
 
         self.url = url.rstrip("/")
         self.oauth = oauth
@@ -94,11 +95,13 @@ class Client:
         # PRIVATE-TOKEN; keep_base_url: GitLab writes pagination links with its own
         # external URL, which a port-forward or an internal name does not reach.
         auth: dict[str, str] = {"oauth_token": token} if oauth else {"private_token": token}
+        self._session = session
         self._gl: gitlab.Gitlab = gitlab.Gitlab(
             self.url,
             session=session,
             timeout=session.read_timeout,
-            retry_transient_errors=True,
+            # every retry is the session's (jitter, Retry-After, the run's deadline)
+            retry_transient_errors=False,
             keep_base_url=True,
             ssl_verify=verify,
             user_agent=USER_AGENT,
@@ -114,6 +117,12 @@ class Client:
     @property
     def session_timeout(self) -> float:
         return float(self._gl.timeout or 0)
+
+    def bound_run(self, deadline: Deadline, seconds: float) -> None:
+        """Bound GitLab's part of the run by the run's deadline (--timeout, shared with
+        the cluster seam): no retry waits, and no request is sent, past it."""
+        self._session.deadline = deadline
+        self._session.timeout_label = f"--timeout ({seconds:g}s)"
 
     # -- error translation -------------------------------------------------
 
@@ -153,7 +162,18 @@ class Client:
                 hint=hint,
                 status=status,
             ) from error
-        except (requests.exceptions.RequestException, Unreachable) as error:
+        except Unreachable as error:
+            if "gave up after" not in error.cause:
+                raise GitLabError(
+                    f"cannot reach GitLab at {self.url} while {doing}: {error.cause}",
+                    hint=_transport_hint(error),
+                ) from error
+            raise GitLabError(
+                f"GitLab at {self.url} kept failing while {doing}: {error.cause}",
+                hint="GitLab (or the network to it) is failing: run the same command again "
+                "later (it finishes the job), or raise --timeout",
+            ) from error
+        except requests.exceptions.RequestException as error:
             raise GitLabError(
                 f"cannot reach GitLab at {self.url} while {doing}: "
                 f"{describe(error, self.session_timeout)}",

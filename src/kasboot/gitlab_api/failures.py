@@ -1,26 +1,11 @@
-"""How a request to GitLab fails, in words, and a session that gives up in time.
-
-python-gitlab (with ``retry_transient_errors``) retries every connection error and
-timeout up to ten times with back-off: a GitLab with a bad certificate or a closed port
-costs a hundred seconds and eleven TLS handshakes, and a hung one 11 × 30 s. The session
-below sends each request itself, so it can decide first:
-
-- a failure before anything was sent (connection refused, DNS, TLS, connect timeout)
-  is final at once — raised as ``Unreachable``, which python-gitlab does not retry;
-- a request that went out and got no answer (read timeout) may be tried twice;
-- a request answered 429/5xx, or whose connection broke after it was sent, may be tried
-  ``MAX_ATTEMPTS + 1`` times in a row, then stops.
-"""
+"""How a request to GitLab fails, in words (the retrying session is retrying.py)."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import requests
 
-MAX_ATTEMPTS = 8  # consecutive 429/5xx answers to one request (python-gitlab backs off)
-MAX_TIMEOUTS = 2  # consecutive read timeouts of one request
 DEFAULT_READ_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 TIMEOUT_VARIABLE = "KASBOOT_GITLAB_TIMEOUT"  # seconds GitLab may take to answer one request
@@ -97,7 +82,7 @@ def describe(error: BaseException, timeout: float | None = None) -> str:
     return f"{type(error).__name__}: {str(error)[:160]}"
 
 
-def _before_send(error: requests.exceptions.RequestException) -> bool:
+def before_send(error: requests.exceptions.RequestException) -> bool:
     """True when the request never reached GitLab (nothing can have happened)."""
     if isinstance(error, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout)):
         return True
@@ -105,48 +90,3 @@ def _before_send(error: requests.exceptions.RequestException) -> bool:
         text = _chain_text(error).lower()
         return "newconnectionerror" in text or "nameresolutionerror" in text
     return False
-
-
-class GuardedSession(requests.Session):
-    """A requests session that ends hopeless retries (see the module docstring)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._key: tuple[str, str] | None = None
-        self._failures = 0
-        self._timeouts = 0
-        self.read_timeout = read_timeout()
-
-    def _count(self, key: tuple[str, str]) -> None:
-        if key != self._key:
-            self._key, self._failures, self._timeouts = key, 0, 0
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        verb = method.decode() if isinstance(method, bytes) else str(method)
-        target = url.decode() if isinstance(url, bytes) else str(url)
-        key = (verb.upper(), target.split("?", 1)[0])
-        self._count(key)
-        kwargs["timeout"] = (CONNECT_TIMEOUT, self.read_timeout)
-        try:
-            response = super().request(method, url, *args, **kwargs)
-        except requests.exceptions.RequestException as error:
-            if _before_send(error):
-                raise Unreachable(describe(error)) from error
-            if isinstance(error, requests.exceptions.Timeout):
-                self._timeouts += 1
-                if self._timeouts >= MAX_TIMEOUTS:
-                    raise Unreachable(describe(error, self.read_timeout)) from error
-            else:  # sent, then the connection broke: python-gitlab retries a read
-                self._failures += 1
-                if self._failures > MAX_ATTEMPTS:
-                    raise Unreachable(describe(error)) from error
-            raise
-        if response.status_code == 429 or response.status_code >= 500:
-            self._failures += 1
-            if self._failures > MAX_ATTEMPTS:
-                raise Unreachable(
-                    f"GitLab answered {response.status_code} {MAX_ATTEMPTS + 1} times in a row"
-                )
-        else:
-            self._key = None
-        return response

@@ -8,13 +8,30 @@ The same re-read turns a harmless create conflict with a concurrent identical ru
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
+from kasboot.errors import GitLabError
 from kasboot.gitlab_api.base import message_of
 from kasboot.gitlab_api.model import CommitAction, NewToken
 from kasboot.gitlab_api.reads import Reads
 
 ONCE: dict[str, Any] = {"retry_transient_errors": False}
+# Sends of one write whose answer stayed unclear (each followed by a re-read that found
+# it had not happened) before the run gives up.
+WRITE_ATTEMPTS = 6
+
+
+def gave_up_error(doing: str, attempts: int, started: float, error: Exception) -> GitLabError:
+    """The write kept getting unclear answers: say so, with the count and the time."""
+    seconds = time.monotonic() - started
+    return GitLabError(
+        f"GitLab kept failing while {doing}: gave up after {attempts} attempts over "
+        f"{seconds:.1f} s (last: {message_of(error)})",
+        hint="GitLab (or the network to it) is failing: run the same command again later "
+        "(it finishes the job), or raise --timeout",
+        status=getattr(error, "response_code", None),
+    )
 
 
 def is_unclear(error: BaseException) -> bool:
@@ -54,25 +71,35 @@ class Writes(Reads):
     # -- agents and tokens ---------------------------------------------------
 
     def register_agent(self, project: str, name: str) -> dict[str, Any]:
-        with self._errors(f"registering agent {name}"):
-            try:
-                agent = self._project(project).cluster_agents.create({"name": name}, **ONCE)
-                return dict(agent.attributes)
-            except Exception as error:
-                if not (is_unclear(error) or is_conflict(error, TAKEN)):
-                    raise
-                found = self.find_agent(project, name)
-                if found is None:
-                    raise
-                return found
+        doing = f"registering agent {name}"
+        started = time.monotonic()
+        with self._errors(doing):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    agent = self._project(project).cluster_agents.create({"name": name}, **ONCE)
+                    return dict(agent.attributes)
+                except Exception as error:
+                    unclear = is_unclear(error)
+                    if not (unclear or is_conflict(error, TAKEN)):
+                        raise
+                    found = self.find_agent(project, name)
+                    if found is not None:
+                        return found
+                    if not unclear:
+                        raise
+                    if attempt == WRITE_ATTEMPTS:
+                        raise gave_up_error(doing, attempt, started, error) from error
+                    # not registered: GitLab refuses a second agent of the name anyway
+        raise AssertionError("unreachable")
 
     def create_token(self, project: str, agent_id: int, name: str, description: str) -> NewToken:
         """Mint a token under a name no other run uses. When the answer is lost, the
         token may exist with a secret nobody will ever see: it is found by that name and
         revoked (it would fill one of the agent's two slots), and one more is minted."""
         path = self._tokens_path(project, agent_id)
+        started = time.monotonic()
         with self._errors("creating an agent token"):
-            for attempt in (1, 2):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
                 unique = f"{name}-{secrets.token_hex(3)}"
                 try:
                     created: Any = self._gl.http_post(
@@ -88,8 +115,10 @@ class Writes(Reads):
                         if orphan.get("name") == unique:
                             self.revoke_token(project, agent_id, int(orphan["id"]))
                             self.revoked_orphans.append(int(orphan["id"]))
-                    if attempt == 2:
-                        raise
+                    if attempt == WRITE_ATTEMPTS:
+                        raise gave_up_error(
+                            "creating an agent token", attempt, started, error
+                        ) from error
         raise AssertionError("unreachable")
 
     def revoke_token(self, project: str, agent_id: int, token_id: int) -> None:
@@ -104,24 +133,42 @@ class Writes(Reads):
                     raise
 
     def delete_agent(self, project: str, agent_id: int) -> None:
-        """Delete the agent registration (GitLab revokes its tokens with it)."""
+        """Delete the agent registration (GitLab revokes its tokens with it). Idempotent:
+        a 404 — the retry of a delete whose answer was lost, or a concurrent run's — is
+        done."""
+        import gitlab
+
         with self._errors(f"deleting agent {agent_id}"):
-            self._project(project).cluster_agents.delete(agent_id)
+            try:
+                self._project(project).cluster_agents.delete(agent_id)
+            except gitlab.exceptions.GitlabDeleteError as error:
+                if error.response_code != 404:
+                    raise
 
     # -- environments ------------------------------------------------------
 
     def create_environment(self, project: str, fields: dict[str, Any]) -> dict[str, Any]:
         name = str(fields.get("name"))
-        with self._errors(f"creating environment {name}"):
-            try:
-                return dict(self._project(project).environments.create(fields, **ONCE).attributes)
-            except Exception as error:
-                if not (is_unclear(error) or is_conflict(error, TAKEN)):
-                    raise
-                found = self.find_environment(project, name)
-                if found is None:
-                    raise
-                return found
+        doing = f"creating environment {name}"
+        started = time.monotonic()
+        with self._errors(doing):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    created = self._project(project).environments.create(fields, **ONCE)
+                    return dict(created.attributes)
+                except Exception as error:
+                    unclear = is_unclear(error)
+                    if not (unclear or is_conflict(error, TAKEN)):
+                        raise
+                    found = self.find_environment(project, name)
+                    if found is not None:
+                        return found
+                    if not unclear:
+                        raise
+                    if attempt == WRITE_ATTEMPTS:
+                        raise gave_up_error(doing, attempt, started, error) from error
+                    # not created: GitLab refuses a second environment of the name anyway
+        raise AssertionError("unreachable")
 
     def update_environment(
         self, project: str, environment_id: int, fields: dict[str, Any]
@@ -137,15 +184,25 @@ class Writes(Reads):
         without it GitLab runs the environment's ``on_stop`` jobs, which are not ours.
         Stopping a stopped environment changes nothing, so a retry is harmless."""
         project_id = self._project(project).id
-        with self._errors(f"stopping environment {environment_id}"):
+        with (
+            self._errors(f"stopping environment {environment_id}"),
+            self._session.idempotent_post(),
+        ):
             self._gl.http_post(
                 f"/projects/{project_id}/environments/{environment_id}/stop",
                 query_data={"force": "true"},
             )
 
     def delete_environment(self, project: str, environment_id: int) -> None:
+        """Idempotent, as delete_agent: a 404 is done."""
+        import gitlab
+
         with self._errors(f"deleting environment {environment_id}"):
-            self._project(project).environments.delete(environment_id)
+            try:
+                self._project(project).environments.delete(environment_id)
+            except gitlab.exceptions.GitlabDeleteError as error:
+                if error.response_code != 404:
+                    raise
 
     # -- commits -----------------------------------------------------------
 
@@ -172,8 +229,10 @@ class Writes(Reads):
             body["author_name"] = author_name
         if author_email:
             body["author_email"] = author_email
-        with self._errors(f"committing {len(actions)} file(s) to {branch}"):
-            for attempt in (1, 2):
+        doing = f"committing {len(actions)} file(s) to {branch}"
+        started = time.monotonic()
+        with self._errors(doing):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
                 self._files.clear()
                 try:
                     return str(self._project(project).commits.create(body, **ONCE).id)
@@ -186,8 +245,10 @@ class Writes(Reads):
                         if self._holds(project, head, actions):
                             return head
                         raise
-                    if not unclear or attempt == 2:
+                    if not unclear:
                         raise
+                    if attempt == WRITE_ATTEMPTS:
+                        raise gave_up_error(doing, attempt, started, error) from error
                     # The head has not moved: the commit did not land; send it once more.
         raise AssertionError("unreachable")
 
