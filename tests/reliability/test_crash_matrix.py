@@ -120,9 +120,24 @@ FAST = {
 }
 
 
+# A fault rule cannot tell kasboot's request from the simulated controllers' on these
+# routes (helm-controller patches the HelmRelease, the simulated agentk reads the
+# Secret): the one-shot hold catches theirs, and kasboot is never held there.
+UNHOLDABLE = {
+    "restart-check|confirm",
+    "annotate HelmRelease (held)",
+    "annotate HelmRelease (applied)",
+}
+
+
+def _marks(name: str) -> tuple[Any, ...]:
+    if name in UNHOLDABLE:
+        return (pytest.mark.skip(reason="the hold catches a simulated controller's request"),)
+    return () if name in FAST else (pytest.mark.slow,)
+
+
 def _cases(points: list[KillPoint]) -> list[Any]:
-    slow = pytest.mark.slow
-    return [pytest.param(p, id=p.name, marks=() if p.name in FAST else (slow,)) for p in points]
+    return [pytest.param(p, id=p.name, marks=_marks(p.name)) for p in points]
 
 
 # --- the emulators -----------------------------------------------------------------
@@ -321,7 +336,7 @@ SIGNAL_POINTS = [
 @pytest.mark.parametrize(
     ("sig", "code", "sig_name", "point_name"),
     [
-        pytest.param(*case, id=f"{case[2]}@{case[3]}", marks=() if i < 2 else (pytest.mark.slow,))
+        pytest.param(*case, id=f"{case[2]}@{case[3]}", marks=_marks(case[3]) if i >= 2 else ())
         for i, case in enumerate(SIGNAL_POINTS)
     ],
 )
