@@ -8,7 +8,8 @@ kills kasboot — SIGKILL, or SIGTERM / SIGINT for the clean-interrupt cases. Tw
 hold a write:
 
 - ``held``: latency before the emulator handles it — kasboot dies with its request in
-  flight; the emulator then handles it anyway (the write lands after the death);
+  flight, before the emulator has acted on it (the test waits for the emulator to be done
+  with it before the re-run);
 - ``applied``: the emulator handles it at once and withholds the answer — kasboot dies
   not knowing its write landed.
 
