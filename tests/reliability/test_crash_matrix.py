@@ -1,0 +1,357 @@
+"""Issue 17 item 1: kill ``kasboot bootstrap`` anywhere, run the same command again, and
+the world converges.
+
+Each kill point names one request of a bootstrap: the first request of a step (the step
+boundary before it) or a write. The emulator holds that request (a fault rule on its
+route), the test waits until the rule's hit count shows the request arrived, and then
+kills kasboot — SIGKILL, or SIGTERM / SIGINT for the clean-interrupt cases. Two ways to
+hold a write:
+
+- ``held``: latency before the emulator handles it — kasboot dies with its request in
+  flight, before the emulator has acted on it (the test waits for the emulator to be done
+  with it before the re-run);
+- ``applied``: the emulator handles it at once and withholds the answer — kasboot dies
+  not knowing its write landed.
+
+A proof that the kill landed while the request was held: no request of kasboot's ends
+after the held one began. Then the same command runs again, and it must leave one agent,
+its config.yaml, no duplicate environment, at most two active tokens with the Secret's
+among them, the manifests committed once and the HelmRelease Ready.
+
+The default run covers one kill point of each kind; the whole matrix is ``slow``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gitlab
+import pytest
+
+from kasboot.cluster import TOKEN_ID_ANNOTATION
+from tests.integration.bootstrap_helpers import agent_args, run_kasboot
+from tests.reliability.helpers import SIMULATOR_AGENTS, clear_faults, set_faults
+
+pytestmark = pytest.mark.sandbox
+KUBECTL = str(Path(sys.executable).parent / "kubectl")
+HOLD_MS = 2_500  # how long the emulator holds the request kasboot is killed in
+PRE_MS = 2_000  # how long an earlier request of the same route is held while re-arming
+A = "{agent}"  # placeholder in a path, replaced by the case's agent name
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    name: str
+    server: str  # "gitlab" or "kube"
+    method: str
+    path: str  # regex; A stands for the agent name
+    nth: int = 1  # which request of the run matching method and path
+    mode: str = "held"  # held (latency before it is handled) or applied (answer withheld)
+
+    def rule(self, agent: str) -> dict[str, Any]:
+        base = {"path": self.path.replace(A, agent), "method": self.method, "times": 1}
+        if self.mode == "applied":
+            return {**base, "mode": "applied_timeout", "hold_ms": HOLD_MS}
+        return {**base, "latency_ms": HOLD_MS}
+
+
+# Step boundaries: the first request of the step named after the bar.
+BOUNDARIES = [
+    KillPoint("preflight|register", "gitlab", "GET", r"/cluster_agents$", nth=2),
+    KillPoint("register|environment", "gitlab", "GET", r"/environments$", nth=1),
+    KillPoint("environment|flux-environment", "gitlab", "GET", r"/environments$", nth=2),
+    KillPoint("flux-environment|token", "gitlab", "GET", r"/cluster_agents/\d+/tokens$"),
+    KillPoint("token|secret", "kube", "GET", rf"/api/v1/namespaces/{A}$"),
+    KillPoint(
+        "secret|manifests",
+        "gitlab",
+        "GET",
+        rf"/files/clusters/sandbox/{A}/gitlab-helm-repository\.yaml$",
+    ),
+    KillPoint("commit|reconcile", "kube", "GET", rf"/helmreleases/{A}$"),
+    KillPoint("reconcile|restart-check", "gitlab", "GET", r"/cluster_agents/\d+/tokens/\d+$"),
+    KillPoint(
+        "restart-check|confirm",
+        "kube",
+        "GET",
+        rf"/namespaces/{A}/secrets/gitlab-agent-token$",
+        nth=2,
+    ),
+]
+# Writes, in the order a fresh bootstrap makes them ("manifests|commit" is the commit
+# write held before it is handled).
+WRITES = [
+    ("register agent", "gitlab", "POST", r"/cluster_agents$", 1),
+    ("create agent environment", "gitlab", "POST", r"/environments$", 1),
+    ("create Flux environment", "gitlab", "POST", r"/environments$", 2),
+    ("mint token", "gitlab", "POST", r"/cluster_agents/\d+/tokens$", 1),
+    ("create namespace", "kube", "POST", r"/api/v1/namespaces$", 1),
+    ("create Secret", "kube", "POST", rf"/namespaces/{A}/secrets$", 1),
+    ("commit", "gitlab", "POST", r"/repository/commits$", 1),
+    ("annotate GitRepository", "kube", "PATCH", r"/gitrepositories/flux-system$", 1),
+    ("annotate Kustomization", "kube", "PATCH", r"/kustomizations/flux-system$", 1),
+    ("annotate HelmRepository", "kube", "PATCH", rf"/helmrepositories/gitlab-{A}$", 1),
+    ("annotate HelmChart", "kube", "PATCH", rf"/helmcharts/flux-system-{A}$", 1),
+    ("annotate HelmRelease", "kube", "PATCH", rf"/helmreleases/{A}$", 1),
+    ("restart agentk", "kube", "PATCH", rf"/namespaces/{A}/deployments/[^/]+$", 1),
+]
+WRITE_POINTS = [
+    KillPoint(f"{name} ({mode})", server, method, path, nth, mode)
+    for name, server, method, path, nth in WRITES
+    for mode in ("held", "applied")
+]
+ALL_POINTS = BOUNDARIES + WRITE_POINTS
+# The default run: GitLab writes held both ways and a cluster write (and, below, the
+# commit interrupted by SIGTERM and a step boundary by SIGINT).
+FAST = {
+    "register agent (applied)",
+    "mint token (held)",
+    "create Secret (applied)",
+}
+
+
+# A fault rule cannot tell kasboot's request from the simulated controllers' on these
+# routes (helm-controller patches the HelmRelease, the simulated agentk reads the
+# Secret): the one-shot hold catches theirs, and kasboot is never held there.
+UNHOLDABLE = {
+    "restart-check|confirm",
+    "annotate HelmRelease (held)",
+    "annotate HelmRelease (applied)",
+}
+
+
+def _marks(name: str) -> tuple[Any, ...]:
+    if name in UNHOLDABLE:
+        return (pytest.mark.skip(reason="the hold catches a simulated controller's request"),)
+    return () if name in FAST else (pytest.mark.slow,)
+
+
+def _cases(points: list[KillPoint]) -> list[Any]:
+    return [pytest.param(p, id=p.name, marks=_marks(p.name)) for p in points]
+
+
+# --- the emulators -----------------------------------------------------------------
+
+
+def _url(sandbox: Any, server: str) -> str:
+    return str(sandbox.gitlab_url if server == "gitlab" else sandbox.kube_url)
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _hits(sandbox: Any, server: str) -> int:
+    rules = _get(f"{_url(sandbox, server)}/-/sandbox/faults")["rules"]
+    return sum(int(rule["hits"]) for rule in rules)
+
+
+def _kasboot_records(sandbox: Any) -> list[dict[str, Any]]:
+    records = sandbox.gitlab_requests() + sandbox.kube_requests()
+    return [r for r in records if not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)]
+
+
+def _wait(condition: Any, what: str, bound: float = 40) -> None:
+    """Poll until `condition()`; the bound only keeps a broken run from hanging the suite."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{what} never happened")
+
+
+def _start(sandbox: Any, args: list[str]) -> subprocess.Popen[str]:
+    environ = {**os.environ, **sandbox.env}
+    environ.pop("CI_JOB_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kasboot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=environ,
+        cwd=sandbox.dir,
+    )
+
+
+def _args(agent: str) -> list[str]:
+    # Its own Flux environment, so that every case creates one (the default one is shared).
+    return agent_args(agent, "--flux-environment-name", f"flux-system/{agent}-flux")
+
+
+@dataclass
+class Killed:
+    code: int
+    stderr: str
+    held: dict[str, Any]  # the held request's log record
+
+
+def _kill_at(sandbox: Any, point: KillPoint, agent: str, sig: int) -> Killed:
+    """Run the bootstrap, hold it at `point`, send `sig`, and wait for the held request
+    to be done in the emulator (so that the re-run does not race it)."""
+    url = _url(sandbox, point.server)
+    sandbox.clear_logs()
+    pattern = point.path.replace(A, agent)
+    try:
+        early = {"path": pattern, "method": point.method, "latency_ms": PRE_MS}
+        # Earlier requests of the route are held briefly, the rule re-armed after each.
+        set_faults(url, [early] if point.nth > 1 else [point.rule(agent)])
+        process = _start(sandbox, _args(agent))
+        for seen in range(1, point.nth):
+            _wait(lambda: _hits(sandbox, point.server) >= 1, f"request {seen} of {point}")
+            if seen == point.nth - 1:
+                set_faults(url, [point.rule(agent)])
+            else:
+                set_faults(url, [early])
+        _wait(
+            lambda: _hits(sandbox, point.server) >= 1 or process.poll() is not None,
+            f"the held request at {point}",
+        )
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+
+        def held() -> list[dict[str, Any]]:
+            return [
+                r
+                for r in _kasboot_records(sandbox)
+                if r["method"] == point.method
+                and re.search(pattern, r["path"])
+                and r["ms"] >= HOLD_MS * 0.9
+            ]
+
+        _wait(lambda: bool(held()), f"the end of the held request at {point}")
+    finally:
+        clear_faults(sandbox)
+    record = held()[0]
+    began = record["at"] - record["ms"] / 1000
+    later = [r for r in _kasboot_records(sandbox) if r != record and r["at"] > began]
+    assert later == [], f"kasboot went on past {point.name}: {later}"
+    return Killed(process.returncode, stderr, record)
+
+
+# --- the converged world -----------------------------------------------------------
+
+
+def _kubectl(sandbox: Any, *args: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), *args, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(completed.stdout))
+
+
+@pytest.fixture(scope="module")
+def gl(sandbox: Any) -> gitlab.Gitlab:
+    return gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
+
+
+def assert_converged(sandbox: Any, gl: gitlab.Gitlab, agent: str) -> None:
+    project = gl.projects.get(sandbox.project)
+    agents = [a for a in project.cluster_agents.list(get_all=True) if a.name == agent]
+    assert len(agents) == 1, f"{len(agents)} agents named {agent}"
+    agent_id = agents[0].id
+
+    config_path = f".gitlab/agents/{agent}/config.yaml"
+    config = project.files.get(config_path, ref="main").decode().decode()
+    assert config == (
+        f"user_access:\n  access_as:\n    agent: {{}}\n  projects:\n  - id: {sandbox.project}\n"
+    )
+
+    names = [e.name for e in project.environments.list(get_all=True)]
+    assert len(names) == len(set(names)), f"duplicate environments: {sorted(names)}"
+    environments = {e.name: e for e in project.environments.list(get_all=True)}
+    for name in (f"flux-system/{agent}", f"flux-system/{agent}-flux"):
+        assert environments[name].cluster_agent["id"] == agent_id, name
+
+    tokens_path = f"/projects/{project.id}/cluster_agents/{agent_id}/tokens"
+    active = {int(t["id"]) for t in gl.http_list(tokens_path, get_all=True)}
+    assert 1 <= len(active) <= 2, f"active tokens: {active}"
+    secret = _kubectl(sandbox, "get", "secret", "gitlab-agent-token", "-n", agent)
+    assert base64.b64decode(secret["data"]["token"]).startswith(b"glagent-")
+    assert int(secret["metadata"]["annotations"][TOKEN_ID_ANNOTATION]) in active
+
+    for path in (
+        config_path,
+        f"clusters/sandbox/{agent}/gitlab-helm-repository.yaml",
+        f"clusters/sandbox/{agent}/gitlab-agent-helm-release.yaml",
+    ):
+        # python-gitlab reads a `path` keyword as the URL; the filter goes as a parameter.
+        commits = project.commits.list(
+            query_parameters={"ref_name": "main", "path": path}, get_all=True
+        )
+        assert len(commits) == 1, f"{path} committed {len(commits)} times"
+
+    release = _kubectl(
+        sandbox, "get", "helmreleases.helm.toolkit.fluxcd.io", agent, "-n", "flux-system"
+    )
+    ready = next(c for c in release["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True", ready
+
+
+def _agent_name(point: KillPoint, prefix: str) -> str:
+    index = ALL_POINTS.index(point)
+    return f"{prefix}-{index:02d}"
+
+
+# --- the matrix --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", _cases(ALL_POINTS))
+def test_sigkill_then_rerun_converges(sandbox: Any, gl: gitlab.Gitlab, point: KillPoint) -> None:
+    agent = _agent_name(point, "crash")
+    killed = _kill_at(sandbox, point, agent, signal.SIGKILL)
+    assert killed.code == -signal.SIGKILL, killed.stderr
+    assert killed.held["user_agent"].startswith("kasboot/"), killed.held
+    rerun = run_kasboot(sandbox, *_args(agent))
+    assert rerun.code == 0, rerun.stderr
+    assert_converged(sandbox, gl, agent)
+
+
+# SIGTERM / SIGINT inside later writes than test_exit_codes' (the first write):
+# one line, 143 / 130, no traceback, and the re-run finishes.
+SIGNAL_POINTS = [
+    (signal.SIGTERM, 143, "SIGTERM", "commit (applied)"),
+    (signal.SIGINT, 130, "SIGINT", "token|secret"),
+    (signal.SIGINT, 130, "SIGINT", "mint token (applied)"),
+    (signal.SIGTERM, 143, "SIGTERM", "create Secret (held)"),
+    (signal.SIGINT, 130, "SIGINT", "annotate HelmRelease (held)"),
+    (signal.SIGTERM, 143, "SIGTERM", "restart agentk (held)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "sig_name", "point_name"),
+    [
+        pytest.param(*case, id=f"{case[2]}@{case[3]}", marks=_marks(case[3]) if i >= 2 else ())
+        for i, case in enumerate(SIGNAL_POINTS)
+    ],
+)
+def test_a_signal_inside_a_write_is_one_line_and_a_rerun_converges(
+    sandbox: Any, gl: gitlab.Gitlab, sig: int, code: int, sig_name: str, point_name: str
+) -> None:
+    point = next(p for p in ALL_POINTS if p.name == point_name)
+    agent = _agent_name(point, sig_name.lower())
+    killed = _kill_at(sandbox, point, agent, sig)
+    assert killed.code == code, killed.stderr
+    assert "Traceback" not in killed.stderr
+    lines = [line for line in killed.stderr.splitlines() if line.strip()]
+    interrupted = [line for line in lines if "Interrupted" in line]
+    assert interrupted == [lines[-1]], killed.stderr
+    assert lines[-1].startswith(f"Interrupted. ({sig_name})"), killed.stderr
+    rerun = run_kasboot(sandbox, *_args(agent))
+    assert rerun.code == 0, rerun.stderr
+    assert_converged(sandbox, gl, agent)
