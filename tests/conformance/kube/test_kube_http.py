@@ -6,6 +6,7 @@ oldest)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from kubernetes import client
@@ -55,8 +56,19 @@ def test_send_writes_json_with_the_clients_headers(
     )
     assert response.status == 201 and b'"sent"' in response.read()
     response.release()
-    records = [r for r in emulator.request_log.records() if r.method == "POST"]  # type: ignore[attr-defined]
-    assert records[-1].user_agent == "kasboot-test/1"
+    # The log records a request once its handler has finished, which may be a moment
+    # after the client read the answer: wait for it (a bound on waiting, not on speed).
+    deadline = time.monotonic() + 60
+    while True:
+        records = [
+            r
+            for r in emulator.request_log.records()  # type: ignore[attr-defined]
+            if r.method == "POST" and r.path.endswith("/configmaps")
+        ]
+        if records or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert records and records[-1].user_agent == "kasboot-test/1"
 
 
 def test_custom_objects_take_a_merge_patch_content_type(
