@@ -14,6 +14,7 @@ fails before it stored releases the lease at once)."""
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -26,9 +27,11 @@ from kasboot.steps.token_choice import parse_time
 
 TOKEN_ANNOTATION = "kasboot.dev/storing-token-id"
 POLL_SECONDS = 0.5
-# Long enough for mint-then-store (a few requests), short enough that a run that died
-# holding it does not block the next one for long.
-LEASE_SECONDS = 120
+# The holder renews its lease every RENEW_SECONDS while it holds it (however long the
+# mint takes through GitLab's retries); a run that died stops renewing, and its lease
+# is free LEASE_SECONDS later, so the re-run after a crash waits at most that long.
+LEASE_SECONDS = 30
+RENEW_SECONDS = 10
 
 
 def _now() -> str:
@@ -51,6 +54,9 @@ class TokenLease:
         self.holder = f"kasboot-{secrets.token_hex(8)}"
         self.held: dict[str, Any] | None = None
         self.disabled = False  # no permission to use Leases
+        self._storing: int | None = None
+        self._lock = threading.Lock()  # the renewal thread and the step write the lease
+        self._stop = threading.Event()
 
     def _body(self, resource_version: str | None, token_id: int | None) -> dict[str, Any]:
         duration = LEASE_SECONDS
@@ -103,6 +109,22 @@ class TokenLease:
                 raise
             self.held = None
             self.disabled = True
+        if self.held is not None:
+            threading.Thread(target=self._renew, name="kasboot-lease", daemon=True).start()
+
+    def _renew(self) -> None:
+        """Keep the lease fresh while this run holds it. A renewal that fails is left for
+        ``storing`` to notice (a lost lease answers there with a conflict)."""
+        while not self._stop.wait(RENEW_SECONDS):
+            with self._lock:
+                if self.held is None:
+                    return
+                try:
+                    renewed = self._replace_own(self._storing)
+                except Exception:  # a passing failure: try again at the next renewal
+                    continue
+                if renewed is not None:
+                    self.held = renewed
 
     def _acquire(self, deadline: float) -> None:
         current: dict[str, Any] | None = None
@@ -148,12 +170,10 @@ class TokenLease:
         are done). Lost the lease meanwhile: stop before the token is stored."""
         if self.disabled:
             return
-        assert self.held is not None
-        rv = (self.held.get("metadata") or {}).get("resourceVersion")
-        try:
-            self.held = self.ctx.cluster.replace_lease(self.namespace, self._body(rv, token_id))
-        except LeaseTaken:
-            self.held = None
+        with self._lock:
+            assert self.held is not None
+            self._storing = token_id
+            self.held = self._replace_own(token_id)
         if self.held is None:
             raise ClusterError(
                 f"Lease {self.namespace}/{self.name} was taken by another run before token "
@@ -161,7 +181,27 @@ class TokenLease:
                 hint="run again: the other run's token is the cluster's now",
             )
 
+    def _replace_own(self, token_id: int | None) -> dict[str, Any] | None:
+        """Write the lease we hold; None when another run holds it now. A conflict may be
+        our own earlier write whose answer was lost (a retried PUT meets the version it
+        made): re-read, and when the holder is still us, write again on that version."""
+        lease: dict[str, Any] | None = self.held
+        for _attempt in range(3):
+            rv = ((lease or {}).get("metadata") or {}).get("resourceVersion")
+            try:
+                return self.ctx.cluster.replace_lease(self.namespace, self._body(rv, token_id))
+            except LeaseTaken:
+                lease = self.ctx.cluster.get_lease(self.namespace, self.name)
+                if ((lease or {}).get("spec") or {}).get("holderIdentity") != self.holder:
+                    return None
+        return None
+
     def release(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
         if self.held is None:
             return
         current = self.ctx.cluster.get_lease(self.namespace, self.name)
