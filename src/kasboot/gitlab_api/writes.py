@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kasboot.errors import GitLabError
@@ -70,27 +71,42 @@ FILE_STALE = ("has changed since you started editing it", "has been previously u
 class Writes(Reads):
     # -- agents and tokens ---------------------------------------------------
 
-    def register_agent(self, project: str, name: str) -> dict[str, Any]:
-        doing = f"registering agent {name}"
+    def _create_named(
+        self,
+        doing: str,
+        create: Callable[[], dict[str, Any]],
+        find: Callable[[], dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        """Create an object GitLab keeps unique by name (an agent, an environment), sent
+        once per attempt. On an unclear answer, or "has already been taken" (a concurrent
+        run), look it up by name: found is done; not found after an unclear answer is
+        sent again (GitLab refuses a second object of the name, so this never doubles)."""
         started = time.monotonic()
         with self._errors(doing):
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 try:
-                    agent = self._project(project).cluster_agents.create({"name": name}, **ONCE)
-                    return dict(agent.attributes)
+                    return create()
                 except Exception as error:
                     unclear = is_unclear(error)
                     if not (unclear or is_conflict(error, TAKEN)):
                         raise
-                    found = self.find_agent(project, name)
+                    found = find()
                     if found is not None:
                         return found
                     if not unclear:
                         raise
                     if attempt == WRITE_ATTEMPTS:
                         raise gave_up_error(doing, attempt, started, error) from error
-                    # not registered: GitLab refuses a second agent of the name anyway
         raise AssertionError("unreachable")
+
+    def register_agent(self, project: str, name: str) -> dict[str, Any]:
+        def create() -> dict[str, Any]:
+            agent = self._project(project).cluster_agents.create({"name": name}, **ONCE)
+            return dict(agent.attributes)
+
+        return self._create_named(
+            f"registering agent {name}", create, lambda: self.find_agent(project, name)
+        )
 
     def create_token(self, project: str, agent_id: int, name: str, description: str) -> NewToken:
         """Mint a token under a name no other run uses. When the answer is lost, the
@@ -149,26 +165,14 @@ class Writes(Reads):
 
     def create_environment(self, project: str, fields: dict[str, Any]) -> dict[str, Any]:
         name = str(fields.get("name"))
-        doing = f"creating environment {name}"
-        started = time.monotonic()
-        with self._errors(doing):
-            for attempt in range(1, WRITE_ATTEMPTS + 1):
-                try:
-                    created = self._project(project).environments.create(fields, **ONCE)
-                    return dict(created.attributes)
-                except Exception as error:
-                    unclear = is_unclear(error)
-                    if not (unclear or is_conflict(error, TAKEN)):
-                        raise
-                    found = self.find_environment(project, name)
-                    if found is not None:
-                        return found
-                    if not unclear:
-                        raise
-                    if attempt == WRITE_ATTEMPTS:
-                        raise gave_up_error(doing, attempt, started, error) from error
-                    # not created: GitLab refuses a second environment of the name anyway
-        raise AssertionError("unreachable")
+
+        def create() -> dict[str, Any]:
+            created = self._project(project).environments.create(fields, **ONCE)
+            return dict(created.attributes)
+
+        return self._create_named(
+            f"creating environment {name}", create, lambda: self.find_environment(project, name)
+        )
 
     def update_environment(
         self, project: str, environment_id: int, fields: dict[str, Any]

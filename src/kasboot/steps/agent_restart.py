@@ -19,12 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from kasboot.cluster import RESTARTED_AT, STARTED_WITH_TOKEN
+from kasboot.doctor.context import parse_gitlab_time as parse_time
 from kasboot.errors import FluxError
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.reconcile import ReconcileFlux, request_token
 from kasboot.steps.token import held_token_id
-from kasboot.steps.token_choice import parse_time
 
 CLOCK_SLACK_SECONDS = 5.0  # GitLab's and the API server's clocks may differ a little
 

@@ -16,21 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from kasboot.doctor.context import parse_gitlab_time as parse_time
 from kasboot.errors import PreflightError
 from kasboot.ownership import minted_by_kasboot
 
 CONNECTED_WINDOW = timedelta(hours=1)  # GitLab's "connected" window for an agent
 IN_FLIGHT_WINDOW = timedelta(minutes=10)  # a fresh, unused token may be another run's
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def revocation_order(tokens: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kasboot.cluster import MANAGED_BY_LABEL, LeaseTaken
+from kasboot.doctor.context import parse_gitlab_time as parse_time
 from kasboot.errors import ClusterError
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.token import held_token_id
-from kasboot.steps.token_choice import parse_time
 
 TOKEN_ANNOTATION = "kasboot.dev/storing-token-id"
 POLL_SECONDS = 0.5
