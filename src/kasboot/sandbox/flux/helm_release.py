@@ -2,7 +2,11 @@
 atomic release (install or upgrade, with remediation counters, Stalled, reset and
 force — see remediation.py), the cancelled health checks, and what the GitLab agent
 chart installs (the agentk Deployment, the release record) once its token Secret
-exists; then the simulated agentk connects to the KAS stand-in."""
+exists; then the simulated agentk connects to the KAS stand-in.
+
+After fluxcd/helm-controller: internal/controller/helmrelease_controller.go (the
+reconcile passes and conditions) and internal/reconcile/atomic_release.go (the release
+actions and remediation)."""
 
 from __future__ import annotations
 

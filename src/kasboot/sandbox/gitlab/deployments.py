@@ -2,7 +2,9 @@
 a script) records one with ``POST /projects/:id/deployments``, which creates the
 environment when it does not exist (``find_or_create_by_name``); ``GET`` lists them,
 ``?environment=NAME`` filtering. Deleting an environment deletes its deployments (the
-foreign key cascades), which is how a test sees that an environment survived."""
+foreign key cascades), which is how a test sees that an environment survived.
+
+After gitlabhq/gitlabhq lib/api/deployments.rb (create, list, the environment filter)."""
 
 from __future__ import annotations
 

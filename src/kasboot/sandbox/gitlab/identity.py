@@ -1,5 +1,5 @@
 """Users and their tokens (personal access tokens and OAuth tokens), and who a request
-acts as (``lib/gitlab/auth/auth_finders.rb``)."""
+acts as (gitlabhq/gitlabhq ``lib/gitlab/auth/auth_finders.rb``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HTTP → backend for ``/projects/:id/protected_branches`` (Maintainers only)."""
+"""HTTP → backend for ``/projects/:id/protected_branches`` (Maintainers only), after
+gitlabhq/gitlabhq ``lib/api/protected_branches.rb``."""
 
 from __future__ import annotations
 

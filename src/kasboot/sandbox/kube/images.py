@@ -4,7 +4,8 @@ image reference that does not follow the Docker reference grammar never starts
 (``ErrImagePull`` / ``ImagePullBackOff``). The API server itself accepts any non-empty
 image string, as the real one does; only the pods fail.
 
-The grammar is distribution/reference's (reference.go)::
+The grammar is github.com/distribution/reference's (reference.go, regexp.go); the
+waiting reasons are kubernetes/kubernetes pkg/kubelet/images' (types.go)::
 
     reference   := name [ ":" tag ] [ "@" digest ]
     name        := [domain "/"] path-component ["/" path-component]*

@@ -1,7 +1,8 @@
 """What the API server does with a Secret on every write (Kubernetes ``ValidateSecret``
 and ``ValidateSecretUpdate``): ``stringData`` merged into ``data``, ``type`` defaulted
 to Opaque, the total size bounded, the keys each built-in type requires; on update
-``type`` is immutable and an ``immutable: true`` Secret keeps its data and the flag."""
+``type`` is immutable and an ``immutable: true`` Secret keeps its data and the flag.
+After kubernetes/kubernetes pkg/apis/core/validation/validation.go."""
 
 from __future__ import annotations
 

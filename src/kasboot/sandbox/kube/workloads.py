@@ -4,7 +4,11 @@ Available when every container image parses and pulls; otherwise the pods wait
 ``Available=False, MinimumReplicasUnavailable`` with all replicas unavailable, and the
 kubelet's Events name the pod and the cause (``kubectl describe`` / ``kubectl get
 events`` show them). A change of the registry's pullable images re-evaluates every
-Deployment, as the kubelet's pull back-off would notice."""
+Deployment, as the kubelet's pull back-off would notice.
+
+After kubernetes/kubernetes pkg/controller/deployment/sync.go and
+pkg/controller/deployment/util/deployment_util.go (status, MinimumReplicasUnavailable)
+and pkg/kubelet/images/image_manager.go (the pull and its events)."""
 
 from __future__ import annotations
 
