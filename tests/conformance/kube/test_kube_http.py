@@ -52,6 +52,7 @@ def test_send_writes_json_with_the_clients_headers(
         api_client,
         "POST",
         f"/api/v1/namespaces/{namespace}/configmaps",
+        query=[("fieldManager", "kube-http-test")],  # marks this request in the shared log
         body={"metadata": {"name": "sent"}, "data": {"a": "b"}},
     )
     assert response.status == 201 and b'"sent"' in response.read()
@@ -63,7 +64,7 @@ def test_send_writes_json_with_the_clients_headers(
         records = [
             r
             for r in emulator.request_log.records()  # type: ignore[attr-defined]
-            if r.method == "POST" and r.path.endswith("/configmaps")
+            if r.method == "POST" and "fieldManager=kube-http-test" in r.query
         ]
         if records or time.monotonic() > deadline:
             break
