@@ -89,8 +89,14 @@ def run_bootstrap(
     env: dict[str, str] | None = None,
     request_logger: RequestLogger | None = None,
 ) -> BootstrapRun:
+    from kasboot.plugins import discover, with_plugins
+
     run = BootstrapRun()
-    runner: Runner[BootstrapContext] = Runner(bootstrap_steps(), listener, dry_run=settings.dry_run)
+    steps = bootstrap_steps()
+    plugins = discover([step.name for step in steps], os.environ if env is None else env)
+    runner: Runner[BootstrapContext] = Runner(
+        with_plugins(steps, plugins), listener, dry_run=settings.dry_run
+    )
     try:
         run.context = open_context(settings, cwd=cwd, env=env, request_logger=request_logger)
         runner.run(run.context)
