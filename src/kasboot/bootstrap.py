@@ -89,11 +89,13 @@ def run_bootstrap(
     env: dict[str, str] | None = None,
     request_logger: RequestLogger | None = None,
 ) -> BootstrapRun:
+    from kasboot.commit_lock import serialised_commits
     from kasboot.plugins import discover, with_plugins
 
     run = BootstrapRun()
-    steps = bootstrap_steps()
-    plugins = discover([step.name for step in steps], os.environ if env is None else env)
+    environ = os.environ if env is None else env
+    steps = serialised_commits(bootstrap_steps(), environ)
+    plugins = discover([step.name for step in steps], environ)
     runner: Runner[BootstrapContext] = Runner(
         with_plugins(steps, plugins), listener, dry_run=settings.dry_run
     )
