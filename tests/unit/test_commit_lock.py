@@ -3,6 +3,7 @@ step is over (two open files, as two processes would hold them)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,8 @@ def test_a_failing_step_releases_the_lock(tmp_path: Path) -> None:
         raise RuntimeError("boom")
 
     failing[1].inner.plan = boom
-    try:
+    with contextlib.suppress(RuntimeError):
         failing[1].plan(None)
-    except RuntimeError:
-        pass
     other = steps(lock)
     other[1].plan(None)  # would hang if the failed run had kept the lock
     other[2].apply(None, [])
