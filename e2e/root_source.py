@@ -63,7 +63,7 @@ class RootSource:
             }
         )
         custom = client.CustomObjectsApi(world.kube)
-        flux: dict[str, Any] = custom.get_namespaced_custom_object(
+        flux: Any = custom.get_namespaced_custom_object(
             *SOURCE[:2], FLUX_NAMESPACE, SOURCE[2], "flux-system"
         )
         spec: dict[str, Any] = {

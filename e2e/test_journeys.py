@@ -14,11 +14,13 @@ Real-world variables (the first four are required):
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from tests.contract.fields import contract_report, differences, probe
 
-from e2e.world import World
+from e2e.world import REPORTS, World
 from kasboot.doctor.context import parse_gitlab_time
 
 pytestmark = pytest.mark.sandbox
@@ -126,3 +128,14 @@ def test_root_path_trap_refused_then_fixed(world: World) -> None:
         assert fixed.code == 0, fixed.explain()
         assert ".sourceignore" in world.files_under("", ref=root.name)
         assert world.held_token_id(root.agent) is not None
+
+
+def test_gitlab_answers_the_fields_kasboot_reads(world: World) -> None:
+    """The contract list (tests/contract/gitlab_fields.json) against this world's GitLab;
+    the report, with each endpoint's docs page, is kept for the CI job's artifacts."""
+    answers = probe(world.gl, world.project_path, f"{world.agent}-contract")
+    report = contract_report(answers)
+    if REPORTS is not None:
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        (REPORTS / f"contract-{world.kind}.json").write_text(json.dumps(report, indent=2))
+    assert differences(report) == []
