@@ -23,7 +23,8 @@ from tests.contract.fields import contract_report, differences, probe
 from e2e.world import REPORTS, World
 from kasboot.doctor.context import parse_gitlab_time
 
-pytestmark = pytest.mark.sandbox
+# A real bootstrap waits for Flux (--timeout 5m) and rotate for the agent to reconnect.
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(900)]
 CLOCK_SKEW = 120.0  # seconds a real GitLab's clock may be behind ours
 
 
