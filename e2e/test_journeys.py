@@ -136,3 +136,20 @@ def test_gitlab_answers_the_fields_kasboot_reads(world: World) -> None:
         REPORTS.mkdir(parents=True, exist_ok=True)
         (REPORTS / f"contract-{world.kind}.json").write_text(json.dumps(report, indent=2))
     assert differences(report) == []
+
+
+def test_the_finalizer_removes_what_a_stopped_run_left(world: World) -> None:
+    """What the clean-up of a failed run relies on: a run stopped before Flux (here
+    --no-reconcile) leaves files, a Secret, an agent and its environment; the finalizer
+    (World.purge, through the APIs, not kasboot) removes all of them."""
+    name = f"{world.agent}-stop"
+    world.on_cleanup(lambda: world.purge(name))
+    run = world.kasboot("bootstrap", name, *world.agent_flags(name), "--no-reconcile")
+    assert run.code == 0, run.explain()
+    assert world.find_agent(name) is not None and world.secret(name) is not None
+    world.purge(name)
+    assert world.find_agent(name) is None
+    assert world.environments(name) == []
+    assert world.files_under(f"{world.flux_path}/{name}") == []
+    assert world.files_under(f".gitlab/agents/{name}") == []
+    assert world.secret(name) is None

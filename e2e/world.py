@@ -87,13 +87,14 @@ class World:
     cwd: Path
     timeout: str = "120s"
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    fixed_agent: str | None = None  # KASBOOT_E2E_AGENT: a name chosen by the maintainer
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     # -- names of this run -------------------------------------------------------
     @property
     def agent(self) -> str:
         """A throw-away agent name: a real project never meets it twice."""
-        return f"e2e-{self.run_id}"
+        return self.fixed_agent or f"e2e-{self.run_id}"
 
     @property
     def project_path(self) -> str:
@@ -373,8 +374,7 @@ class RealWorld(World):
         }
         flux_path = os.environ.get("KASBOOT_E2E_FLUX_PATH", "clusters/kasboot-e2e").strip("/")
         super().__init__("real", env, flux_path.removeprefix("./"), directory, timeout="5m")
-        if os.environ.get("KASBOOT_E2E_AGENT"):
-            self.run_id = os.environ["KASBOOT_E2E_AGENT"].removeprefix("e2e-")
+        self.fixed_agent = os.environ.get("KASBOOT_E2E_AGENT") or None
 
     def writes_since(self, mark: Mark) -> list[str]:
         return self.audit_changes(mark)
