@@ -79,6 +79,7 @@ URLS: list[tuple[str, str, Handler]] = [
     ("GET", f"{PROJECT}/repository/branches", repo.list_branches),
     ("POST", f"{PROJECT}/repository/branches", repo.create_branch),
     ("GET", f"{PROJECT}/repository/branches/{{branch}}", repo.get_branch),
+    ("DELETE", f"{PROJECT}/repository/branches/{{branch}}", repo.delete_branch),
     ("GET", f"{PROJECT}/protected_branches", protected.list_protected),
     ("POST", f"{PROJECT}/protected_branches", protected.create_protected),
     ("GET", f"{PROJECT}/protected_branches/{{name}}", protected.get_protected),
