@@ -90,14 +90,18 @@ def run_watched(
     return Watched(result, writes, len(sent))
 
 
-def set_faults(base_url: str, rules: list[dict[str, Any]]) -> None:
-    """Replace the fault rules of one emulator (PUT /-/sandbox/faults)."""
+def set_faults(base_url: str, rules: list[dict[str, Any]], seed: int | None = None) -> None:
+    """Replace the fault rules of one emulator (PUT /-/sandbox/faults), and its draws'
+    seed when given (the same rules and seed fault the same requests again)."""
     import json
     import urllib.request
 
+    body: dict[str, Any] = {"rules": rules}
+    if seed is not None:
+        body["seed"] = seed
     request = urllib.request.Request(
         f"{base_url}/-/sandbox/faults",
-        data=json.dumps({"rules": rules}).encode(),
+        data=json.dumps(body).encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
     )

@@ -4,7 +4,7 @@ of URLs stored in that state) kept in one directory so it survives down/up.
 
     python -m kasboot.sandbox.world serve --dir DIR [--project G/P] [--flux-path P]
         [--no-kas] [--kas-version X.Y.Z|null] [--gitlab-version X.Y.Z]
-        [--external-url URL] [--no-flux]
+        [--external-url URL] [--no-flux] [--fault-seed N]
 
 Files in DIR: ``world.json`` (pid, ports, seed), ``world.log``, ``kubeconfig``,
 ``sandbox.env``, and the emulators' state under ``gitlab/``, ``kube/``, ``flux/``."""
@@ -65,6 +65,9 @@ class WorldOptions:
     flux: bool = True
     gitlab_version: str = DEFAULT_GITLAB_VERSION
     external_url: str | None = None  # where GitLab believes it lives (its links)
+    # The fault draws' seed of both emulators (None: random, shown by GET
+    # /-/sandbox/faults): the same rules and seed fault the same requests again.
+    fault_seed: int | None = None
 
 
 @dataclass
@@ -155,6 +158,7 @@ class World:
             previous.options.kas_version = options.kas_version
             previous.options.gitlab_version = options.gitlab_version
             previous.options.external_url = options.external_url
+            previous.options.fault_seed = options.fault_seed
             self.state = previous
         for port in (self.state.gitlab_port, self.state.kube_port):
             if not _port_free(port):
@@ -175,8 +179,11 @@ class World:
             kas_version=options.kas_version,
             gitlab_version=options.gitlab_version,
             external_url=options.external_url,
+            fault_seed=options.fault_seed,
         ).start()
-        self.kube = KubeEmulator(self.directory / "kube", port=self.state.kube_port).start()
+        self.kube = KubeEmulator(
+            self.directory / "kube", port=self.state.kube_port, fault_seed=options.fault_seed
+        ).start()
         self.gitlab.backend.set_kas(
             options.kas_enabled, options.kas_version or options.gitlab_version
         )
@@ -205,6 +212,9 @@ class World:
         self.state.ready = True
         self.state.save(self.directory)
         LOG.info("sandbox ready: GitLab %s, Kubernetes %s", self.gitlab.url, self.kube.url)
+        LOG.info(
+            "fault seeds: GitLab %s, Kubernetes %s", self.gitlab.faults.seed, self.kube.faults.seed
+        )
 
     def _seed(self) -> None:
         options = self.state.options
@@ -293,6 +303,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--no-flux", action="store_true")
     serve.add_argument("--flux-version", default="")
     serve.add_argument("--flux-receiver", action="store_true")
+    serve.add_argument("--fault-seed", type=int, default=None)
     return parser.parse_args(argv)
 
 
@@ -307,6 +318,7 @@ def options_from(args: argparse.Namespace) -> WorldOptions:
         flux=not args.no_flux,
         gitlab_version=args.gitlab_version,
         external_url=args.external_url,
+        fault_seed=args.fault_seed,
     )
 
 
