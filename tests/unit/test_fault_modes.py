@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -288,3 +289,73 @@ def test_an_injector_without_a_seed_picks_and_reports_one() -> None:
     assert len(seeds) > 1
     replay = FaultInjector(seed=next(iter(seeds)))
     assert replay.seed in seeds
+
+
+# --- holds a test ends: "release" ------------------------------------------------
+
+
+def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except Exception as error:  # the outcome is what the test checks
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_hit(faults: FaultInjector) -> None:
+    deadline = time.monotonic() + 30  # bounds a broken run only
+    while not (faults.rules and faults.rules[0].hits):
+        assert time.monotonic() < deadline, "the request never arrived"
+        time.sleep(0.01)
+
+
+def test_release_ends_a_latency_hold_and_the_request_is_handled(
+    served: tuple[CountingApp, FaultInjector, str],
+) -> None:
+    app, faults, url = served
+    _rules(faults, latency_ms=600_000)  # ten minutes: only a release ends it in this test
+    thread, outcome = _in_thread(lambda: requests.post(f"{url}/things", timeout=120))
+    _wait_hit(faults)
+    assert app.writes == 0  # held before the app
+    body = {"rules": [], "release": True}
+    assert requests.put(f"{url}/-/sandbox/faults", json=body, timeout=5).status_code == 200
+    thread.join(timeout=120)
+    assert outcome["value"].status_code == 201
+    assert app.writes == 1
+
+
+def test_release_ends_an_applied_timeout_with_the_dropped_connection(
+    served: tuple[CountingApp, FaultInjector, str],
+) -> None:
+    app, faults, url = served
+    _rules(faults, mode="applied_timeout", hold_ms=600_000)
+    thread, outcome = _in_thread(lambda: requests.post(f"{url}/things", timeout=120))
+    _wait_hit(faults)
+    requests.put(f"{url}/-/sandbox/faults", json={"rules": [], "release": True}, timeout=5)
+    thread.join(timeout=120)
+    assert isinstance(outcome["error"], requests.exceptions.ConnectionError)
+    assert app.writes == 1
+
+
+def test_a_put_without_release_leaves_holds_alone(
+    served: tuple[CountingApp, FaultInjector, str],
+) -> None:
+    """Re-arming a rule while an earlier request is held keeps that request held until
+    the release that follows; the request after it meets the new rule."""
+    app, faults, url = served
+    _rules(faults, latency_ms=600_000, times=1)
+    thread, outcome = _in_thread(lambda: requests.post(f"{url}/things", timeout=120))
+    _wait_hit(faults)
+    _rules(faults, status=503)
+    assert app.writes == 0 and thread.is_alive()
+    assert _post(url, "kasboot/1") == 503
+    faults.replace([{"path": "/things", "status": 503}], release=True)
+    thread.join(timeout=120)
+    assert outcome["value"].status_code == 201  # its rule was latency only
+    assert app.writes == 1

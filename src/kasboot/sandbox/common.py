@@ -9,7 +9,8 @@ under ``/-/sandbox/`` (never logged, never faulted):
                                   at, fault}]
     DELETE /-/sandbox/requests    clear it
     GET    /-/sandbox/faults      the active fault rules and the seed: {"seed", "rules"}
-    PUT    /-/sandbox/faults      replace them: {"rules": [FaultRule…], "seed": int?}
+    PUT    /-/sandbox/faults      replace them: {"rules": [FaultRule…], "seed": int?,
+                                  "release": bool?} (release: end every hold now)
     DELETE /-/sandbox/faults      remove them all
 
 A FaultRule is ``{"path": regex, "method": "GET"|…|null, "user_agent": regex|null,
@@ -33,7 +34,8 @@ body may carry ``"seed": int`` (the draws restart from it); GET answers ``{"seed
                      (each watch event is one chunk)
 
 ``status`` is needed by ``reject`` and ``applied_status`` only; a rule without one only
-adds latency. Each log record says which fault answered (``fault``: the mode, or "").
+adds latency. Each log record says which fault answered (``fault``: the mode, "latency"
+for a request only delayed, or "").
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ class SandboxMiddleware:
         user_agent = request_headers.get(b"user-agent", b"").decode("latin-1")
         latency, rule = self.faults.pick(method, path, user_agent)
         if latency:
-            await asyncio.sleep(latency)
+            await self.hold(latency)
         try:
             if rule is None:
                 await self.app(scope, receive, tracking_send)
@@ -212,9 +214,19 @@ class SandboxMiddleware:
                     status=status_holder["status"],
                     user_agent=user_agent,
                     ms=round((time.perf_counter() - started) * 1000, 3),
-                    fault=rule.mode if rule is not None else "",
+                    fault=rule.mode if rule is not None else ("latency" if latency else ""),
                 )
             )
+
+    async def hold(self, seconds: float) -> None:
+        """Wait `seconds`, or less when a PUT with ``"release": true`` comes first."""
+        releases = self.faults.releases
+        deadline = time.monotonic() + seconds
+        while self.faults.releases == releases:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.02))
 
     def _faults_body(self) -> dict[str, Any]:
         return {"seed": self.faults.seed, "rules": [asdict(r) for r in self.faults.rules]}
@@ -238,7 +250,7 @@ class SandboxMiddleware:
             await self._send_fault(send, rule)
             return
         if rule.mode == "applied_timeout":
-            await asyncio.sleep(rule.hold_ms / 1000)
+            await self.hold(rule.hold_ms / 1000)
         await _drop(scope)
 
     async def _run_cut(self, scope: Scope, receive: Receive, send: Send, rule: FaultRule) -> None:
@@ -270,7 +282,8 @@ class SandboxMiddleware:
         elif path == "faults" and method == "PUT":
             try:
                 body = json.loads(await _read_body(receive) or b"{}")
-                self.faults.replace(body.get("rules", []), body.get("seed"))
+                rules, seed = body.get("rules", []), body.get("seed")
+                self.faults.replace(rules, seed, release=bool(body.get("release")))
             except (TypeError, ValueError, AttributeError) as error:
                 await _send_json(send, 400, {"message": str(error)}, [])
                 return

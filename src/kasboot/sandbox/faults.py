@@ -89,16 +89,24 @@ class FaultInjector:
         if seed is None:
             seed = random.SystemRandom().randrange(_SEED_LIMIT)
         self.seed = _seed_value(seed)
+        # Bumped by every release: a request held (latency, applied_timeout) since before
+        # the bump stops waiting (see SandboxMiddleware.hold).
+        self.releases = 0
         self._lock = threading.Lock()
 
-    def replace(self, rules: list[dict[str, Any]], seed: int | None = None) -> None:
+    def replace(
+        self, rules: list[dict[str, Any]], seed: int | None = None, release: bool = False
+    ) -> None:
         """New rules (their hit counts from 0) and, when given, a new seed: the same rules
-        and seed replay the same draws."""
+        and seed replay the same draws. ``release``: then end the wait of every request
+        held now, so that a test holds a request exactly as long as it needs to."""
         parsed = [FaultRule(**{k: v for k, v in r.items() if k != "hits"}) for r in rules]
         with self._lock:
             if seed is not None:
                 self.seed = _seed_value(seed)
             self.rules = parsed
+            if release:
+                self.releases += 1
 
     def pick(self, method: str, path: str, user_agent: str = "") -> tuple[float, FaultRule | None]:
         """Latency to add (seconds) and the rule whose fault answers, if any."""
