@@ -199,6 +199,14 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
     help="Clusters sharing the GitLab (contexts sandbox, sandbox-2, …; Flux of each extra "
     "cluster at ./clusters/sandbox-N), for trying `kasboot fleet`.",
 )
+@click.option(
+    "--fault-seed",
+    type=click.IntRange(0, 2**31 - 1),
+    default=None,
+    metavar="N",
+    help="Seed the emulators' fault draws, to replay a fault run (default: random; "
+    "GET /-/sandbox/faults shows it).",
+)
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
     directory: Path,
@@ -212,6 +220,7 @@ def up(
     flux_version: str | None,
     flux_receiver: bool,
     clusters: int,
+    fault_seed: int | None,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
@@ -228,6 +237,8 @@ def up(
     flux_args = _flux_world_args(flux_version, flux_receiver)
     if clusters > 1:
         flux_args += ["--clusters", str(clusters)]
+    if fault_seed is not None:
+        flux_args += ["--fault-seed", str(fault_seed)]
     directory.mkdir(parents=True, exist_ok=True)
     if _running_pid(directory) is not None:
         click.echo(f"# the sandbox in {directory} is already running", err=True)
