@@ -6,6 +6,7 @@ group's static command list, glab's `bs` alias, and where --debug / -v may stand
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -32,9 +33,13 @@ print(json.dumps(sorted(sys.modules)))
 HEAVY = ("kubernetes", "gitlab", "git", "ruamel", "requests", "urllib3", "rich", "starlette")
 
 
-def _modules_after(*args: str) -> set[str]:
+def _modules_after(*args: str, env: dict[str, str] | None = None) -> set[str]:
     completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
     )
     return set(json.loads(completed.stdout.strip().splitlines()[-1]))
 
@@ -48,6 +53,14 @@ def test_group_help_and_version_import_no_command(args: tuple[str, ...]) -> None
     modules = _modules_after(*args)
     ours = sorted(m for m in modules if m.startswith("kasboot"))
     assert ours == ["kasboot", "kasboot.cli", "kasboot.cli.argv", "kasboot.errors"]
+    assert _heavy(modules) == []
+
+
+def test_completing_a_command_name_imports_no_command() -> None:
+    """`kasboot <TAB>` answers from the static table."""
+    completing = {"_KASBOOT_COMPLETE": "bash_complete", "COMP_WORDS": "kasboot ", "COMP_CWORD": "1"}
+    modules = _modules_after(env=completing)
+    assert sorted(m for m in modules if m.startswith("kasboot.cli.")) == ["kasboot.cli.argv"]
     assert _heavy(modules) == []
 
 

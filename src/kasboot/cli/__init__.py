@@ -15,13 +15,16 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from kasboot import __version__
 from kasboot.cli.argv import DEBUG, options_part, place_global_flags
 from kasboot.errors import ExitCode, KasbootError, printed_line
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class Entry:
@@ -107,6 +110,19 @@ class LazyGroup(click.Group):
         name, command, rest = super().resolve_command(ctx, args)
         # The canonical name, so that usage lines, default_map and completion agree.
         return ALIASES.get(name or "", name), command, rest
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """`kasboot <TAB>`: the names from the static table (click's own completion would
+        import every command to ask for its help line), then the group's options."""
+        from click.shell_completion import CompletionItem
+
+        results = [
+            CompletionItem(name, help=COMMANDS[name].short_help)
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        results.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return results
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the static table, laid out as click lays it out."""
