@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from kasboot.errors import UsageError
 from kasboot.input_checks import check_text
@@ -264,6 +262,10 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """Option values from a YAML map; keys as long flags (manifest-path) or fields."""
+    # Imported here: `bootstrap --help` declares the options and must not load ruamel.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:
