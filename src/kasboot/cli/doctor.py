@@ -29,7 +29,7 @@ def _request_logger(settings: Any) -> Any:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("agent", required=False)
+@click.argument("agent", required=False, envvar="KASBOOT_AGENT")
 @bootstrap_options
 def doctor(agent: str | None, **params: Any) -> None:
     """Check everything bootstrap depends on, and AGENT's state when given.
@@ -43,13 +43,14 @@ def doctor(agent: str | None, **params: Any) -> None:
     """
     from kasboot.doctor import run_doctor
     from kasboot.doctor.context import PLACEHOLDER_AGENT
-    from kasboot.doctor.render import print_report
+    from kasboot.doctor.render import print_report, waiting
     from kasboot.ui.console import make_console
 
     settings = _settings({"agent": agent or PLACEHOLDER_AGENT, **params})
-    report = run_doctor(
-        settings, agent_given=agent is not None, request_logger=_request_logger(settings)
-    )
+    with waiting("Checking GitLab, the cluster and Flux", json_output=settings.output == "json"):
+        report = run_doctor(
+            settings, agent_given=agent is not None, request_logger=_request_logger(settings)
+        )
     if settings.output == "json":
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -58,7 +59,7 @@ def doctor(agent: str | None, **params: Any) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("agent")
+@click.argument("agent", envvar="KASBOOT_AGENT")
 @bootstrap_options
 def status(agent: str, **params: Any) -> None:
     """Show AGENT at a glance: registered? tokens (last used)? Secret (which token)?
@@ -67,12 +68,13 @@ def status(agent: str, **params: Any) -> None:
     Exits 0 when the agent is healthy, 6 when it is registered but not Ready or not
     connected, 4 when it is not registered.
     """
-    from kasboot.doctor.render import print_status
+    from kasboot.doctor.render import print_status, waiting
     from kasboot.doctor.status import read_status, status_document, status_exit_code
     from kasboot.ui.console import make_console
 
     settings = _settings({"agent": agent, **params})
-    state = read_status(settings, request_logger=_request_logger(settings))
+    with waiting(f"Reading {agent}", json_output=settings.output == "json"):
+        state = read_status(settings, request_logger=_request_logger(settings))
     now = datetime.now(timezone.utc)
     if settings.output == "json":
         click.echo(json.dumps(status_document(state, now), indent=2))

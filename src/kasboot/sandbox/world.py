@@ -69,6 +69,9 @@ class WorldOptions:
     gitlab_version: str = DEFAULT_GITLAB_VERSION
     external_url: str | None = None  # where GitLab believes it lives (its links)
     clusters: int = 1  # clusters sharing the GitLab: sandbox, sandbox-2, … (a seed option)
+    # The fault draws' seed of both emulators (None: random, shown by GET
+    # /-/sandbox/faults): the same rules and seed fault the same requests again.
+    fault_seed: int | None = None
 
 
 def cluster_names(count: int) -> list[str]:
@@ -79,9 +82,6 @@ def cluster_names(count: int) -> list[str]:
 def extra_flux_path(name: str) -> str:
     """Where an extra cluster's Flux is bootstrapped: beside the first one's default."""
     return f"./clusters/{name}"
-    # The fault draws' seed of both emulators (None: random, shown by GET
-    # /-/sandbox/faults): the same rules and seed fault the same requests again.
-    fault_seed: int | None = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ import click
 import questionary
 
 from kasboot.credentials import gitlab_credentials, normalise_url
-from kasboot.errors import UsageError
+from kasboot.errors import GitLabError, UsageError, printed_line
 from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.wizard_discovery import (
@@ -354,8 +354,14 @@ class Wizard:
         say(f"Saved to {target}; later runs here start from it (flags still win).")
 
     def run(self) -> None:
-        gitlab, project = self.ask_gitlab()
-        existing = gitlab.agent_names(project)
+        while True:  # a host that does not answer (or a project not found) is asked again
+            gitlab, project = self.ask_gitlab()
+            try:
+                existing = gitlab.agent_names(project)
+                break
+            except GitLabError as error:
+                say(f"✖ {printed_line(error)}", style="red")
+                say("Try another host or project (Ctrl-C to stop).")
         context = self.ask_context()
         agent = self.ask_agent(existing, context)
         self.settings = with_fields(self.settings, agent=agent, repo=project, context=context)
