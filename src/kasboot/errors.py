@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     GITLAB = 4
     CLUSTER = 5
     FLUX = 6
+    CHANGES_PENDING = 10  # `plan --detailed-exitcode`: the plan is not empty (not an error)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     TERMINATED = 143  # SIGTERM (128 + 15, as shells report it): a cancelled CI job
 

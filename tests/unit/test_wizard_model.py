@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from kasboot.cli.options import bootstrap_options, settings_from_click
 from kasboot.settings import Settings, build_settings
-from kasboot.wizard_model import (
+from kasboot.wizard.model import (
     FluxSource,
     ReleaseNames,
     check_agent_name,

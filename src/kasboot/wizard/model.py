@@ -13,8 +13,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from kasboot.cli.options import SPECS
 from kasboot.errors import UsageError
+from kasboot.option_specs import SPECS
 from kasboot.settings import Settings, build_settings
 from kasboot.validation import normalise_repo_path, validate_agent_name
 
