@@ -60,7 +60,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "plan": Entry(
         "kasboot.cli.bootstrap:plan",
-        "Show every change `bootstrap` would make (diffs included); write nothing.",
+        "Show every change `bootstrap` would make, diffs included; write nothing.",
     ),
     "render": Entry(
         "kasboot.cli.render:render",
