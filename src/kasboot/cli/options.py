@@ -21,6 +21,7 @@ import click
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from kasboot.cli.options_reach import REACH_SPECS, check_proxy_sources
 from kasboot.errors import UsageError
 from kasboot.input_checks import check_text
 from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings, parse_bool
@@ -144,6 +145,7 @@ SPECS: tuple[_Spec, ...] = (
           metavar="text|json"),
     _bool("verbose", "--verbose", "--no-verbose", "Say more.", False, short="-v"),
 )  # fmt: skip
+SPECS += tuple(_Spec(**spec) for spec in REACH_SPECS)  # the seed options
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
 
@@ -325,6 +327,7 @@ def settings_from_click(params: dict[str, Any], config_file: Path | None) -> Set
     click), the config file and the defaults, in that order of precedence."""
     path = config_file if config_file is not None else find_config_file()
     from_file = load_config_file(path) if path is not None else {}
+    check_proxy_sources(params, from_file, path)
     options: dict[str, Any] = {}
     for name in SETTINGS_FIELDS:
         value = params.get(name)
