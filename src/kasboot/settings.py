@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,8 @@ class Settings:
     output: str = "text"
     verbose: bool = False
     # the seed options (kasboot.seed_options)
-    https_proxy: str | None = None
-    http_proxy: str | None = None
+    https_proxy: str | None = field(default=None, repr=False)  # may hold credentials
+    http_proxy: str | None = field(default=None, repr=False)
     no_proxy: str | None = None
     service_account_name: str | None = None
     create_service_account: bool = True
