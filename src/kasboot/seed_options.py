@@ -155,6 +155,19 @@ def _receptive_settings(given: Mapping[str, Any], values: dict[str, Any]) -> Non
             hint="use grpcs://host:port (recommended), grpc://, wss:// or ws://",
         )
     values["receptive_url"] = url
+    # The token reaches the chart through valuesFrom (never git), and Flux reads valuesFrom
+    # only in the HelmRelease's own namespace: the HelmRelease lives next to the token.
+    target = values.get("helm_release_target_namespace", "gitlab-agent")
+    release_namespace = values.get("helm_release_namespace")
+    if release_namespace is None:
+        values["helm_release_namespace"] = target
+    elif release_namespace != target:
+        raise UsageError(
+            "--receptive needs the HelmRelease in the agent's namespace "
+            f"(--helm-release-namespace {release_namespace} is not {target})",
+            hint="Flux reads the token Secret (valuesFrom) only in the HelmRelease's namespace, "
+            "and the token must not be committed: drop --helm-release-namespace",
+        )
     if ca_cert is not None:
         path = existing_file(ca_cert, "--receptive-ca-cert file")
         if "-----BEGIN CERTIFICATE-----" not in path.read_text(encoding="utf-8", errors="replace"):

@@ -87,6 +87,13 @@ def test_receptive_values_keep_the_token_secret_out_of_helms_hands() -> None:
     assert "kasAddress" not in config
     assert config["receptive"] == {"enabled": True}
     assert config["secretName"] == "gitlab-agent-token-receptive"  # never the token Secret
+    assert (
+        spec["values"]
+        and build_settings(
+            agent="a", receptive=True, receptive_url="grpcs://a:1"
+        ).helm_release_namespace
+        == "gitlab-agent"
+    )  # valuesFrom reads the token Secret there
     assert spec["valuesFrom"] == [
         {
             "kind": "Secret",
@@ -109,6 +116,10 @@ def test_receptive_values_keep_the_token_secret_out_of_helms_hands() -> None:
         ({"receptive_url": "grpcs://a:1"}, "needs --receptive"),
         ({"receptive": True, "receptive_url": "https://a"}, "invalid --receptive-url"),
         ({"flux_environment_agent": "steal"}, "invalid --flux-environment-agent"),
+        (
+            {"receptive": True, "receptive_url": "grpcs://a:1", "helm_release_namespace": "x"},
+            "needs the HelmRelease in the agent's namespace",
+        ),
     ],
 )
 def test_refusals(options: dict[str, Any], message: str) -> None:
