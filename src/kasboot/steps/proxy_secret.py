@@ -30,9 +30,11 @@ class StoreProxySecret:
         self._existing: dict[str, Any] | None = None
 
     def skipped(self, ctx: BootstrapContext) -> str | None:
-        return None if wanted_data(ctx) else "no proxy credentials"
+        return None  # not SKIPPED when unused: a plain re-run stays all UNCHANGED
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
+        if not wanted_data(ctx):
+            return []
         namespace = ctx.settings.helm_release_target_namespace
         name = proxy_secret_name(ctx.settings)
         keys = ", ".join(sorted(wanted_data(ctx)))
@@ -67,5 +69,7 @@ class StoreProxySecret:
         ctx.cluster.put_secret(namespace, body, metadata.get("resourceVersion"))
 
     def summary(self, ctx: BootstrapContext) -> str:
+        if not wanted_data(ctx):
+            return "no proxy credentials to keep"
         namespace = ctx.settings.helm_release_target_namespace
         return f"Secret {namespace}/{proxy_secret_name(ctx.settings)} holds the proxy URLs"

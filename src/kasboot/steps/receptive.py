@@ -43,13 +43,16 @@ class ReceptiveUrl:
         self._existing: dict[str, Any] | None = None
 
     def skipped(self, ctx: BootstrapContext) -> str | None:
-        return None if ctx.settings.receptive else "not a receptive agent"
+        # Not SKIPPED when off: a re-run of a plain bootstrap stays all UNCHANGED.
+        return None
 
     def _version(self, ctx: BootstrapContext) -> str | None:
         version = ctx.metadata.get("version")
         return str(version) if version else None
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
+        if not ctx.settings.receptive:
+            return []
         wanted = _wanted(ctx)
         self._existing = None
         if ctx.agent is not None:
@@ -84,6 +87,8 @@ class ReceptiveUrl:
         ctx.receptive_public_key = str(created.get("public_key") or "") or None
 
     def summary(self, ctx: BootstrapContext) -> str:
+        if not ctx.settings.receptive:
+            return "not a receptive agent (agentk connects to KAS)"
         if ctx.receptive_public_key is None:
             return f"GitLab would connect to {ctx.settings.receptive_url}"
         return f"GitLab connects to {ctx.settings.receptive_url} (JWT public key in the values)"

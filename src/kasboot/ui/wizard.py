@@ -21,6 +21,11 @@ from kasboot.credentials import gitlab_credentials, normalise_url
 from kasboot.errors import UsageError
 from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings
 from kasboot.steps.context import BootstrapContext
+from kasboot.ui.wizard_reach import (
+    ask_flux_environment_agent,
+    ask_seed_options,
+    say_shared_flux,
+)
 from kasboot.wizard_discovery import (
     WizardGitLab,
     baseline_settings,
@@ -35,7 +40,6 @@ from kasboot.wizard_discovery import (
     resolve_presets,
 )
 from kasboot.wizard_model import (
-    RBAC_CHOICES,
     check_agent_name,
     check_option,
     check_project_path,
@@ -44,7 +48,6 @@ from kasboot.wizard_model import (
     default_manifest_path,
     default_release_names,
     equivalent_args,
-    generated_values,
     order_contexts,
     pick_source,
     suggest_agent_name,
@@ -249,7 +252,7 @@ class Wizard:
         )
         self.settings = with_fields(s, create_environment=wanted, create_flux_environment=wanted)
 
-    def ask_advanced(self) -> None:
+    def ask_advanced(self, shared_with: str | None = None) -> None:
         if not ask_confirm(
             "Customise advanced options (values files, CA certificate, proxy, RBAC, agent "
             "version)?",
@@ -267,29 +270,21 @@ class Wizard:
             str(s.kas_ca_cert or ""),
             lambda t: True if not t.strip() else check_option("kas_ca_cert")(t),
         )
-        https_proxy = ask_text("HTTPS proxy for agentk (empty for none):")
-        no_proxy = ask_text("NO_PROXY for agentk (empty for none):") if https_proxy else ""
-        rbac = ask_select("RBAC for agentk:", RBAC_CHOICES, "cluster-admin")
-        role = ask_text("Name of the existing ClusterRole:") if rbac == "existing" else ""
+        seeds = ask_seed_options(s)  # proxy, RBAC, replicas: flags (cli/options_reach.py)
         version = ask_text(
             "agentk version (empty: the GitLab instance's KAS version):",
             s.agent_version or "",
             lambda t: True if not t.strip() else check_option("agent_version")(t),
         )
+        if shared_with is not None:
+            seeds["flux_environment_agent"] = ask_flux_environment_agent(s, shared_with)
         values = [v for v in files.split(",") if v.strip()]
-        self.values_text = generated_values(
-            https_proxy=https_proxy, no_proxy=no_proxy, rbac=rbac, role=role
-        )
-        if self.values_text is not None:
-            self.values_path = ask_text(
-                "File for the generated values (written on confirmation):",
-                f"kasboot-values-{s.agent}.yaml",
-            )
         self.settings = with_fields(
             s,
             helm_release_values=tuple(values),
             kas_ca_cert=ca_cert or None,
             agent_version=version or None,
+            **seeds,
         )
 
     # -- review and run ----------------------------------------------------------------
@@ -364,7 +359,8 @@ class Wizard:
         self.ask_manifest_path(ctx, gitlab)
         self.ask_release(ctx, gitlab)
         self.ask_environments()
-        self.ask_advanced()
+        shared = say_shared_flux(ctx, self.settings)  # another agent's Flux: said, kept
+        self.ask_advanced(shared)
         self.review_and_run()
 
 
