@@ -58,6 +58,10 @@ COMMANDS: dict[str, Entry] = {
         "kasboot.cli.fleet:fleet",
         "Bootstrap many clusters from one fleet file: plan, apply, or a CI pipeline.",
     ),
+    "glab": Entry(
+        "kasboot.cli.glab:glab",
+        "kasboot inside glab: `glab kasboot …` and `glab cluster-bootstrap …`.",
+    ),
     "plan": Entry(
         "kasboot.cli.bootstrap:plan",
         "Show every change `bootstrap` would make, diffs included; write nothing.",

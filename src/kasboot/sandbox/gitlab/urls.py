@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from kasboot.sandbox.gitlab import deployments, graphql_api
+from kasboot.sandbox.gitlab import deployments, graphql_api, url_configurations
 from kasboot.sandbox.gitlab import responses as core
 from kasboot.sandbox.gitlab import responses_archive as archive
 from kasboot.sandbox.gitlab import responses_protected as protected
@@ -49,10 +49,14 @@ URLS: list[tuple[str, str, Handler]] = [
     ("POST", f"{AGENT}/tokens", core.create_agent_token),
     ("GET", f"{AGENT}/tokens/{{token_id}}", core.get_agent_token),
     ("DELETE", f"{AGENT}/tokens/{{token_id}}", core.revoke_agent_token),
-    ("GET", f"{AGENT}/url_configurations", core.list_url_configurations),
-    ("POST", f"{AGENT}/url_configurations", core.create_url_configuration),
-    ("GET", f"{AGENT}/url_configurations/{{config_id}}", core.get_url_configuration),
-    ("DELETE", f"{AGENT}/url_configurations/{{config_id}}", core.delete_url_configuration),
+    ("GET", f"{AGENT}/url_configurations", url_configurations.list_url_configurations),
+    ("POST", f"{AGENT}/url_configurations", url_configurations.create_url_configuration),
+    ("GET", f"{AGENT}/url_configurations/{{config_id}}", url_configurations.get_url_configuration),
+    (
+        "DELETE",
+        f"{AGENT}/url_configurations/{{config_id}}",
+        url_configurations.delete_url_configuration,
+    ),
     ("GET", f"{PROJECT}/environments", core.list_environments),
     ("POST", f"{PROJECT}/environments", core.create_environment),
     ("GET", f"{PROJECT}/environments/{{environment_id}}", core.get_environment),
