@@ -86,6 +86,7 @@ def test_bootstrap_help_imports_only_what_declares_its_options(command: str) -> 
         "kasboot.option_sources",
         "kasboot.option_specs",
         "kasboot.secret_scan",
+        "kasboot.seed_input",
         "kasboot.settings",
         "kasboot.validation",
     }

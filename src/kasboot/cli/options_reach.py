@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kasboot.errors import UsageError
-from kasboot.seed_options import proxy_has_credentials
+from kasboot.seed_input import proxy_has_credentials
 
 PROXY_FLAGS = {"https_proxy": "--https-proxy", "http_proxy": "--http-proxy"}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kasboot.seed_options import proxy_has_credentials
+from kasboot.seed_input import proxy_has_credentials
 from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.shared_flux import other_agent
