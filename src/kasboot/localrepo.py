@@ -257,6 +257,13 @@ class LocalClone:
             self.repo.git.push(self.remote_name, f"{commit}:refs/heads/{branch}")
         except gitpython().GitCommandError as error:
             detail = _git_message(error)
+            refusal = _server_refusal(error)
+            if refusal is not None:
+                raise GitLabError(
+                    f"GitLab refused the push to {branch!r}: {refusal}",
+                    hint="ask a Maintainer for push access to the branch (Settings > "
+                    "Repository > Protected branches), or choose another --manifest-branch",
+                ) from None
             if any(w in detail for w in ("non-fast-forward", "fetch first", "rejected")):
                 raise _moved_on(branch, base, None, detail) from None
             raise GitLabError(
@@ -333,6 +340,23 @@ def _git_message(error: git.GitCommandError) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = [line.removeprefix("stderr: ").strip("'") for line in lines]
     return "; ".join(line for line in lines if line)[:400]
+
+
+def _server_refusal(error: git.GitCommandError) -> str | None:
+    """GitLab's own reason when its pre-receive checks declined the push (git shows it as
+    `remote: GitLab: …`): a protected branch, a force push, a push rule. A re-run would
+    be refused the same way, unlike a branch that moved on."""
+    text = str(error.stderr or error.stdout or "")
+    reasons = [  # GitPython puts "stderr: '" before its first line
+        found.group(1).strip().rstrip("'")
+        for found in (re.search(r"remote:\s*GitLab:\s*(.+)", line) for line in text.splitlines())
+        if found
+    ]
+    if reasons:
+        return " ".join(reasons)[:300].rstrip(".")
+    if "pre-receive hook declined" in text:
+        return "its pre-receive hook declined it"
+    return None
 
 
 def _moved_on(branch: str, base: str, tip: str | None, detail: str = "") -> GitLabError:

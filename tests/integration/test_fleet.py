@@ -19,7 +19,7 @@ from kasboot.sandbox.world import cluster_names, extra_flux_path
 from tests.integration.bootstrap_helpers import kasboot_writes
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(900)]  # minutes on a busy machine
 
 
 def fleet_file(directory: Path, count: int) -> Path:
