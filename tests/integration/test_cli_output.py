@@ -99,6 +99,7 @@ def test_every_reporting_command_prints_one_valid_document(
         "doctor": ["doctor", *flags(bootstrapped)],
         "status": ["status", *flags(bootstrapped)],
         "token list": ["token", "list", *flags(bootstrapped)],
+        "token rotate": ["token", "rotate", *flags(bootstrapped), "--dry-run"],
         "token revoke": ["token", "revoke", *flags(bootstrapped), "999999", "--dry-run"],
         "uninstall": ["uninstall", *flags(bootstrapped), "--dry-run"],
     }
