@@ -233,7 +233,7 @@ COMMAND_OPTIONS: dict[str, tuple[str, ...]] = {
     "bootstrap": _ALL,
     "plan": tuple(name for name in _ALL if name != "dry_run"),
     "wizard": tuple(name for name in _ALL if name not in ("dry_run", "output")),
-    "render": ("repo", "ca_file", "timeout", *_RENDERED, "output"),
+    "render": ("repo", "ca_file", "timeout", *_RENDERED, *_RUN),
     "doctor": (*_CONNECT, *RECORDED_FIELDS, "no_reconcile", "commit_via", *_RUN),
     "status": (*_CONNECT, *RECORDED_FIELDS, *_RUN),
     "token rotate": (*_CONNECT, *RECORDED_FIELDS, "force", "dry_run", *_RUN),

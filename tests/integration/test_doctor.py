@@ -286,5 +286,8 @@ def test_root_path_trap_that_bit_is_diagnosed_exit_6(root_path: Sandbox) -> None
     source = line(result, "Flux source")
     assert source.startswith("✖") and "root-path trap" in source
     assert ".gitlab/agents/bitten/config.yaml" in source
+    # once the trap has fired, the fix offered is kasboot's own repair too (issue 19.13)
+    assert "`kasboot bootstrap bitten --fix sourceignore`" in result.stdout
+    assert "`kasboot bootstrap bitten --fix sourceignore`" in skipped.stderr
     assert line(result, "Flux topology").startswith("✖")
     assert line(result, "HelmRelease").startswith("✖")  # never applied

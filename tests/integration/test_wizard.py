@@ -112,6 +112,10 @@ def test_defaults_bootstrap_and_the_equivalent_command_changes_nothing(world: Sa
     assert "Plan: " in screen and "change(s)" in screen
     assert "Next: `kasboot status sandbox -R demo/fleet`" in screen
     assert "Use manifest path" not in screen  # a good verdict needs no second yes
+    # every read that can take a while is announced: never a silent freeze
+    for announced in ("Reading the agents of demo/fleet …", "Reading the cluster's Flux setup …",
+                      "Checking the layout with the topology guard …"):  # fmt: skip
+        assert screen.index(announced) < screen.index("Review: your answers")
 
     args = equivalent_command(screen)
     assert args[:2] == ["bootstrap", "sandbox"]  # the agent is named after the kube context

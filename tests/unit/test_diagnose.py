@@ -39,6 +39,8 @@ def test_root_path_trap_in_every_wording(message: str) -> None:
     assert diagnosis is not None
     assert (diagnosis.code, diagnosis.file) == ("root-path-trap", CONFIG)
     assert "config.yaml" in diagnosis.cause and ".sourceignore" in diagnosis.fix
+    agent = CONFIG.split("/")[2]
+    assert f"`kasboot bootstrap {agent} --fix sourceignore`" in diagnosis.fix
     assert diagnosis.detail == message
 
 

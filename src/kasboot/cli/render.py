@@ -12,6 +12,7 @@ import click
 from kasboot.cli.completion import complete_agent_names
 from kasboot.cli.help import KasbootCommand
 from kasboot.cli.options import command_options, settings_from_click
+from kasboot.cli.reporting import request_logger_for
 from kasboot.steps.manifests import agent_image_tag, enabled_kas_address
 
 
@@ -60,7 +61,9 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
 
         _, host = resolve_project(settings.repo, Path.cwd(), dict(os.environ))
         credentials = gitlab_credentials(host_hint=host)
-        gitlab = GitLabAPI.for_credentials(credentials, ca_file=settings.ca_file)
+        gitlab = GitLabAPI.for_credentials(
+            credentials, ca_file=settings.ca_file, request_logger=request_logger_for(settings)
+        )
         gitlab.bound_run(Deadline(settings.timeout), settings.timeout)
         gitlab_url = gitlab.url
         kas = gitlab.metadata().get("kas") or {}

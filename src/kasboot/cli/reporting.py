@@ -106,6 +106,7 @@ def finish(
 # -- a JSON document when the command never got to report ---------------------------
 
 _OUTPUT_FLAGS = ("-o", "--output")
+_ALIASES = {"bs": "bootstrap"}  # glab's alias: the document names the command
 
 
 def json_requested(argv: Sequence[str], env: Mapping[str, str]) -> bool:
@@ -132,7 +133,7 @@ def command_name(argv: Sequence[str]) -> str:
     words = [arg for arg in argv if not arg.startswith("-")]
     if not words:
         return "kasboot"
-    first = words[0]
+    first = _ALIASES.get(words[0], words[0])
     if first == "token" and len(words) > 1 and words[1] in ("rotate", "list", "revoke"):
         return f"token {words[1]}"
     return first if first in COMMANDS else "kasboot"

@@ -8,6 +8,7 @@ names only, so no token can reach them."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from kasboot.pipeline import StepReport
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "output.schema.json"
 _TIME_KEYS = ("last_contact",)
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 def timestamp(moment: datetime) -> str:
@@ -26,8 +28,10 @@ def timestamp(moment: datetime) -> str:
 def _as_time(value: Any) -> Any:
     if not isinstance(value, str) or not value:
         return value
+    # Python 3.10's fromisoformat takes neither "Z" nor fractions of other than 3/6 digits
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], value.replace("Z", "+00:00"))
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return value
     return timestamp(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
