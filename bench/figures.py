@@ -148,7 +148,8 @@ def startup_figures() -> list[Figure]:
             1.5,
             values["ratio"],
             unit="ratio",
-            detail=f"best {values['best_s'] * 1000:.0f} ms vs {base * 1000:.0f} ms",
+            detail=f"median of {startup.ROUNDS} paired rounds; best {values['best_s'] * 1000:.0f} "
+            f"ms vs {base * 1000:.0f} ms",
         )
         for label, values in measured.items()
         if label != startup.BASELINE

@@ -15,13 +15,15 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kasboot.cli.help_defaults import DEFAULTS
 from kasboot.errors import UsageError
-from kasboot.input_checks import check_text
-from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings, parse_bool
+
+if TYPE_CHECKING:
+    from kasboot.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONFIG_FILE_NAME = ".kasboot.yaml"
@@ -48,7 +50,8 @@ def _bool(
     return _Spec(name, flags, help, str(default).lower(), boolean=True, negative=negative)
 
 
-_D = Settings(agent="x")
+# Declaring the options needs only these (bootstrap --help imports no Settings).
+_D = DEFAULTS
 SPECS: tuple[_Spec, ...] = (
     _Spec("repo", ("-R", "--repo"), "GitLab project: group/project or its URL.",
           "the clone in the current directory", metavar="PROJECT"),
@@ -266,6 +269,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from kasboot.settings import SETTINGS_FIELDS, parse_bool
+
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -308,6 +313,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
 def _check_config_value(value: Any, what: str) -> None:
     """A scalar (or a list of scalars) of plain text: YAML can also carry maps, dates
     and escapes such as "\\0" that no flag could."""
+    from kasboot.input_checks import check_text
+
     if value is None or value == []:
         raise UsageError(
             f"{what} has no value", hint="give one, or remove the key to get the default"
@@ -325,6 +332,8 @@ def _check_config_value(value: Any, what: str) -> None:
 def settings_from_click(params: dict[str, Any], config_file: Path | None) -> Settings:
     """Settings from a command's parameters (flag or environment already merged by
     click), the config file and the defaults, in that order of precedence."""
+    from kasboot.settings import SETTINGS_FIELDS, build_settings
+
     path = config_file if config_file is not None else find_config_file()
     from_file = load_config_file(path) if path is not None else {}
     options: dict[str, Any] = {}
