@@ -54,6 +54,10 @@ COMMANDS: dict[str, Entry] = {
         "kasboot.cli.doctor:doctor",
         "Check everything bootstrap depends on, and AGENT's state when given.",
     ),
+    "fleet": Entry(
+        "kasboot.cli.fleet:fleet",
+        "Bootstrap many clusters from one fleet file: plan, apply, or a CI pipeline.",
+    ),
     "plan": Entry(
         "kasboot.cli.bootstrap:plan",
         "Show every change `bootstrap` would make (diffs included); write nothing.",
