@@ -70,6 +70,8 @@ def test_bootstrap_help_imports_only_what_declares_its_options(command: str) -> 
     assert _heavy(modules) == []
     ours = {m for m in modules if m.startswith("kasboot")}
     assert "kasboot.cli.options" in ours
+    # Nor what only running needs: paths, completion machinery, dataclass validation.
+    assert not {"pathlib", "click.shell_completion", "kasboot.settings"} & modules
     assert not any(m.startswith("kasboot.sandbox") for m in ours)
     # No step, seam, renderer or UI, not even Settings: the CLI layer and the defaults.
     allowed = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -41,6 +40,8 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
 
 
 def execute(params: dict[str, Any], *, command: str, dry_run: bool) -> None:
+    from pathlib import Path
+
     from kasboot.bootstrap import run_bootstrap
     from kasboot.ui.jsonout import report_document
 

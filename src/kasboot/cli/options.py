@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -23,6 +22,8 @@ from kasboot.cli.help_defaults import DEFAULTS
 from kasboot.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kasboot.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -228,7 +229,7 @@ def bootstrap_options(f: F) -> F:
     """Apply every bootstrap option (and --config) to a click command function."""
     config = click.Option(
         ["--config", "config"],
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False),  # a str: the commands make it a Path
         envvar="KASBOOT_CONFIG",
         show_envvar=True,
         help=f"YAML file of option values (keys as the long flags). Precedence: flag > "
@@ -253,6 +254,8 @@ def bootstrap_options(f: F) -> F:
 
 def find_config_file(cwd: Path | None = None) -> Path | None:
     """`.kasboot.yaml` at the root of the repository containing `cwd` (or in cwd)."""
+    from pathlib import Path
+
     start = (cwd or Path.cwd()).resolve()
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_FILE_NAME
@@ -329,12 +332,14 @@ def _check_config_value(value: Any, what: str) -> None:
             check_text(item, what)
 
 
-def settings_from_click(params: dict[str, Any], config_file: Path | None) -> Settings:
+def settings_from_click(params: dict[str, Any], config_file: Path | str | None) -> Settings:
     """Settings from a command's parameters (flag or environment already merged by
-    click), the config file and the defaults, in that order of precedence."""
+    click), the config file (--config gives a str) and the defaults, in that order."""
+    from pathlib import Path
+
     from kasboot.settings import SETTINGS_FIELDS, build_settings
 
-    path = config_file if config_file is not None else find_config_file()
+    path = Path(config_file) if config_file is not None else find_config_file()
     from_file = load_config_file(path) if path is not None else {}
     options: dict[str, Any] = {}
     for name in SETTINGS_FIELDS:
