@@ -149,7 +149,7 @@ def startup_figures() -> list[Figure]:
             values["ratio"],
             unit="ratio",
             detail=f"median of {startup.ROUNDS} paired rounds; best {values['best_s'] * 1000:.0f} "
-            f"ms vs {base * 1000:.0f} ms",
+            f"ms vs {base * 1000:.0f} ms; CPU time ratio {values['cpu_ratio']:.2f}",
         )
         for label, values in measured.items()
         if label != startup.BASELINE

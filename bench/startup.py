@@ -33,31 +33,41 @@ def _environment() -> dict[str, str]:
     return environ
 
 
-def _timed(command: list[str], environ: dict[str, str]) -> float:
+def _timed(command: list[str], environ: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of `command`."""
     started = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ)
-    return time.perf_counter() - started
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ
+    )
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0  # reaped by wait4
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
 def measure(rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
-    """{command: {"best_s", "ratio"}} with the baseline's own row (ratio 1)."""
+    """{command: {"best_s", "ratio", "cpu_ratio"}} with the baseline's own row (ratio 1).
+    cpu_ratio: the same median over CPU time (user + system), which a busy machine
+    disturbs less than wall time."""
     environ = _environment()
     commands = {BASELINE: [sys.executable, "-c", "import click"]}
     for label, args in COMMANDS.items():
         commands[label] = [*kasboot_command(), *args]
     for command in commands.values():  # warm-up: bytecode written, files in the page cache
         _timed(command, environ)
-    times: dict[str, list[float]] = {label: [] for label in commands}
-    ratios: dict[str, list[float]] = {label: [] for label in commands}
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
     for _ in range(rounds):
         for label, command in commands.items():
             times[label].append(_timed(command, environ))
-        for label in commands:
-            ratios[label].append(times[label][-1] / times[BASELINE][-1])
+
+    def median_ratio(label: str, which: int) -> float:
+        pairs = zip(times[label], times[BASELINE], strict=True)
+        return round(statistics.median(own[which] / base[which] for own, base in pairs), 2)
+
     return {
         label: {
-            "best_s": round(min(times[label]), 4),
-            "ratio": round(statistics.median(ratios[label]), 2),
+            "best_s": round(min(wall for wall, _ in times[label]), 4),
+            "ratio": median_ratio(label, 0),
+            "cpu_ratio": median_ratio(label, 1),
         }
         for label in commands
     }
