@@ -31,6 +31,7 @@ BASE = [
     pytest.param("cluster_fresh", marks=_not_yet("46-49 cluster requests")),
     pytest.param("cluster_rerun", marks=_not_yet("16 cluster requests")),
     "cluster_rerun_writes",
+    "unattributed",  # a kasboot request without kasboot's user agent would go uncounted
 ]
 GROWTH = [
     pytest.param("agents", marks=[pytest.mark.slow, _not_yet("+18 (one page per 100 agents)")]),
