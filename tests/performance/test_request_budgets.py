@@ -58,11 +58,13 @@ def _within(figure: Figure) -> None:
     )
 
 
+@pytest.mark.timeout(300)  # the first one starts a world and bootstraps twice
 @pytest.mark.parametrize("key", BASE)
 def test_base_count_within_budget(base: tuple[dict[str, Figure], int], key: str) -> None:
     _within(base[0][key])
 
 
+@pytest.mark.timeout(600)  # seeding hundreds of objects, then a bootstrap that reads them
 @pytest.mark.parametrize("key", GROWTH)
 def test_growth_within_budget(base: tuple[dict[str, Figure], int], key: str) -> None:
     _within(figures.growth_figure(key, base[1]))
