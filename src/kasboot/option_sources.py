@@ -33,14 +33,17 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
     return None
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
+def load_config_file(path: Path | str) -> dict[str, Any]:
     """Option values from a YAML map; keys as long flags (manifest-path) or fields."""
     # Imported here: `bootstrap --help` declares the options and must not load ruamel.
+    from pathlib import Path
+
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     from kasboot.settings import SETTINGS_FIELDS, parse_bool
 
+    path = Path(path)  # click hands --config over as text
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:
