@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from kasboot import __version__
 from kasboot.cluster_transport import Deadline
 from kasboot.errors import GitLabError
-from kasboot.gitlab_api.model import RequestLogger
+from kasboot.gitlab_api.model import ProjectInfo, RequestLogger
 
 if TYPE_CHECKING:
     import gitlab
@@ -95,6 +95,10 @@ class Client:
         # PRIVATE-TOKEN; keep_base_url: GitLab writes pagination links with its own
         # external URL, which a port-forward or an internal name does not reach.
         auth: dict[str, str] = {"oauth_token": token} if oauth else {"private_token": token}
+        # The same credential for the GraphQL client, which sends through this session.
+        self._auth_headers = (
+            {"Authorization": f"Bearer {token}"} if oauth else {"PRIVATE-TOKEN": token}
+        )
         self._session = session
         self._gl: gitlab.Gitlab = gitlab.Gitlab(
             self.url,
@@ -108,6 +112,14 @@ class Client:
             **auth,  # type: ignore[arg-type]
         )
         self._projects: dict[str, Project] = {}
+        # Projects the GraphQL survey described (their REST object is then a lazy one).
+        self._project_infos: dict[str, ProjectInfo] = {}
+        # Blob ids the survey answered, None for no file; a commit empties it.
+        self._blob_ids: dict[tuple[str, str, str], str | None] = {}
+        # Agents this run registered itself (not found after "has already been taken").
+        self.registered_agent_ids: set[int] = set()
+        # Tokens this run minted, as GitLab answered the create (the secret left out).
+        self.minted_tokens: dict[int, dict[str, Any]] = {}
         # One run reads a file at most once (pre-flight and the steps share reads); a
         # commit empties the cache.
         self._files: dict[tuple[str, str, str], Any] = {}

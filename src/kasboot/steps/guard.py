@@ -1,7 +1,7 @@
 """The Flux topology guard inside pre-flight: read the Flux source and every
-Kustomization that uses it, read the repository tree (contents only where a build
-reaches), and predict Flux's build on the tree as it will be after bootstrap. With
---fix, add the files that make it pass (re-checked before anything is written)."""
+Kustomization that uses it, read the repository where their builds reach
+(steps/guard_files.py), and predict Flux's build on the tree as it will be after
+bootstrap. With --fix, add the files that make it pass (re-checked before anything is written)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
     FluxKustomization,
-    LazyFiles,
     TopologyVerdict,
     check_topology,
     fix_add_kustomization,
@@ -22,6 +21,7 @@ from kasboot.flux.topology import (
 )
 from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.guard_files import guard_files
 
 FIX_ADD_KUSTOMIZATION = "add-kustomization"
 FIX_SOURCEIGNORE = "sourceignore"
@@ -178,13 +178,7 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     if kind == "GitRepository":
         ctx.flux_revision_prefix = following(flux_source).revision_prefix
     kustomizations = source_kustomizations(ctx)
-    tree = ctx.gitlab.tree(ctx.project_path, ctx.branch)
-
-    def fetch(path: str) -> bytes:
-        found = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
-        return found.content if found is not None else b""
-
-    files = LazyFiles(tree, fetch)
+    files = guard_files(ctx, kustomizations)  # steps/guard_files.py: archives, not file GETs
     added = {path: text.encode() for path, text in planned.items()}
     manifest_files = [settings.helm_repository_path, settings.helm_release_path]
 

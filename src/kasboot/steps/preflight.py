@@ -4,14 +4,15 @@ here leaves the world untouched."""
 
 from __future__ import annotations
 
-from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.input_targets import check_input_targets
 from kasboot.pipeline import Change
 from kasboot.steps import flux_checks
+from kasboot.steps.agent_config import planned_agent_config
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
+from kasboot.steps.gitlab_survey import run_survey
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
 from kasboot.steps.token import check_token_room
@@ -30,8 +31,12 @@ class Preflight:
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
-        ctx.user = ctx.gitlab.current_user()
-        ctx.project = ctx.gitlab.project(ctx.project_path)
+        survey = run_survey(ctx)  # one request: version, KAS, user, project, agent, …
+        if survey is not None:
+            ctx.user, ctx.project = survey.user, survey.project
+        else:
+            ctx.user = ctx.gitlab.current_user()
+            ctx.project = ctx.gitlab.project(ctx.project_path)
         ctx.project_path = ctx.project.path  # canonical spelling, as GitLab has it
         ctx.branch = settings.manifest_branch or ctx.project.default_branch
         check_branch(ctx)  # exists, and the token may push to it
@@ -55,13 +60,8 @@ class Preflight:
                 "build and apply what is committed"
             )
             return
-        config = ctx.gitlab.get_file(ctx.project_path, ctx.settings.agent_config_path, ctx.branch)
-        planned = {
-            ctx.settings.agent_config_path: merge_agent_config(
-                config.text if config else None, ctx.project_path
-            ),
-            **rendered_manifests(ctx),
-        }
+        planned = {ctx.settings.agent_config_path: planned_agent_config(ctx)[2]}
+        planned.update(rendered_manifests(ctx))
         verdict = run_guard(ctx, planned)
         if verdict is not None:
             ctx.reconciled_by = [k.ref for k in verdict.manifest_reconciled_by]
