@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from kasboot import __version__
 from kasboot.cluster_transport import Deadline
@@ -29,6 +29,17 @@ def message_of(error: Exception) -> str:
     if isinstance(message, dict):
         message = "; ".join(f"{key} {', '.join(map(str, value))}" for key, value in message.items())
     return str(message)
+
+
+def loggable_url(url: str) -> str:
+    """A GraphQL GET is logged by its operation's name, not its whole query string."""
+    base, _, query = url.partition("?")
+    if not base.endswith("/api/graphql") or not query:
+        return url
+    text = unquote_plus(query.split("&", 1)[0].partition("=")[2])
+    words = text.replace("(", " ").replace("{", " ").split()
+    name = words[1] if len(words) > 1 and words[0] in ("query", "mutation") else "query"
+    return f"{base} ({name})"
 
 
 def is_loopback(url: str) -> bool:
@@ -80,7 +91,7 @@ class Client:
             def log_response(response: Any, *args: Any, **kwargs: Any) -> None:
                 request_logger(
                     response.request.method,
-                    response.request.url,
+                    loggable_url(str(response.request.url)),
                     response.status_code,
                     response.elapsed.total_seconds(),
                 )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from kasboot.doctor.versions import parse_version
 from kasboot.errors import GitLabError, PreflightError
+from kasboot.gitlab_api import BranchInfo
 from kasboot.steps.context import BootstrapContext
 
 
-def check_branch(ctx: BootstrapContext) -> None:
-    """The branch exists and the token may push to it (GitLab's ``can_push``)."""
-    found = ctx.gitlab.branch(ctx.project_path, ctx.branch)
+def check_branch(ctx: BootstrapContext, read: list[BranchInfo | None] | None = None) -> None:
+    """The branch exists and the token may push to it (GitLab's ``can_push``). ``read``:
+    the branch as already read (one element), else it is read now."""
+    found = read[0] if read else ctx.gitlab.branch(ctx.project_path, ctx.branch)
     if found is None:
         raise PreflightError(
             f"branch {ctx.branch!r} does not exist in {ctx.project_path}",

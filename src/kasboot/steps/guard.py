@@ -159,16 +159,23 @@ def _follow(ctx: BootstrapContext, verdict: TopologyVerdict) -> TopologyVerdict:
     return verdict
 
 
-def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerdict | None:
+def run_guard(
+    ctx: BootstrapContext,
+    planned: Mapping[str, str],
+    source: dict[str, Any] | None = None,
+    kustomizations: list[FluxKustomization] | None = None,
+) -> TopologyVerdict | None:
     """Check the topology; with --fix, put the fix files in ctx.extra_files. Returns the
-    final verdict, or None when there is no Flux to predict."""
+    final verdict, or None when there is no Flux to predict. ``source`` and
+    ``kustomizations``: as pre-flight already read them (read here when not given)."""
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
     if kind == "HelmRepository" or ctx.flux_version is None:
         return None
-    source: dict[str, Any] | None = ctx.cluster.get_object(
-        kind, settings.flux_source_namespace, settings.flux_source_name
-    )
+    if source is None:
+        source = ctx.cluster.get_object(
+            kind, settings.flux_source_namespace, settings.flux_source_name
+        )
     if source is None:
         return None
     flux_source = FluxSource.from_object({**source, "kind": kind})
@@ -177,7 +184,8 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     project_urls = [u for u in (project.http_url, project.ssh_url) if u] if project else []
     if kind == "GitRepository":
         ctx.flux_revision_prefix = following(flux_source).revision_prefix
-    kustomizations = source_kustomizations(ctx)
+    if kustomizations is None:
+        kustomizations = source_kustomizations(ctx)
     files = guard_files(ctx, kustomizations)  # steps/guard_files.py: archives, not file GETs
     added = {path: text.encode() for path, text in planned.items()}
     manifest_files = [settings.helm_repository_path, settings.helm_release_path]
