@@ -118,6 +118,8 @@ def _seed(world: Sandbox, agents: int, environments: int, files: int, manifests:
         }
         for n in range(manifests)
     ]
+    if not actions:
+        return
     _api(
         world,
         "POST",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,6 +165,11 @@ class Client:
         from kasboot.gitlab_api.failures import Unreachable, describe
 
         try:
+            if threading.current_thread() is not threading.main_thread():
+                # catch_warnings swaps process-wide state: only the main thread may (a
+                # parallel read's python-gitlab warning is shown once, as by default).
+                yield
+                return
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 yield
