@@ -35,6 +35,8 @@ class Reads(Client):
             return dict(self._gl.http_get("/metadata", retry_transient_errors=False))  # type: ignore[arg-type]
 
     def project(self, path: str) -> ProjectInfo:
+        if path in self._project_infos:
+            return self._project_infos[path]
         project = self._project(path)
         return ProjectInfo(
             id=int(project.id),

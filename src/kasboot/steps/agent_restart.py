@@ -23,6 +23,7 @@ from kasboot.doctor.context import parse_gitlab_time as parse_time
 from kasboot.errors import FluxError
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import known_token
 from kasboot.steps.reconcile import ReconcileFlux, request_token
 from kasboot.steps.token import held_token_id
 
@@ -73,7 +74,7 @@ class FinishRestart(ReconcileFlux):
         )
         if not deployments:
             return []
-        token = ctx.gitlab.get_token(ctx.project_path, ctx.agent_id, held) or {"id": held}
+        token = known_token(ctx, ctx.agent_id, held) or {"id": held}  # no GET: minted or surveyed
         self._held = held
         self._unrecorded = []
         for deployment in deployments:

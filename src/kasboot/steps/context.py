@@ -60,6 +60,7 @@ class BootstrapContext:
     # cluster-wide (403); None = all namespaces. Set by the guard, read by reconcile.
     kustomization_scope: str | None = None
     guard_partial: str = ""  # why the guard could see only part of Flux ("" = all of it)
+    gitlab_survey: Any = None  # pre-flight's one-request GitLab survey (steps/gitlab_survey.py)
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
