@@ -9,10 +9,10 @@ from typing import Any
 
 
 class CleanupSeam:
-    """Namespace calls; ``_core``, ``_core_json``, ``_errors`` and ``list_deployments``
+    """Namespace calls; ``_call``, ``_core_json``, ``_errors`` and ``list_deployments``
     are Cluster's."""
 
-    _core: Any
+    _call: Callable[..., Any]
     _core_json: Callable[..., Any]
     _errors: Callable[[str], Any]
     list_deployments: Callable[..., list[dict[str, Any]]]
@@ -47,7 +47,7 @@ class CleanupSeam:
 
         with self._errors(f"deleting namespace {name}"):
             try:
-                self._core.delete_namespace(name)
+                self._call("DELETE", f"/api/v1/namespaces/{name}")
             except ApiException as error:
                 if error.status != 404:
                     raise

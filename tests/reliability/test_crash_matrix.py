@@ -71,7 +71,9 @@ BOUNDARIES = [
     KillPoint("register|environment", "gitlab", "GET", r"/environments$", nth=1),
     KillPoint("environment|flux-environment", "gitlab", "GET", r"/environments$", nth=2),
     KillPoint("flux-environment|token", "gitlab", "GET", r"/cluster_agents/\d+/tokens$"),
-    KillPoint("token|secret", "kube", "GET", rf"/api/v1/namespaces/{A}$"),
+    # The Secret step reads nothing (pre-flight and the lease did): its first request is
+    # the Secret's create, held here before the emulator acts.
+    KillPoint("token|secret", "kube", "POST", rf"/namespaces/{A}/secrets$"),
     KillPoint(
         "secret|manifests",
         "gitlab",

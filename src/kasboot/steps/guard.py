@@ -166,7 +166,7 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     kind = SOURCE_KINDS[settings.flux_source_type]
     if kind == "HelmRepository" or ctx.flux_version is None:
         return None
-    source: dict[str, Any] | None = ctx.cluster.get_object(
+    source: dict[str, Any] | None = ctx.flux_source or ctx.cluster.get_object(
         kind, settings.flux_source_namespace, settings.flux_source_name
     )
     if source is None:

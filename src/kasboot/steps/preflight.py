@@ -37,7 +37,8 @@ class Preflight:
         check_branch(ctx)  # exists, and the token may push to it
         read_metadata(ctx)  # refuses a GitLab older than 15.2
         kas_address(ctx)  # refuses when KAS is disabled
-        ctx.cluster.server_version()
+        # The cluster's reachability is proven by the first read below (the Secret):
+        # a /version request of its own would repeat it.
         self._check_secret_owner(ctx)
         check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
         ctx.flux_version = ctx.cluster.flux_version()
@@ -92,6 +93,7 @@ class Preflight:
         source = ctx.cluster.get_object(
             kind, settings.flux_source_namespace, settings.flux_source_name
         )
+        ctx.flux_source = source  # the guard reads it too
         if source is None:
             raise PreflightError(
                 f"Flux {kind} {settings.flux_source_namespace}/{settings.flux_source_name} "

@@ -127,9 +127,13 @@ class MintToken:
         lease = TokenLease(ctx)
         lease.acquire(time.monotonic() + settings.timeout)
         ctx.token_lease = lease
-        ctx.token_secret = ctx.cluster.get_secret(
-            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-        )
+        if not lease.first_in_namespace:  # else its namespace is new: no Secret in it
+            ctx.token_secret = ctx.cluster.get_secret(
+                settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+            )
+        else:
+            ctx.token_secret = None
+        ctx.token_secret_read = True
         ctx.held_token_id = held_token_id(ctx.token_secret)
         active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id)
         if not settings.rotate_token and ctx.held_token_id in {int(t["id"]) for t in active}:
