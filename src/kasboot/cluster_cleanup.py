@@ -13,6 +13,7 @@ class CleanupSeam:
     are Cluster's."""
 
     _call: Callable[..., Any]
+    _known_namespaces: set[str]
     _core_json: Callable[..., Any]
     _errors: Callable[[str], Any]
     list_deployments: Callable[..., list[dict[str, Any]]]
@@ -45,6 +46,7 @@ class CleanupSeam:
     def delete_namespace(self, name: str) -> None:
         from kubernetes.client.exceptions import ApiException
 
+        self._known_namespaces.discard(name)
         with self._errors(f"deleting namespace {name}"):
             try:
                 self._call("DELETE", f"/api/v1/namespaces/{name}")
