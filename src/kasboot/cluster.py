@@ -95,7 +95,7 @@ class Cluster(RestSeam, FluxSeam, SecretSeam, WorkloadSeam, LeaseSeam, CleanupSe
         self._api: ApiClient = ApiClient(configuration)
         self._api.user_agent = USER_AGENT
         self._known_namespaces: set[str] = set()
-        self._labelled_crds: dict[str, dict[str, Any]] | str | None = None
+        self._labelled_crds: dict[str, dict[str, Any] | None] | str | None = None
         self._discovered: dict[str, list[str] | None] = {}
 
     def bound_run(self, seconds: float) -> None:

@@ -26,7 +26,7 @@ class FluxSeam:
     _errors: Callable[[str], Any]
     _api: Any
     deadline: Deadline
-    _labelled_crds: dict[str, dict[str, Any]] | str | None
+    _labelled_crds: dict[str, dict[str, Any] | None] | str | None
     _discovered: dict[str, list[str] | None]
 
     # -- Flux's CRDs ---------------------------------------------------------
@@ -34,7 +34,7 @@ class FluxSeam:
     def _flux_crd(self, kind: str) -> dict[str, Any] | str | None:
         """The CRD of a Flux kind (None: absent; "forbidden": these credentials may not
         read CRDs). Read from ONE labelled list per run, else by name (an install that
-        does not label its CRDs)."""
+        does not label its CRDs), each answer kept for the run."""
         from kubernetes.client.exceptions import ApiException
 
         if self._labelled_crds is None:
@@ -51,15 +51,14 @@ class FluxSeam:
             return _FORBIDDEN
         assert isinstance(self._labelled_crds, dict)
         name = FLUX_KINDS[kind].crd_name
-        if name in self._labelled_crds:
-            return self._labelled_crds[name]
-        try:
-            crd: dict[str, Any] | None = self._get(f"{CRDS}/{name}")
-        except ApiException as error:
-            if error.status != 403:
-                raise
-            return _FORBIDDEN
-        return crd
+        if name not in self._labelled_crds:
+            try:
+                self._labelled_crds[name] = self._get(f"{CRDS}/{name}")
+            except ApiException as error:
+                if error.status != 403:
+                    raise
+                return _FORBIDDEN
+        return self._labelled_crds[name]
 
     def flux_version(self) -> str | None:
         """Flux's version from its GitRepository CRD label, like `flux check`; None if absent."""
