@@ -42,7 +42,8 @@ class RestSeam:
             ),
             self.deadline,
         )
-        namespace = ((found or {}).get("metadata") or {}).get("namespace") if found else None
+        metadata = found.get("metadata") if isinstance(found, dict) else None
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
         if namespace:
             self._known_namespaces.add(str(namespace))
         return found
