@@ -76,6 +76,17 @@ def test_fresh_bootstrap_and_rerun_cluster_requests_and_imports(
     assert crds == ["/apis/apiextensions.k8s.io/v1/customresourcedefinitions"], crds
     source = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system"
     assert sent.count(("GET", source)) == 1, sent
+    # The Kustomizations: listed once, by the guard (reconcile annotates the ones it
+    # named); the HelmRelease: read once, by the reconcile step's plan (it also decides
+    # forceAt), never again before its PATCH.
+    assert sent.count(("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")) == 1, sent
+    release = "/apis/helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/kbudget"
+    assert sent.count(("GET", release)) == 1, sent
+    # The HelmChart: annotated without a read first; only a 404 (not created yet) waits.
+    chart = [r for r in fresh if "/helmcharts" in r["path"]]
+    assert chart[0]["method"] == "PATCH", [(r["method"], r["path"]) for r in chart]
+    if chart[0]["status"] != 404:
+        assert [r["method"] for r in chart] == ["PATCH", "GET"], chart
     # The lease: created at once (404: no namespace yet; the namespace; the lease), the
     # token it stores, and one DELETE of exactly the version held; never read.
     leases = [(m, p) for m, p in sent if "/leases" in p]
