@@ -58,7 +58,3 @@ class RestSeam:
             if error.status == 404:
                 return None
             raise
-
-    def _core_json(self, path: str, query: list[tuple[str, str]] | None = None) -> Any:
-        """GET a path as plain JSON; None on 404 (kept for the mixins' callers)."""
-        return self._get(path, query)
