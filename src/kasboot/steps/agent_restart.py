@@ -131,10 +131,14 @@ class ConfirmToken:
         if ctx.token is None:
             return []
         settings = ctx.settings
-        secret = ctx.cluster.get_secret(
-            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-        )
-        held = held_token_id(secret)
+        if ctx.token_lease is not None and ctx.token_lease.held_throughout():
+            # No other kasboot run could write the Secret: it holds what this run stored.
+            held: int | None = ctx.token_id
+        else:
+            secret = ctx.cluster.get_secret(
+                settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+            )
+            held = held_token_id(secret)
         if ctx.token_lease is not None:
             ctx.token_lease.release()
             ctx.token_lease = None

@@ -48,6 +48,8 @@ class BootstrapContext:
     user: dict[str, Any] = field(default_factory=dict)
     flux_version: str | None = None
     token_secret: dict[str, Any] | None = None  # the token Secret as pre-flight found it
+    token_secret_read: bool = False  # token_secret is what the cluster answered
+    flux_source: dict[str, Any] | None = None  # the Flux source pre-flight read
     # "namespace/name" of the Kustomizations the guard found applying the manifests
     reconciled_by: list[str] = field(default_factory=list)
     # what Flux's source revision puts before "@sha1:" ("" = the branch; a

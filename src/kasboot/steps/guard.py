@@ -176,7 +176,7 @@ def run_guard(
     if kind == "HelmRepository" or ctx.flux_version is None:
         return None
     if source is None:
-        source = ctx.cluster.get_object(
+        source = ctx.flux_source or ctx.cluster.get_object(
             kind, settings.flux_source_namespace, settings.flux_source_name
         )
     if source is None:

@@ -118,6 +118,7 @@ class Preflight:
             )
         kind = SOURCE_KINDS[settings.flux_source_type]
         source = self._cluster.source(ctx)
+        ctx.flux_source = source  # read once: the guard takes it from here
         if source is None:
             raise PreflightError(
                 f"Flux {kind} {settings.flux_source_namespace}/{settings.flux_source_name} "

@@ -27,7 +27,8 @@ class ClusterReads:
         from kasboot.steps.guard import source_kustomizations
 
         settings = ctx.settings
-        ctx.cluster.server_version()
+        # No /version request: the first read proves the cluster answers (a request of
+        # its own would only repeat that).
         ctx.flux_version = ctx.cluster.flux_version()
         flux_checks.check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests
         if ctx.flux_version is None:

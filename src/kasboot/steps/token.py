@@ -125,9 +125,13 @@ class MintToken:
         lease = TokenLease(ctx)
         lease.acquire(time.monotonic() + settings.timeout)
         ctx.token_lease = lease
-        ctx.token_secret = ctx.cluster.get_secret(
-            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-        )
+        if not lease.first_in_namespace:  # else its namespace is new: no Secret in it
+            ctx.token_secret = ctx.cluster.get_secret(
+                settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+            )
+        else:
+            ctx.token_secret = None
+        ctx.token_secret_read = True
         ctx.held_token_id = held_token_id(ctx.token_secret)
         if ctx.agent_id in ctx.gitlab.registered_agent_ids and ctx.held_token_id is None:
             # This run registered the agent a moment ago and no Secret holds a token of
