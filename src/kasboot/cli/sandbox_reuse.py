@@ -1,8 +1,8 @@
 """``sandbox up`` on a --dir that already holds a world: the options that cannot apply
 to it are refused (exit 2) instead of silently ignored.
 
-A world is seeded once: its project, Flux path, Flux release and whether Flux is
-installed are fixed by the first ``up`` (the repository and the cluster hold them).
+A world is seeded once: its project, Flux path, Flux release, number of clusters and
+whether Flux is installed are fixed by the first ``up`` (the repository and the cluster hold them).
 KAS (on/off, version), the GitLab version, the external URL and the Receiver are
 applied on every start, so they work on a stopped world, but not on a running one."""
 
@@ -24,6 +24,7 @@ _SEED_OPTIONS = {
     "flux_path": ("--flux-path", "flux_path"),
     "no_flux": ("--no-flux", "flux"),
     "flux_version": ("--flux-version", "flux_version"),
+    "clusters": ("--clusters", "clusters"),
 }
 _START_OPTIONS = {
     "no_kas": ("--no-kas", "kas_enabled"),
@@ -84,6 +85,8 @@ def check_reuse(
         stored = _comparable(name, _stored(name, key, options))
         if name == "flux_version" and not stored:
             stored = None  # "" in world.json: the default release
+        if name == "clusters" and stored is None:
+            stored = 1  # a world.json from before --clusters
         if wanted == stored or (name in _NEGATED and not wanted and not stored):
             continue
         seeded_with = _describe(flag, _stored(name, key, options))
