@@ -20,12 +20,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from kasboot.credentials import HOST_VARIABLES
 from kasboot.errors import GitLabError, UsageError
 
 if TYPE_CHECKING:
     import git
-
-HOST_VARIABLES = ("GITLAB_HOST", "GL_HOST")  # credentials.py reads them; they beat a clone
 
 
 class GitMissing(UsageError):

@@ -11,7 +11,7 @@ from kasboot.advice import FLUX_MISSING_HINT
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import GitLabError, PreflightError
 from kasboot.gitlab_api import BranchInfo
-from kasboot.input_targets import check_local_commit, check_values_from
+from kasboot.input_targets import check_local_commit, check_role, check_values_from
 from kasboot.pipeline import Change
 from kasboot.project_lookup import project_not_found, read_project
 from kasboot.steps.agent_config import planned_agent_config
@@ -43,6 +43,7 @@ class Preflight:
         # GitLab's part comes first, as when they ran one after the other.
         self._cluster = cluster = ClusterReads()
         run_together(lambda: self._gitlab_reads(ctx), lambda: cluster.read(ctx))
+        check_role(ctx)  # below Maintainer, proven by GitLab: refused before any write
         self._check_secret_owner(ctx)
         check_local_commit(ctx)  # the clone (--commit-via local)
         check_values_from(ctx)  # --helm-release-values-from
