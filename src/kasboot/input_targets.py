@@ -92,6 +92,9 @@ def check_role(ctx: BootstrapContext) -> None:
     Maintainer, and the user no administrator; when GitLab does not say, the run goes on."""
     if ctx.dry_run or ctx.project is None or ctx.user.get("is_admin"):
         return
+    survey = ctx.gitlab_survey
+    if survey is not None and survey.admin_project:
+        return  # pre-flight's GraphQL survey already says Maintainer (admin_project)
     shown = ctx.gitlab.project_access_level(ctx.project.path)
     if shown is not None and shown >= MAINTAINER:
         return

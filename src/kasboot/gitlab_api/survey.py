@@ -44,6 +44,7 @@ class Survey:
     user: dict[str, Any]
     project: ProjectInfo
     push_code: bool
+    admin_project: bool  # Maintainer or more (GitLab's admin_project ability)
     agent: dict[str, Any] | None  # REST-shaped (id, name, created_at)
     tokens: list[dict[str, Any]]  # the agent's active tokens, REST-shaped with last_used_at
     environments: dict[str, dict[str, Any] | None]  # by name, REST-shaped
@@ -74,7 +75,7 @@ def _query(env_count: int, with_texts: bool) -> str:
   currentUser {{ id username name publicEmail commitEmail }}
   project(fullPath: $project) {{
     id fullPath webUrl httpUrlToRepo sshUrlToRepo
-    userPermissions {{ pushCode }}
+    userPermissions {{ pushCode adminProject }}
     repository {{
       rootRef
       blobs(paths: $paths, ref: $ref) {{ nodes {{ path oid }} }}
@@ -225,6 +226,7 @@ class SurveyReads(GraphQLReads):
             },
             project=info,
             push_code=bool((found.get("userPermissions") or {}).get("pushCode")),
+            admin_project=bool((found.get("userPermissions") or {}).get("adminProject")),
             agent=agent,
             tokens=[t for t in tokens if t["status"] == "active"],
             environments=envs,
