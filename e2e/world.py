@@ -185,13 +185,17 @@ class World:
     def token(self, agent_id: int, token_id: int) -> dict[str, Any]:
         return dict(self.gl.http_get(f"{self.tokens_path(agent_id)}/{token_id}"))
 
-    def environments(self, agent: str | None = None) -> list[str]:
+    def environment_objects(self, agent: str | None = None) -> list[Any]:
+        """The agent's environments: kasboot names them ``<namespace>/<agent>``."""
         name = agent or self.agent
-        return sorted(
-            str(e.name)
+        return [
+            e
             for e in self.project.environments.list(iterator=True, per_page=100)
-            if name in str(e.name)
-        )
+            if str(e.name) == name or str(e.name).endswith(f"/{name}")
+        ]
+
+    def environments(self, agent: str | None = None) -> list[str]:
+        return sorted(str(e.name) for e in self.environment_objects(agent))
 
     def secret(self, agent: str | None = None) -> dict[str, Any] | None:
         from kubernetes import client
