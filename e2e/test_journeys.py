@@ -56,10 +56,16 @@ def test_fresh_bootstrap(world: World) -> None:
     assert plan.code == 0, plan.explain()
     assert world.find_agent() is None  # a plan writes nothing
 
+    mark = world.mark()
     run = world.kasboot("bootstrap", world.agent, *world.agent_flags(), "-o", "json")
     assert run.code == 0, run.explain()
     results = run.steps()
     assert results["agent"] == "CHANGED" and results["commit"] == "CHANGED"
+    # GitLab's record shows the writes (what the unchanged re-run must not show).
+    changes = world.audit_changes(mark)
+    assert [c for c in changes if c.startswith("commit ")] == [f"commit {run.json()['commit']}"]
+    assert any(c.startswith("new token ") for c in changes), changes
+    assert world.writes_since(mark), "this world's write counter saw no write"
     agent = world.find_agent()
     assert agent is not None
     held = world.held_token_id()
@@ -79,7 +85,7 @@ def test_unchanged_rerun_writes_nothing(world: World) -> None:
     assert set(results.values()) <= {"UNCHANGED", "SKIPPED"}, results
     # No new commit, no new token, nothing in the cluster replaced.
     assert world.writes_since(mark) == []
-    assert world.audit() == mark.audit
+    assert world.audit_changes(mark) == []
 
 
 def test_token_rotate_keeps_the_agent_connected(world: World) -> None:

@@ -240,6 +240,18 @@ class World:
     def head(self, branch: str | None = None) -> str:
         return str(self.project.branches.get(branch or self.default_branch).commit["id"])
 
+    def commits_between(self, old: str, new: str, limit: int = 50) -> list[str]:
+        """The commits on the first-parent line from ``new`` back to ``old`` (newest first)."""
+        found: list[str] = []
+        sha = new
+        while sha != old and len(found) < limit:
+            found.append(sha)
+            parents = self.project.commits.get(sha).parent_ids
+            if not parents:
+                break
+            sha = str(parents[0])
+        return found
+
     def audit(self, agent: str | None = None) -> Audit:
         found = self.find_agent(agent)
         agent_id = int(found["id"]) if found else None
@@ -263,9 +275,7 @@ class World:
         default branch, tokens minted or revoked, the agent, environments, the Secret."""
         now = self.audit()
         changes: list[str] = []
-        if now.head != mark.audit.head:
-            compare = self.project.repository_compare(mark.audit.head, now.head)
-            changes += [f"commit {c['id']} {c['title']}" for c in compare["commits"]]
+        changes += [f"commit {sha}" for sha in self.commits_between(mark.audit.head, now.head)]
         if now.agent_id != mark.audit.agent_id:
             changes.append(f"agent {mark.audit.agent_id} -> {now.agent_id}")
         changes += [f"new token {t}" for t in set(now.token_ids) - set(mark.audit.token_ids)]
