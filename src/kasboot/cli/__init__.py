@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "completion": "kasboot.cli.completion:completion",
     "demo": "kasboot.cli.demo:demo",
     "doctor": "kasboot.cli.doctor:doctor",
+    "fleet": "kasboot.cli.fleet:fleet",
     "plan": "kasboot.cli.bootstrap:plan",
     "render": "kasboot.cli.render:render",
     "sandbox": "kasboot.cli.sandbox:sandbox",

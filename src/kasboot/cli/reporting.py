@@ -31,16 +31,19 @@ def listener_for(settings: Settings) -> tuple[Listener, RequestLogger | None]:
     Requests go to stderr (the JSON document alone is on stdout) with any token in a
     URL redacted."""
     from kasboot.ui.console import ConsoleReporter, SilentReporter, make_console
+    from kasboot.ui.events import with_event_stream
 
     debug = debug_enabled()
     if settings.output == "json":
         if not debug:
-            return SilentReporter(), None
-        return SilentReporter(), _redacting(ConsoleReporter(make_console()).request)
+            return with_event_stream(SilentReporter()), None
+        return with_event_stream(SilentReporter()), _redacting(
+            ConsoleReporter(make_console()).request
+        )
     console = ConsoleReporter(verbose=settings.verbose)
     if settings.verbose or debug:
-        return console, _redacting(console.request)
-    return console, None
+        return with_event_stream(console), _redacting(console.request)
+    return with_event_stream(console), None
 
 
 def _redacting(log: RequestLogger) -> RequestLogger:

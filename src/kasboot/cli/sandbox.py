@@ -191,6 +191,14 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
     is_flag=True,
     help="A Flux webhook Receiver: every push to the branch annotates the GitRepository.",
 )
+@click.option(
+    "--clusters",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Clusters sharing the GitLab (contexts sandbox, sandbox-2, …; Flux of each extra "
+    "cluster at ./clusters/sandbox-N), for trying `kasboot fleet`.",
+)
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
     directory: Path,
@@ -203,6 +211,7 @@ def up(
     no_flux: bool,
     flux_version: str | None,
     flux_receiver: bool,
+    clusters: int,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
@@ -217,6 +226,8 @@ def up(
             raise UsageError(str(error)) from None
     directory = directory.resolve()
     flux_args = _flux_world_args(flux_version, flux_receiver)
+    if clusters > 1:
+        flux_args += ["--clusters", str(clusters)]
     directory.mkdir(parents=True, exist_ok=True)
     if _running_pid(directory) is not None:
         click.echo(f"# the sandbox in {directory} is already running", err=True)
