@@ -133,6 +133,8 @@ def test_uninstall_delete_agent_leaves_no_trace(world: World) -> None:
     assert world.secret() is None
     assert world.files_under(manifest_path) == []
     assert world.files_under(f".gitlab/agents/{world.agent}") == []
+    # Flux pruned the release (a real kustomize-controller may take a moment).
+    assert eventually(world.helm_release, lambda found: found is None) is None
 
 
 def test_root_path_trap_refused_then_fixed(world: World) -> None:

@@ -210,6 +210,21 @@ class World:
             raise
         return dict(self.kube.sanitize_for_serialization(found))
 
+    def helm_release(self, agent: str | None = None) -> dict[str, Any] | None:
+        """The agent's HelmRelease in flux-system (kasboot names it after the agent)."""
+        from kubernetes import client
+        from kubernetes.client.rest import ApiException
+
+        try:
+            found: Any = client.CustomObjectsApi(self.kube).get_namespaced_custom_object(
+                "helm.toolkit.fluxcd.io", "v2", "flux-system", "helmreleases", agent or self.agent
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(found)
+
     def held_token_id(self, agent: str | None = None) -> int | None:
         from kasboot.cluster import TOKEN_ID_ANNOTATION
 
