@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.world import World, make_world, real_world_missing
+from e2e.kinds import make_world
+from e2e.world import World, real_world_missing
 
 
 @pytest.fixture(scope="module", params=["sandbox", "real"])
