@@ -65,6 +65,16 @@ def test_receptive_agent(sandbox: Any) -> None:
         base64.b64decode(chart_secret["data"]["api.jwt.public.key"]).decode()
         == (configurations[0]["public_key"])
     )
+    rendered = run_kasboot(
+        sandbox,
+        "render",
+        name,
+        "-R",
+        sandbox.project,
+        *args[2:-2],  # without --timeout
+    )
+    assert rendered.code == 0, rendered.stderr
+    assert f"jwtPublicKey: {configurations[0]['public_key']}" in rendered.stdout
     sandbox.clear_logs()
     again = run_kasboot(sandbox, *args)
     assert again.code == 0, again.stderr
