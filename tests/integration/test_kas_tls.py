@@ -46,6 +46,7 @@ def token_used(world: Sandbox, agent: str) -> bool:
     return any(gl.http_get(f"{path}/{t['id']}").get("last_used_at") for t in tokens)  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # its own sandbox
 def test_kas_behind_a_private_ca(tls_world: Sandbox) -> None:
     # Without the CA first: helm-controller (one worker) connects an agent right after its
     # release is Ready, so once the second agent has connected, the first has tried.
