@@ -14,6 +14,7 @@ from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
+from kasboot.steps.seed_checks import check_seed_options, seed_notes
 from kasboot.steps.token import check_token_room
 
 
@@ -40,6 +41,7 @@ class Preflight:
         ctx.cluster.server_version()
         self._check_secret_owner(ctx)
         check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
+        check_seed_options(ctx)  # proxy, ServiceAccount, ClusterRole, receptive (seed_checks.py)
         ctx.flux_version = ctx.cluster.flux_version()
         flux_checks.check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests: exit 3
         if not settings.no_reconcile:
@@ -106,7 +108,8 @@ class Preflight:
     def summary(self, ctx: BootstrapContext) -> str:
         version = ctx.metadata.get("version", "?")
         flux = f"Flux {ctx.flux_version}" if ctx.flux_version else "no Flux"
+        notes = seed_notes(ctx)
         return (
             f"GitLab {version}, {ctx.project_path}@{ctx.branch}, {ctx.cluster.context}, {flux}; "
-            f"{self._guard_summary}"
+            f"{self._guard_summary}" + (f"; {notes}" if notes else "")
         )
