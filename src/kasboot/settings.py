@@ -15,7 +15,7 @@ from typing import Any
 
 from kasboot.errors import UsageError
 from kasboot.input_checks import check_not_empty, check_option_texts, check_repo_path
-from kasboot.seed_options import seed_settings
+from kasboot.seed_input import seed_settings
 from kasboot.validation import (
     ValuesFrom,
     check_branch,

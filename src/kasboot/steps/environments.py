@@ -65,14 +65,14 @@ class _Environment:
         wanted = self.wanted(ctx)
         current = ctx.gitlab.find_environment(ctx.project_path, wanted["name"])
         if current is None:
-            detail = ", ".join(f"{k}={v}" for k, v in wanted.items() if k != "name")
+            detail = ", ".join(_field_text(k, v) for k, v in wanted.items() if k != "name")
             return [Change("create", f"environment {wanted['name']}", detail or "by name")]
         ctx.environments[self.name] = current
         wanted = self.settle(ctx, current, wanted)
         differences = self._differences(current, wanted)
         if not differences:
             return []
-        detail = ", ".join(f"{k}={v}" for k, v in differences.items())
+        detail = ", ".join(_field_text(k, v) for k, v in differences.items())
         return [Change("update", f"environment {wanted['name']}", detail)]
 
     def settle(
@@ -109,6 +109,13 @@ class _Environment:
                 "namespace and Flux resource of an environment (17.5 and later keep them)"
             )
         return done
+
+
+def _field_text(key: str, value: Any) -> str:
+    """A planned field as people read it: an agent not registered yet has no id."""
+    if key == "cluster_agent_id" and value is None:
+        return "cluster_agent=the agent registered by this run"
+    return f"{key}={value}"
 
 
 class AgentEnvironment(_Environment):

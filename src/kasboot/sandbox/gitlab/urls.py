@@ -11,8 +11,9 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from kasboot.sandbox.gitlab import deployments, url_configurations
+from kasboot.sandbox.gitlab import deployments, graphql_api, url_configurations
 from kasboot.sandbox.gitlab import responses as core
+from kasboot.sandbox.gitlab import responses_archive as archive
 from kasboot.sandbox.gitlab import responses_protected as protected
 from kasboot.sandbox.gitlab import responses_repository as repo
 from kasboot.sandbox.gitlab.context import RequestContext
@@ -23,6 +24,15 @@ API = "/api/v4"
 PROJECT = f"{API}/projects/{{id}}"
 AGENT = f"{PROJECT}/cluster_agents/{{agent_id}}"
 FILE = f"{PROJECT}/repository/files/{{file_path}}"
+
+
+def _with_format(suffix: str) -> Handler:
+    def handler(ctx: RequestContext) -> Response:
+        ctx.path["format"] = suffix
+        return archive.archive(ctx)
+
+    return handler
+
 
 URLS: list[tuple[str, str, Handler]] = [
     ("GET", f"{API}/user", core.current_user),
@@ -62,17 +72,25 @@ URLS: list[tuple[str, str, Handler]] = [
     ("PUT", FILE, repo.update_file),
     ("DELETE", FILE, repo.delete_file),
     ("GET", f"{PROJECT}/repository/tree", repo.tree),
+    ("GET", f"{PROJECT}/repository/archive", archive.archive),
+    *(
+        ("GET", f"{PROJECT}/repository/archive.{suffix}", _with_format(suffix))
+        for suffix in archive.ARCHIVE_SUFFIXES
+    ),
     ("GET", f"{PROJECT}/repository/commits", repo.list_commits),
     ("POST", f"{PROJECT}/repository/commits", repo.create_commit),
     ("GET", f"{PROJECT}/repository/commits/{{sha}}", repo.get_commit),
     ("GET", f"{PROJECT}/repository/branches", repo.list_branches),
     ("POST", f"{PROJECT}/repository/branches", repo.create_branch),
     ("GET", f"{PROJECT}/repository/branches/{{branch}}", repo.get_branch),
+    ("DELETE", f"{PROJECT}/repository/branches/{{branch}}", repo.delete_branch),
     ("GET", f"{PROJECT}/protected_branches", protected.list_protected),
     ("POST", f"{PROJECT}/protected_branches", protected.create_protected),
     ("GET", f"{PROJECT}/protected_branches/{{name}}", protected.get_protected),
     ("DELETE", f"{PROJECT}/protected_branches/{{name}}", protected.delete_protected),
     ("GET", "/-/kubernetes-agent/agent_info", core.agent_info),
+    ("GET", "/api/graphql", graphql_api.execute),
+    ("POST", "/api/graphql", graphql_api.execute),
 ]
 
 

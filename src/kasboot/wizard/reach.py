@@ -1,13 +1,13 @@
 """The wizard's questions for the seed options (proxy, RBAC, replicas) and for a Flux
 that another agent of this cluster already has: they become flags of the equivalent
-command (cli/options_reach.py), never a values file, and a proxy URL with credentials is
+command (option_specs.SEED_SPECS), never a values file, and a proxy URL with credentials is
 never taken here (it would land in the command shown and in shell history)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kasboot.seed_options import proxy_has_credentials
+from kasboot.seed_input import proxy_has_credentials
 from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.shared_flux import other_agent
