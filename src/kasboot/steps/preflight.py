@@ -22,6 +22,7 @@ from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
 from kasboot.steps.parallel import run_together
 from kasboot.steps.preflight_reads import ClusterReads, token_scope_problem
+from kasboot.steps.seed_checks import check_seed_options, seed_notes
 from kasboot.steps.token import check_token_room
 
 
@@ -47,6 +48,7 @@ class Preflight:
         self._check_secret_owner(ctx)
         check_local_commit(ctx)  # the clone (--commit-via local)
         check_values_from(ctx)  # --helm-release-values-from
+        check_seed_options(ctx)  # proxy, ServiceAccount, ClusterRole, receptive (seed_checks.py)
         if not settings.no_reconcile:
             self._check_flux(ctx)
         check_token_room(ctx)  # a token in recent use is never revoked without --force
@@ -134,7 +136,8 @@ class Preflight:
     def summary(self, ctx: BootstrapContext) -> str:
         version = ctx.metadata.get("version", "?")
         flux = f"Flux {ctx.flux_version}" if ctx.flux_version else "no Flux"
+        notes = seed_notes(ctx)
         return (
             f"GitLab {version}, {ctx.project_path}@{ctx.branch}, {ctx.cluster.context}, {flux}; "
-            f"{self._guard_summary}"
+            f"{self._guard_summary}" + (f"; {notes}" if notes else "")
         )
