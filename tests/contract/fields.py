@@ -149,6 +149,7 @@ def probe(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
                 "flux_resource_path": "helm.toolkit.fluxcd.io/v2/namespaces/x/helmreleases/y"
             },
         )
+        answers.update(_probe_graphql(gl, project_path, scratch))
     finally:
         for kind, path in reversed(cleanups):
             if kind == "environment":
@@ -158,6 +159,41 @@ def probe(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
 
 
 NOT_OFFERED = "not offered by this GitLab"
+
+
+def _probe_graphql(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
+    """kasboot's own GraphQL queries, as it sends them, on the scratch branch, agent,
+    token and environment (an answer with `errors` and no `data` then misses every field)."""
+    from kasboot.gitlab_api.repository import TEXTS_QUERY
+    from kasboot.gitlab_api.survey import survey_query
+
+    probe_file = f"{scratch}/probe.txt"
+
+    def ask(query: str, variables: dict[str, Any]) -> Any:
+        response = gl.session.post(
+            f"{gl.url}/api/graphql",
+            json={"query": query, "variables": variables},
+            headers={**gl.headers, "PRIVATE-TOKEN": str(gl.private_token)},
+            timeout=30,
+        )
+        return response.json()
+
+    return {
+        "graphql_survey": ask(
+            survey_query(1, True),
+            {
+                "project": project_path,
+                "agent": scratch,
+                "ref": scratch,
+                "paths": [probe_file],
+                "env0": scratch,
+                "textPaths": [probe_file],
+            },
+        ),
+        "graphql_texts": ask(
+            TEXTS_QUERY, {"project": project_path, "ref": scratch, "paths": [probe_file]}
+        ),
+    }
 
 
 def _probe_receptive(gl: Any, agent_path: str) -> dict[str, Any]:

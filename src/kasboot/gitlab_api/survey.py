@@ -57,7 +57,8 @@ class Survey:
         return next((t for t in self.tokens if int(t["id"]) == token_id), None)
 
 
-def _query(env_count: int, with_texts: bool) -> str:
+def survey_query(env_count: int, with_texts: bool) -> str:
+    """The survey query text: environments asked by name (e0, e1, …), file texts optional."""
     envs = "\n".join(
         f"    e{n}: environments(name: $env{n}) {{ nodes {{ {ENVIRONMENT_FIELDS} }} }}"
         for n in range(env_count)
@@ -139,7 +140,7 @@ class SurveyReads(GraphQLReads):
             variables["textPaths"] = list(text_paths)
         data: dict[str, Any] | None = None
         for asked in (list(environments), []):  # an older GitLab: environments from REST
-            query = _query(len(asked), bool(text_paths))
+            query = survey_query(len(asked), bool(text_paths))
             try:
                 data = self.graphql(query, variables, "checking the token")
                 break
