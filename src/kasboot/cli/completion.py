@@ -22,7 +22,7 @@ AGENT_LIST_TIMEOUT = 3.0
 def complete_kube_contexts(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    from kasboot.wizard_discovery import kube_contexts
+    from kasboot.wizard.discovery import kube_contexts
 
     kubeconfig = ctx.params.get("kubeconfig") or os.environ.get("KASBOOT_KUBECONFIG")
     names, current = kube_contexts(Path(kubeconfig) if kubeconfig else None)
