@@ -1,6 +1,6 @@
 """Part of the cluster seam (kasboot.cluster.Cluster mixes it in): the server's
-version, Deployments (Flux's controllers, agentk's restarts), Events and ConfigMaps,
-as plain JSON."""
+version, Deployments (Flux's controllers, agentk's restarts), Events, ConfigMaps, and
+the ServiceAccount / ClusterRole reads of the seed checks, as plain JSON."""
 
 from __future__ import annotations
 
@@ -53,17 +53,13 @@ class WorkloadSeam:
 
     def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self._errors(f"reading ServiceAccount {namespace}/{name}"):
-            found: dict[str, Any] | None = self._get(
-                f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}"
-            )
-            return found
+            found = self._get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
+            return dict(found) if found is not None else None
 
     def read_cluster_role(self, name: str) -> dict[str, Any] | None:
         with self._errors(f"reading ClusterRole {name}"):
-            found: dict[str, Any] | None = self._get(
-                f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}"
-            )
-            return found
+            found = self._get(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}")
+            return dict(found) if found is not None else None
 
     def annotate_deployment(self, namespace: str, name: str, annotations: dict[str, str]) -> None:
         """Annotate the Deployment object itself (its pods are not replaced)."""

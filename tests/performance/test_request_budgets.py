@@ -28,8 +28,8 @@ BASE = [
     pytest.param("gitlab_rerun", marks=_not_yet("17 GitLab requests")),
     "gitlab_rerun_writes",
     "gitlab_rerun_commits",
-    pytest.param("cluster_fresh", marks=_not_yet("46-49 cluster requests")),
-    pytest.param("cluster_rerun", marks=_not_yet("16 cluster requests")),
+    pytest.param("cluster_fresh", marks=_not_yet("23-27 cluster requests")),
+    "cluster_rerun",
     "cluster_rerun_writes",
     "unattributed",  # a kasboot request without kasboot's user agent would go uncounted
 ]
