@@ -4,7 +4,9 @@
     python3 tasks.py demo   install into .venv, then run the narrated demo on the sandbox
     python3 tasks.py test   install into .venv, then ruff, mypy and the whole test suite
     python3 tasks.py lint   ruff + mypy only
-    python3 tasks.py bench  the benchmarks in bench/
+    python3 tasks.py bench  every figure of the performance budget (bench/, docs/performance.md):
+                            writes bench/results.json, exits 1 when a budget is missed;
+                            `bench --counts-only` for the exact counts alone
     python3 tasks.py oldest-client
                             doctor/status integration tests with the oldest kubernetes
                             client pyproject.toml allows (a separate .venv-oldest-client)

@@ -1,18 +1,24 @@
-"""Run every benchmark module in this package and print its report."""
+"""python -m bench [--counts-only] [--skip startup,latency,growth] [--output FILE]
+python -m bench sandbox     (sandbox up/down times, informational)
+
+Runs every figure of the budget table (bench/figures.py), prints it, writes
+bench/results.json and exits 1 when a budget is missed."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 
-import bench
+from bench import bench_budgets
 
 
-def main() -> None:
-    for module in pkgutil.iter_modules(bench.__path__):
-        if module.name.startswith("bench_"):
-            importlib.import_module(f"bench.{module.name}").main()
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["sandbox"]:
+        from bench import bench_sandbox
+
+        bench_sandbox.main()
+        return 0
+    return bench_budgets.main(argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -89,8 +89,16 @@ def run_bootstrap(
     env: dict[str, str] | None = None,
     request_logger: RequestLogger | None = None,
 ) -> BootstrapRun:
+    from kasboot.commit_lock import serialised_commits
+    from kasboot.plugins import discover, with_plugins
+
     run = BootstrapRun()
-    runner: Runner[BootstrapContext] = Runner(bootstrap_steps(), listener, dry_run=settings.dry_run)
+    environ = os.environ if env is None else env
+    steps = serialised_commits(bootstrap_steps(), environ)
+    plugins = discover([step.name for step in steps], environ)
+    runner: Runner[BootstrapContext] = Runner(
+        with_plugins(steps, plugins), listener, dry_run=settings.dry_run
+    )
     try:
         run.context = open_context(settings, cwd=cwd, env=env, request_logger=request_logger)
         runner.run(run.context)

@@ -86,7 +86,7 @@ def _general_hint(error: KasbootError) -> str:
         if error.status == 404:
             return (
                 "GitLab answers 404 for what does not exist and for what the token's user "
-                "may not see: check -R/KASBOOT_PROJECT, the branch and GITLAB_HOST"
+                "may not see: check -R (or KASBOOT_REPO), the branch and GITLAB_HOST"
             )
         return "see GitLab's message; `kasboot --debug …` shows each request"
     if isinstance(error, ClusterError):

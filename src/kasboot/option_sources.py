@@ -9,9 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from kasboot.errors import UsageError
 from kasboot.input_checks import check_text
 from kasboot.option_specs import SPECS, SPECS_BY_NAME, env_var
@@ -34,6 +31,10 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """Option values from a YAML map; keys as long flags (manifest-path) or fields."""
+    # Imported here: `bootstrap --help` declares the options and must not load ruamel.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:

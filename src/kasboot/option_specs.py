@@ -127,6 +127,41 @@ SPECS: tuple[Spec, ...] = (
     _bool("verbose", "--verbose", "--no-verbose", "Say more.", False, short="-v"),
 )  # fmt: skip
 
+# The install options the GitLab docs describe (kasboot.seed_options turns them into chart
+# values and checks): proxy, RBAC, replicas, receptive agents, a shared Flux environment.
+SEED_SPECS: tuple[Spec, ...] = (
+    Spec("https_proxy", ("--https-proxy",), "Proxy agentk uses for HTTPS (HTTPS_PROXY in the "
+         "chart's extraEnv). A URL with credentials only from KASBOOT_HTTPS_PROXY: kasboot "
+         "keeps it in a Secret.", "none", metavar="URL"),
+    Spec("http_proxy", ("--http-proxy",), "Proxy agentk uses for HTTP (HTTP_PROXY in "
+         "extraEnv); credentials as above.", "none", metavar="URL"),
+    Spec("no_proxy", ("--no-proxy",), "Comma-separated hosts agentk reaches directly "
+         "(NO_PROXY); never the KAS host while a proxy is set.", "none", metavar="HOSTS"),
+    Spec("service_account_name", ("--service-account-name",), "ServiceAccount agentk runs "
+         "as (serviceAccount.name).", "the chart's (the release's full name)", metavar="NAME"),
+    _bool("create_service_account", "--create-service-account", "--no-create-service-account",
+          "Let the chart create the ServiceAccount; --no-create-service-account uses an "
+          "existing one (needs --service-account-name).", True),
+    Spec("rbac_role", ("--rbac-role",), "ClusterRole the chart binds the ServiceAccount to "
+         "(rbac.useExistingRole).", "cluster-admin", metavar="ROLE"),
+    _bool("rbac", "--rbac", "--no-rbac", "Let the chart create the ClusterRoleBinding; "
+          "--no-rbac creates none (rbac.create=false: bind it yourself).", True),
+    Spec("replicas", ("--replicas",), "Number of agentk pods (replicas).", "2", metavar="N"),
+    _bool("receptive", "--receptive", "--no-receptive", "Receptive agent: GitLab connects "
+          "to agentk (GitLab 17.4+, self-managed, Ultimate); needs --receptive-url.", False),
+    Spec("receptive_url", ("--receptive-url",), "URL GitLab connects to the agent at: "
+         "grpcs://host:port (or grpc://, wss://).", "none", metavar="URL"),
+    Spec("receptive_ca_cert", ("--receptive-ca-cert",), "PEM CA GitLab verifies the "
+         "receptive agent's certificate with.", "none", metavar="FILE"),
+    Spec("receptive_tls_host", ("--receptive-tls-host",), "Host name GitLab expects in the "
+         "receptive agent's certificate.", "none", metavar="HOST"),
+    Spec("flux_environment_agent", ("--flux-environment-agent",), "When the Flux "
+         "environment already names another agent of this cluster: keep it there, or move "
+         "it to this agent.", "keep", choices=("keep", "move")),
+)  # fmt: skip
+SPECS += SEED_SPECS
+SEED_FIELDS = tuple(spec.name for spec in SEED_SPECS)
+
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -150,6 +185,15 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "create_environment", "environment_name", "environment_namespace",
             "environment_flux_resource_path", "create_flux_environment", "flux_environment_name",
             "flux_environment_namespace", "flux_environment_flux_resource_path",
+            "flux_environment_agent",
+        ),
+    ),
+    (
+        "Agent install (proxy, RBAC, receptive)",
+        (
+            "https_proxy", "http_proxy", "no_proxy", "service_account_name",
+            "create_service_account", "rbac_role", "rbac", "replicas", "receptive",
+            "receptive_url", "receptive_ca_cert", "receptive_tls_host",
         ),
     ),
     ("Commit", ("commit_via", "use_api_commit_author", "commit_author_name",
@@ -180,6 +224,7 @@ _RENDERED = (
     "helm_release_namespace", "helm_release_filepath", "helm_release_target_namespace",
     "helm_release_values", "helm_release_values_from", "gitlab_agent_token_secret_name",
     "agent_version", "pin_version", "kas_ca_cert",
+    *(name for name in SEED_FIELDS if name != "flux_environment_agent"),
 )  # fmt: skip
 _COMMIT = ("commit_via", "use_api_commit_author", "commit_author_name", "commit_author_email")
 

@@ -169,16 +169,19 @@ def test_agent_name_checked_as_you_type_and_advanced_options_reviewed(
     terminal.answer("NO_PROXY", ".svc,10.0.0.0/8\r")
     terminal.answer("RBAC for agentk")
     terminal.answer("agentk version")
-    terminal.answer("File for the generated values")
+    # The sandbox's own agent has the cluster's Flux environment: said, and asked here.
+    terminal.answer("Which agent should the Flux environment")
     terminal.answer("Apply these changes", "n")
     assert terminal.finish() == 0
     screen = terminal.screen
+    assert "Shared with agent sandbox: Flux (flux-system/flux-system)" in screen
     assert "extraEnv" in screen and "http://proxy.internal:3128" in screen  # in the plan
     args = equivalent_command(screen)
     assert args[:2] == ["bootstrap", "proxied"]
-    assert args[args.index("--helm-release-values") + 1] == "kasboot-values-proxied.yaml"
+    # The seed options are flags of the equivalent command (no values file to keep).
+    assert args[args.index("--https-proxy") + 1] == "http://proxy.internal:3128"
+    assert args[args.index("--no-proxy") + 1] == ".svc,10.0.0.0/8"
     assert "Nothing written." in screen
-    assert not (world.dir / "kasboot-values-proxied.yaml").exists()
     assert kasboot_writes(world.gitlab_requests()) == []
     assert kasboot_writes(world.kube_requests()) == []
 

@@ -49,13 +49,14 @@ def doctor(agent: str | None, **params: Any) -> None:
     """
     from kasboot.doctor import run_doctor
     from kasboot.doctor.context import PLACEHOLDER_AGENT
-    from kasboot.doctor.render import print_report
+    from kasboot.doctor.render import print_report, waiting
     from kasboot.ui.console import make_console
 
     settings = _settings({"agent": agent or PLACEHOLDER_AGENT, **params})
-    report = run_doctor(
-        settings, agent_given=agent is not None, request_logger=request_logger_for(settings)
-    )
+    with waiting("Checking GitLab, the cluster and Flux", json_output=settings.output == "json"):
+        report = run_doctor(
+            settings, agent_given=agent is not None, request_logger=request_logger_for(settings)
+        )
     if settings.output == "json":
         from kasboot.ui.jsonout import dumps, envelope
 
@@ -87,12 +88,13 @@ def status(agent: str, **params: Any) -> None:
     connected, 4 when it is not registered. When something is wrong, `kasboot doctor
     AGENT` says why and how to fix it. AGENT may also come from KASBOOT_AGENT.
     """
-    from kasboot.doctor.render import print_status
+    from kasboot.doctor.render import print_status, waiting
     from kasboot.doctor.status import read_status, status_document, status_exit_code
     from kasboot.ui.console import make_console
 
     settings = _settings({"agent": agent, **params})
-    state = read_status(settings, request_logger=request_logger_for(settings))
+    with waiting(f"Reading {agent}", json_output=settings.output == "json"):
+        state = read_status(settings, request_logger=request_logger_for(settings))
     now = datetime.now(timezone.utc)
     code = int(status_exit_code(state, now))
     if settings.output == "json":

@@ -193,5 +193,10 @@ def bootstrap_options(f: F) -> F:
 
 
 def settings_from_click(params: dict[str, Any], config_file: Path | None) -> Settings:
-    """Settings from a command's parameters, the config file and the defaults."""
+    """Settings from a command's parameters, the config file and the defaults; a proxy
+    URL with credentials given as a flag or in the file is refused first."""
+    from kasboot.cli.options_reach import check_proxy_sources
+
+    path = config_file if config_file is not None else find_config_file()
+    check_proxy_sources(params, load_config_file(path) if path is not None else {}, path)
     return settings_from_params(params, config_file)

@@ -33,20 +33,23 @@ def listener_for(settings: Settings) -> tuple[Listener, RequestLogger | None]:
     Requests — GitLab's and the cluster's — go to stderr (the JSON document or the plan
     alone is on stdout) with any token in a URL redacted."""
     from kasboot.ui.console import ConsoleReporter, SilentReporter, make_console
+    from kasboot.ui.events import with_event_stream
     from kasboot.ui.requestlog import log_cluster_requests
 
     debug = debug_enabled()
     if settings.output == "json":
+        # A parent showing many runs (kasboot fleet) reads step events from a pipe.
+        silent = with_event_stream(SilentReporter())
         if not debug:
-            return SilentReporter(), None
+            return silent, None
         console = ConsoleReporter(make_console())
         log_cluster_requests(console.cluster_request)
-        return SilentReporter(), _redacting(console.request)
+        return silent, _redacting(console.request)
     console = ConsoleReporter(verbose=settings.verbose, changes_on_stdout=settings.dry_run)
     if settings.verbose or debug:
         log_cluster_requests(console.cluster_request)
-        return console, _redacting(console.request)
-    return console, None
+        return with_event_stream(console), _redacting(console.request)
+    return with_event_stream(console), None
 
 
 def request_logger_for(settings: Settings) -> RequestLogger | None:

@@ -19,10 +19,13 @@ from kasboot.flux.values import load_values_file
 from kasboot.goyaml import marshal
 from kasboot.ownership import OWNER_ANNOTATION
 from kasboot.resources import flux_template
+from kasboot.seed_options import receptive_secret_name, seed_values
 from kasboot.settings import Settings
 
 __all__ = ["deep_merge", "load_values_file", "render_helm_release", "render_manifests"]
 _PLACEHOLDER = re.compile(r"^\$\{([a-z_]+)\}$")
+# What a plan (or render) shows before GitLab has made the URL configuration's key pair.
+RECEPTIVE_KEY_PLACEHOLDER = "<public key of the agent's URL configuration>"
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,23 +96,48 @@ def helm_release_values(
     kas_ca_cert: str | None = None,
     receptive_public_key: str | None = None,
 ) -> dict[str, Any]:
-    """The HelmRelease's spec.values: kasboot's own, then the user's files in order."""
+    """The HelmRelease's spec.values: kasboot's own, then the user's files in order.
+
+    A receptive agent (--receptive) has no config.kasAddress (GitLab connects to it),
+    config.receptive.enabled and config.api.jwtPublicKey from its URL configuration; the
+    chart then renders a Secret of its own under config.secretName, so that name is NOT
+    the token Secret's (Helm would take that one over and drop ``token``): the token
+    reaches config.token through valuesFrom instead (render_helm_release)."""
     config: dict[str, Any] = {}
-    if kas_address:
+    receptive = settings.receptive
+    if kas_address and not receptive:
         config["kasAddress"] = kas_address
     # The Secret's real name: glab hard-codes gitlab-agent-token here.
-    config["secretName"] = settings.gitlab_agent_token_secret_name
+    config["secretName"] = (
+        receptive_secret_name(settings) if receptive else settings.gitlab_agent_token_secret_name
+    )
     if kas_ca_cert:
         config["kasCaCert"] = kas_ca_cert
-    if receptive_public_key:
+    if receptive:
         config["receptive"] = {"enabled": True}
-        config["api"] = {"jwtPublicKey": receptive_public_key}
-    values: dict[str, Any] = {"config": config}
+        config["api"] = {"jwtPublicKey": receptive_public_key or RECEPTIVE_KEY_PLACEHOLDER}
+    values: dict[str, Any] = {"config": config, **seed_values(settings, kas_address)}
     if image_tag:
         values["image"] = {"tag": image_tag}
     for path in settings.helm_release_values:
         values = deep_merge(values, load_values_file(path))
     return values
+
+
+def values_from(settings: Settings) -> list[dict[str, str]]:
+    """spec.valuesFrom: the user's references, then (receptive) the token Secret's
+    ``token`` key as config.token, so the token never reaches git."""
+    refs = [{"kind": ref.kind, "name": ref.name} for ref in settings.helm_release_values_from]
+    if settings.receptive:
+        refs.append(
+            {
+                "kind": "Secret",
+                "name": settings.gitlab_agent_token_secret_name,
+                "valuesKey": "token",
+                "targetPath": "config.token",
+            }
+        )
+    return refs
 
 
 def render_helm_release(
@@ -132,10 +160,9 @@ def render_helm_release(
     )
     if values:
         release["spec"]["values"] = values
-    if settings.helm_release_values_from:
-        release["spec"]["valuesFrom"] = [
-            {"kind": ref.kind, "name": ref.name} for ref in settings.helm_release_values_from
-        ]
+    references = values_from(settings)
+    if references:
+        release["spec"]["valuesFrom"] = references
     return export(release)
 
 
@@ -145,6 +172,7 @@ def render_manifests(
     kas_address: str | None,
     image_tag: str | None,
     kas_ca_cert: str | None = None,
+    receptive_public_key: str | None = None,
     owner: str | None = None,
 ) -> dict[str, str]:
     """Repository path -> file content, for the one commit; ``owner`` ("<project>/<agent>")
@@ -156,6 +184,7 @@ def render_manifests(
             kas_address=kas_address,
             image_tag=image_tag,
             kas_ca_cert=kas_ca_cert,
+            receptive_public_key=receptive_public_key,
             owner=owner,
         ),
     }

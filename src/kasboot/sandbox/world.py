@@ -4,10 +4,13 @@ of URLs stored in that state) kept in one directory so it survives down/up.
 
     python -m kasboot.sandbox.world serve --dir DIR [--project G/P] [--flux-path P]
         [--no-kas] [--kas-version X.Y.Z|null] [--gitlab-version X.Y.Z]
-        [--external-url URL] [--no-flux]
+        [--external-url URL] [--no-flux] [--fault-seed N] [--clusters N]
 
 Files in DIR: ``world.json`` (pid, ports, seed), ``world.log``, ``kubeconfig``,
-``sandbox.env``, and the emulators' state under ``gitlab/``, ``kube/``, ``flux/``."""
+``sandbox.env``, and the emulators' state under ``gitlab/``, ``kube/``, ``flux/``.
+With ``--clusters N`` the GitLab is shared by N clusters, each its own Kubernetes
+emulator and Flux (``kube-sandbox-2/``, ``flux-sandbox-2/``, …), bootstrapped at
+``./clusters/sandbox-2`` …, and reached through the contexts of the one kubeconfig."""
 
 from __future__ import annotations
 
@@ -65,6 +68,20 @@ class WorldOptions:
     flux: bool = True
     gitlab_version: str = DEFAULT_GITLAB_VERSION
     external_url: str | None = None  # where GitLab believes it lives (its links)
+    clusters: int = 1  # clusters sharing the GitLab: sandbox, sandbox-2, … (a seed option)
+    # The fault draws' seed of both emulators (None: random, shown by GET
+    # /-/sandbox/faults): the same rules and seed fault the same requests again.
+    fault_seed: int | None = None
+
+
+def cluster_names(count: int) -> list[str]:
+    """The kube contexts of a world with ``count`` clusters; the first is the default."""
+    return ["sandbox", *(f"sandbox-{number}" for number in range(2, count + 1))]
+
+
+def extra_flux_path(name: str) -> str:
+    """Where an extra cluster's Flux is bootstrapped: beside the first one's default."""
+    return f"./clusters/{name}"
 
 
 @dataclass
@@ -74,6 +91,7 @@ class WorldState:
     options: WorldOptions = field(default_factory=WorldOptions)
     gitlab_port: int = 0
     kube_port: int = 0
+    extra_kube_ports: list[int] = field(default_factory=list)  # sandbox-2, sandbox-3, …
     token: str = ""
     seeded: bool = False
     pid: int | None = None
@@ -147,7 +165,12 @@ class World:
         self.directory.mkdir(parents=True, exist_ok=True)
         previous = WorldState.load(self.directory)
         if previous is None:
-            self.state = WorldState(options=options, gitlab_port=free_port(), kube_port=free_port())
+            self.state = WorldState(
+                options=options,
+                gitlab_port=free_port(),
+                kube_port=free_port(),
+                extra_kube_ports=[free_port() for _ in range(options.clusters - 1)],
+            )
         else:
             # The seed options of the first up stay; KAS can be switched on any up.
             previous.options.flux_receiver = options.flux_receiver  # so can the Receiver
@@ -155,13 +178,15 @@ class World:
             previous.options.kas_version = options.kas_version
             previous.options.gitlab_version = options.gitlab_version
             previous.options.external_url = options.external_url
+            previous.options.fault_seed = options.fault_seed
             self.state = previous
-        for port in (self.state.gitlab_port, self.state.kube_port):
+        for port in (self.state.gitlab_port, self.state.kube_port, *self.state.extra_kube_ports):
             if not _port_free(port):
                 raise RuntimeError(f"port {port} of this sandbox is in use by another process")
         self.gitlab: Any = None
         self.kube: Any = None
         self.flux: Any = None
+        self.extra: list[tuple[str, Any, Any]] = []  # (context, kube, flux) of sandbox-2…
 
     def start(self) -> None:
         from kasboot.sandbox.gitlab import GitLabEmulator
@@ -175,20 +200,28 @@ class World:
             kas_version=options.kas_version,
             gitlab_version=options.gitlab_version,
             external_url=options.external_url,
+            fault_seed=options.fault_seed,
         ).start()
-        self.kube = KubeEmulator(self.directory / "kube", port=self.state.kube_port).start()
+        self.kube = KubeEmulator(
+            self.directory / "kube", port=self.state.kube_port, fault_seed=options.fault_seed
+        ).start()
         self.gitlab.backend.set_kas(
             options.kas_enabled, options.kas_version or options.gitlab_version
         )
         if options.flux:
-            from kasboot.sandbox.flux import FluxSimulator
-
-            self.flux = FluxSimulator(
-                self.kube.url,
-                self.directory / "flux",
-                latency=flux_latency(os.environ.get(LATENCY_VARIABLE)),
-                generator_flux_minor=int(os.environ.get(WORDING_VARIABLE, "2.8").split(".")[-1]),
+            self.flux = self._start_flux(self.kube.url, self.directory / "flux")
+        for name, port in zip(
+            cluster_names(options.clusters)[1:], self.state.extra_kube_ports, strict=True
+        ):
+            kube = KubeEmulator(
+                self.directory / f"kube-{name}", port=port, fault_seed=options.fault_seed
             ).start()
+            flux = (
+                self._start_flux(kube.url, self.directory / f"flux-{name}")
+                if options.flux
+                else None
+            )
+            self.extra.append((name, kube, flux))
         if not self.state.seeded:
             self._seed()
         if self.flux is not None and options.flux_receiver:
@@ -196,7 +229,7 @@ class World:
             self.flux.start_receiver(
                 self.gitlab.backend.repo(project).path, str(project["default_branch"] or "main")
             )
-        self.kube.write_kubeconfig(self.directory / KUBECONFIG_FILE)
+        self._write_kubeconfig()
         exports = env_exports(self.directory, self.state)
         env_path = self.directory / ENV_FILE
         env_path.write_text(render_env(exports), encoding="utf-8")
@@ -205,6 +238,39 @@ class World:
         self.state.ready = True
         self.state.save(self.directory)
         LOG.info("sandbox ready: GitLab %s, Kubernetes %s", self.gitlab.url, self.kube.url)
+        LOG.info(
+            "fault seeds: GitLab %s, Kubernetes %s", self.gitlab.faults.seed, self.kube.faults.seed
+        )
+
+    def _start_flux(self, kube_url: str, directory: Path) -> Any:
+        from kasboot.sandbox.flux import FluxSimulator
+
+        return FluxSimulator(
+            kube_url,
+            directory,
+            latency=flux_latency(os.environ.get(LATENCY_VARIABLE)),
+            generator_flux_minor=int(os.environ.get(WORDING_VARIABLE, "2.8").split(".")[-1]),
+        ).start()
+
+    def _write_kubeconfig(self) -> None:
+        """One kubeconfig with a context per cluster (current: ``sandbox``)."""
+        import yaml
+
+        path = self.directory / KUBECONFIG_FILE
+        self.kube.write_kubeconfig(path)
+        if not self.extra:
+            return
+        merged = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, kube, _ in self.extra:
+            own = yaml.safe_load(
+                kube.write_kubeconfig(
+                    self.directory / f"kube-{name}" / KUBECONFIG_FILE, context=name
+                ).read_text(encoding="utf-8")
+            )
+            for section in ("clusters", "users", "contexts"):
+                merged[section].extend(own[section])
+        path.write_text(yaml.safe_dump(merged, sort_keys=False), encoding="utf-8")
+        path.chmod(0o600)
 
     def _seed(self) -> None:
         options = self.state.options
@@ -215,11 +281,14 @@ class World:
         )
         project = backend.ensure_project(options.project, owner=SANDBOX_USER)
         if options.flux:
-            self._bootstrap_flux(str(project.get("default_branch") or "main"))
+            branch = str(project.get("default_branch") or "main")
+            self._bootstrap_flux(self.kube.url, branch, options.flux_path)
+            for name, kube, _ in self.extra:
+                self._bootstrap_flux(kube.url, branch, extra_flux_path(name))
         self.state.seeded = True
         self.state.save(self.directory)
 
-    def _bootstrap_flux(self, branch: str) -> None:
+    def _bootstrap_flux(self, kube_url: str, branch: str, flux_path: str) -> None:
         from kasboot.sandbox.flux import bootstrap
         from kasboot.sandbox.flux.kubeapi import KubeApi
         from kasboot.sandbox.kube import flux_crds
@@ -228,18 +297,16 @@ class World:
         from kasboot.sandbox.flux.versions import crds_for
 
         crds = crds_for(flux_crds(), self.state.options.flux_version)
-        files = bootstrap.repository_files(
-            crds, repository_url, branch, self.state.options.flux_path
-        )
+        files = bootstrap.repository_files(crds, repository_url, branch, flux_path)
         bootstrap.push_files(repository_url, branch, "git", self.state.token, files)
-        api = KubeApi(self.kube.url, bootstrap.BOOTSTRAP_USER_AGENT)
+        api = KubeApi(kube_url, bootstrap.BOOTSTRAP_USER_AGENT)
         try:
             bootstrap.install(
                 api,
                 crds,
                 repository_url,
                 branch,
-                self.state.options.flux_path,
+                flux_path,
                 "git",
                 self.state.token,
             )
@@ -251,15 +318,17 @@ class World:
             api.close()
 
     def stop(self) -> None:
-        for part in (self.flux, self.kube, self.gitlab):
+        extra = [part for _, kube, flux in self.extra for part in (flux, kube)]
+        for part in (*extra, self.flux, self.kube, self.gitlab):
             if part is None:
                 continue
             try:
                 part.stop()
             except Exception:  # stopping must go on for the other parts
                 LOG.exception("stopping %s failed", type(part).__name__)
-        if self.kube is not None:
-            self.kube.close()
+        for kube in [self.kube, *(kube for _, kube, _ in self.extra)]:
+            if kube is not None:
+                kube.close()
         self.state.pid = None
         self.state.ready = False
         self.state.save(self.directory)
@@ -293,6 +362,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--no-flux", action="store_true")
     serve.add_argument("--flux-version", default="")
     serve.add_argument("--flux-receiver", action="store_true")
+    serve.add_argument("--clusters", type=int, default=1)
+    serve.add_argument("--fault-seed", type=int, default=None)
     return parser.parse_args(argv)
 
 
@@ -307,6 +378,8 @@ def options_from(args: argparse.Namespace) -> WorldOptions:
         flux=not args.no_flux,
         gitlab_version=args.gitlab_version,
         external_url=args.external_url,
+        clusters=args.clusters,
+        fault_seed=args.fault_seed,
     )
 
 

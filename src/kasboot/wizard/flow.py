@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import questionary
 
 from kasboot.credentials import gitlab_credentials, normalise_url
-from kasboot.errors import UsageError
+from kasboot.errors import GitLabError, UsageError, printed_line
 from kasboot.settings import FIXES, SETTINGS_FIELDS, Settings, build_settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.wizard.discovery import (
@@ -34,7 +33,6 @@ from kasboot.wizard.discovery import (
     resolve_presets,
 )
 from kasboot.wizard.model import (
-    RBAC_CHOICES,
     check_agent_name,
     check_option,
     check_project_path,
@@ -43,13 +41,17 @@ from kasboot.wizard.model import (
     default_manifest_path,
     default_release_names,
     equivalent_args,
-    generated_values,
     order_contexts,
     pick_source,
     suggest_agent_name,
 )
 from kasboot.wizard.prompts import ask_confirm, ask_select, ask_text, reading, say
-from kasboot.wizard.review import answers_review, apply, next_step, show_plan, with_values
+from kasboot.wizard.reach import (
+    ask_flux_environment_agent,
+    ask_seed_options,
+    say_shared_flux,
+)
+from kasboot.wizard.review import answers_review, apply, next_step, show_plan
 
 FIX_TITLES = {
     "add-kustomization": "--fix add-kustomization: commit a kustomization.yaml listing what "
@@ -72,8 +74,6 @@ class Wizard:
         self.presets = resolve_presets(params)
         self.settings = self.presets.settings
         self.env_prefix: dict[str, str] = {}
-        self.values_text: str | None = None
-        self.values_path: str | None = None
 
     def preset(self, field: str) -> bool:
         return field in self.presets.explicit
@@ -258,7 +258,7 @@ class Wizard:
         )
         self.settings = with_fields(s, create_environment=wanted, create_flux_environment=wanted)
 
-    def ask_advanced(self) -> None:
+    def ask_advanced(self, shared_with: str | None = None) -> None:
         if not ask_confirm(
             "Customise advanced options (values files, CA certificate, proxy, RBAC, agent "
             "version)?",
@@ -276,35 +276,27 @@ class Wizard:
             str(s.kas_ca_cert or ""),
             lambda t: True if not t.strip() else check_option("kas_ca_cert")(t),
         )
-        https_proxy = ask_text("HTTPS proxy for agentk (empty for none):")
-        no_proxy = ask_text("NO_PROXY for agentk (empty for none):") if https_proxy else ""
-        rbac = ask_select("RBAC for agentk:", RBAC_CHOICES, "cluster-admin")
-        role = ask_text("Name of the existing ClusterRole:") if rbac == "existing" else ""
+        seeds = ask_seed_options(s)  # proxy, RBAC, replicas: flags (option_specs.SEED_SPECS)
         version = ask_text(
             "agentk version (empty: the GitLab instance's KAS version):",
             s.agent_version or "",
             lambda t: True if not t.strip() else check_option("agent_version")(t),
         )
+        if shared_with is not None:
+            seeds["flux_environment_agent"] = ask_flux_environment_agent(s, shared_with)
         values = [v for v in files.split(",") if v.strip()]
-        self.values_text = generated_values(
-            https_proxy=https_proxy, no_proxy=no_proxy, rbac=rbac, role=role
-        )
-        if self.values_text is not None:
-            self.values_path = ask_text(
-                "File for the generated values (written on confirmation):",
-                f"kasboot-values-{s.agent}.yaml",
-            )
         self.settings = with_fields(
             s,
             helm_release_values=tuple(values),
             kas_ca_cert=ca_cert or None,
             agent_version=version or None,
+            **seeds,
         )
 
     # -- review and run ----------------------------------------------------------------
 
-    def final_args(self, values_file: str | None) -> list[str]:
-        settings = with_values(self.settings, values_file)
+    def final_args(self) -> list[str]:
+        settings = self.settings
         baseline = baseline_settings(settings.agent, self.presets.config)
         args = equivalent_args(settings, baseline)
         if self.presets.config is not None:
@@ -316,22 +308,15 @@ class Wizard:
         say("Review: your answers", style="cyan")
         for line in answers_review(self.settings, gitlab_url, self.settings.context):
             say(line)
-        with tempfile.TemporaryDirectory(prefix="kasboot-wizard-") as scratch:
-            preview_values = None
-            if self.values_text is not None:
-                preview_values = str(Path(scratch) / "values.yaml")
-                Path(preview_values).write_text(self.values_text, encoding="utf-8")
-            say()
-            say("Review: the plan (nothing has been written)", style="cyan")
-            from kasboot.ui.plan import pending_changes
+        say()
+        say("Review: the plan (nothing has been written)", style="cyan")
+        from kasboot.ui.plan import pending_changes
 
-            planned = show_plan(with_values(self.settings, preview_values))
-        args = self.final_args(self.values_path)
+        planned = show_plan(self.settings)
+        args = self.final_args()
         say()
         say("Equivalent command (repeats this bootstrap without questions, e.g. in CI):")
         say("  " + command_line(args, self.env_prefix), style="green")
-        if self.values_path:
-            say(f"  ({self.values_path} is written when you confirm; commit it for CI)")
         say()
         if not pending_changes(planned.reports):
             next_step(self.settings, self.env_prefix)
@@ -339,9 +324,7 @@ class Wizard:
         if not ask_confirm("Apply these changes now?", True):
             say("Nothing written.")
             return
-        if self.values_path and self.values_text is not None:
-            Path(self.values_path).write_text(self.values_text, encoding="utf-8")
-        apply(with_values(self.settings, self.values_path))
+        apply(self.settings)
         self.offer_to_save()
         next_step(self.settings, self.env_prefix)
 
@@ -350,11 +333,6 @@ class Wizard:
         from kasboot.wizard.save import answers, config_target, save_answers
 
         settings = self.settings
-        if self.values_path:
-            settings = dataclasses.replace(
-                settings,
-                helm_release_values=(*settings.helm_release_values, Path(self.values_path)),
-            )
         saved = answers(settings, baseline_settings(settings.agent, self.presets.config))
         if not saved:
             return
@@ -366,9 +344,15 @@ class Wizard:
         say(f"Saved to {target}; later runs here start from it (flags still win).")
 
     def run(self) -> None:
-        gitlab, project = self.ask_gitlab()
-        with reading(f"Reading the agents of {project}"):
-            existing = gitlab.agent_names(project)
+        while True:  # a host that does not answer (or a project not found) is asked again
+            gitlab, project = self.ask_gitlab()
+            try:
+                with reading(f"Reading the agents of {project}"):
+                    existing = gitlab.agent_names(project)
+                break
+            except GitLabError as error:
+                say(f"✖ {printed_line(error)}", style="red")
+                say("Try another host or project (Ctrl-C to stop).")
         context = self.ask_context()
         agent = self.ask_agent(existing, context)
         self.settings = with_fields(self.settings, agent=agent, repo=project, context=context)
@@ -378,7 +362,8 @@ class Wizard:
         self.ask_manifest_path(ctx, gitlab)
         self.ask_release(ctx, gitlab)
         self.ask_environments()
-        self.ask_advanced()
+        shared = say_shared_flux(ctx, self.settings)  # another agent's Flux: said, kept
+        self.ask_advanced(shared)
         self.review_and_run(gitlab.url)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from kasboot.bootstrap import BootstrapRun, run_bootstrap
 from kasboot.settings import Settings
@@ -42,13 +41,6 @@ def answers_review(settings: Settings, gitlab_url: str, context: str | None) -> 
     if s.agent_version:
         rows.append(("agentk version", s.agent_version))
     return [f"  {label:<15} {value}" for label, value in rows]
-
-
-def with_values(settings: Settings, values_file: str | None) -> Settings:
-    if values_file is None:
-        return settings
-    values = (*settings.helm_release_values, Path(values_file))
-    return dataclasses.replace(settings, helm_release_values=values)
 
 
 def show_plan(settings: Settings) -> BootstrapRun:

@@ -1,0 +1,94 @@
+"""Every figure of the budget table, measured in one run: prints the table, writes
+bench/results.json ([{figure, budget, measured, pass, unit, detail}, …]) and returns 1
+when a budget is missed (or a scenario could not run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+from bench import figures
+from bench.figures import Figure
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+PARTS = ("base", "growth", "latency", "startup")
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--counts-only", action="store_true", help="only the exact counts")
+    parser.add_argument("--skip", default="", help=f"comma-separated parts of {PARTS}")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    return parser.parse_args(argv)
+
+
+def _show(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.3f} s"
+    if unit == "ratio":
+        return f"{value:.2f}"
+    return f"{value:g}"
+
+
+def print_table(results: list[Figure]) -> None:
+    width = max(len(f.figure) for f in results)
+    print(f"{'figure':<{width}}  {'budget':>8}  {'measured':>9}  pass")
+    for f in results:
+        verdict = {True: "ok", False: "MISSED", None: "-"}[f.passed]
+        budget = "-" if f.budget is None else f"<= {_show(f.budget, f.unit)}"
+        print(f"{f.figure:<{width}}  {budget:>8}  {_show(f.measured, f.unit):>9}  {verdict}")
+        if f.detail:
+            print(f"{'':<{width}}    {f.detail}")
+
+
+def main(argv: list[str]) -> int:
+    options = _parse(argv)
+    skip = {part.strip() for part in options.skip.split(",") if part.strip()}
+    if options.counts_only:
+        skip |= {"latency", "startup"}
+    results: list[Figure] = []
+    failures: list[str] = []
+    started = time.time()
+
+    def attempt(part: str, produce: object) -> None:
+        if part in skip:
+            return
+        try:
+            made = produce()  # type: ignore[operator]
+            results.extend(made if isinstance(made, list) else [made])
+        except Exception as error:  # a scenario that cannot run is a missed budget
+            failures.append(f"{part}: {type(error).__name__}: {error}")
+
+    baseline: list[int] = []
+
+    def base() -> list[Figure]:
+        made, total = figures.base_figures()
+        baseline.append(total)
+        return made
+
+    attempt("base", base)
+    if baseline:
+        for key in figures.GROWTH:
+            attempt("growth", lambda key=key: figures.growth_figure(key, baseline[0]))
+    for milliseconds in figures.LATENCIES_MS:
+        attempt("latency", lambda ms=milliseconds: figures.latency_figures(ms))
+    attempt("startup", figures.startup_figures)
+    print_table(results)
+    for failure in failures:
+        print(f"could not measure: {failure}")
+    document = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "python": platform.python_version(),
+        "seconds": round(time.time() - started, 1),
+        "figures": [f.as_json() for f in results],
+        "errors": failures,
+    }
+    options.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {options.output}")
+    missed = [f for f in results if f.passed is False]
+    return 1 if missed or failures else 0
