@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -85,10 +86,13 @@ def main(argv: list[str]) -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "python": platform.python_version(),
         "seconds": round(time.time() - started, 1),
+        # Timing figures are ratios, but a machine this busy still blurs them.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "figures": [f.as_json() for f in results],
         "errors": failures,
     }
     options.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {options.output}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; wrote {options.output}")
     missed = [f for f in results if f.passed is False]
     return 1 if missed or failures else 0

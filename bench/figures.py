@@ -78,6 +78,7 @@ def base_figures() -> tuple[list[Figure], int]:
     gitlab, kube = _split(fresh)
     gitlab_again, kube_again = _split(rerun)
     ready = measure.ready_at(fresh.records)
+    strangers = measure.unattributed(fresh.records + rerun.records)
     figures = [
         Figure("gitlab_fresh", "GitLab requests, fresh bootstrap", 10, gitlab.requests,
                detail=f"{gitlab.writes} writes, {gitlab.commits} commit(s)"),
@@ -93,6 +94,10 @@ def base_figures() -> tuple[list[Figure], int]:
                None if ready is None else round(fresh.exited - ready, 3), unit="s",
                detail="fresh bootstrap, no injected latency; last request -> exit "
                f"{fresh.exited - _last_request(fresh):.3f} s"),
+        Figure("unattributed", "requests with no known user agent (fresh + re-run)", 0,
+               len(strangers), detail=", ".join(sorted({
+                   f"{r['user_agent'] or '(none)'} {r['method']} {r['path']}" for r in strangers
+               }))[:300]),
     ]  # fmt: skip
     return figures, len(measure.outside_flux_wait(fresh.records))
 
@@ -148,7 +153,8 @@ def startup_figures() -> list[Figure]:
             1.5,
             values["ratio"],
             unit="ratio",
-            detail=f"best {values['best_s'] * 1000:.0f} ms vs {base * 1000:.0f} ms",
+            detail=f"median of {startup.ROUNDS} paired rounds; best {values['best_s'] * 1000:.0f} "
+            f"ms vs {base * 1000:.0f} ms; CPU time ratio {values['cpu_ratio']:.2f}",
         )
         for label, values in measured.items()
         if label != startup.BASELINE

@@ -28,6 +28,15 @@ from typing import Any
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KASBOOT_AGENT = "kasboot/"
 FLUX_AGENTS = ("source-controller/", "kustomize-controller/", "helm-controller/")
+# Every other client of the sandbox: the rest of the simulated cluster and bench's seeding.
+KNOWN_AGENTS = (
+    KASBOOT_AGENT,
+    *FLUX_AGENTS,
+    "notification-controller/",
+    "flux/",
+    "gitlab-agent/",
+    "kasboot-bench-seed/",
+)
 # git smart HTTP fetches are POSTs that only read.
 READ_POSTS = ("/git-upload-pack",)
 # Requests that make a commit on the GitLab side.
@@ -41,6 +50,12 @@ Record = dict[str, Any]
 
 def ours(records: Iterable[Record]) -> list[Record]:
     return [r for r in records if str(r.get("user_agent", "")).startswith(KASBOOT_AGENT)]
+
+
+def unattributed(records: Iterable[Record]) -> list[Record]:
+    """Requests no known client sent: a kasboot request without kasboot's user agent
+    (a new HTTP client that forgot to set it) would escape every count."""
+    return [r for r in records if not str(r.get("user_agent", "")).startswith(KNOWN_AGENTS)]
 
 
 def is_write(record: Record) -> bool:

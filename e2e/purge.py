@@ -51,10 +51,9 @@ def purge_agent(world: World, agent: str, manifest_path: str) -> None:
             custom.delete_namespaced_custom_object, group, version, FLUX_NAMESPACE, plural, name
         )
     _ignore_missing(client.CoreV1Api(world.kube).delete_namespace, agent)
-    for environment in world.project.environments.list(iterator=True, per_page=100):
-        if agent in str(environment.name):
-            _ignore_missing(environment.stop, force=True)
-            _ignore_missing(world.project.environments.delete, environment.id)
+    for environment in world.environment_objects(agent):
+        _ignore_missing(environment.stop, force=True)
+        _ignore_missing(world.project.environments.delete, environment.id)
     found = world.find_agent(agent)
     if found is not None:  # its tokens go with it
         _ignore_missing(world.project.cluster_agents.delete, found["id"])

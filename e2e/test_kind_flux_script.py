@@ -182,3 +182,12 @@ def test_refuses_without_a_token_or_a_project(stubs: dict[str, str]) -> None:
     bad_project = run({**stubs, "KASBOOT_E2E_PROJECT": "no-slash"})
     assert bad_project.returncode == 2 and "group/project" in bad_project.stderr
     assert calls(stubs) == []
+
+
+def test_the_script_parses_and_passes_shellcheck() -> None:
+    subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    done = subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout

@@ -17,7 +17,6 @@ import secrets
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -185,13 +184,17 @@ class World:
     def token(self, agent_id: int, token_id: int) -> dict[str, Any]:
         return dict(self.gl.http_get(f"{self.tokens_path(agent_id)}/{token_id}"))
 
-    def environments(self, agent: str | None = None) -> list[str]:
+    def environment_objects(self, agent: str | None = None) -> list[Any]:
+        """The agent's environments: kasboot names them ``<namespace>/<agent>``."""
         name = agent or self.agent
-        return sorted(
-            str(e.name)
+        return [
+            e
             for e in self.project.environments.list(iterator=True, per_page=100)
-            if name in str(e.name)
-        )
+            if str(e.name) == name or str(e.name).endswith(f"/{name}")
+        ]
+
+    def environments(self, agent: str | None = None) -> list[str]:
+        return sorted(str(e.name) for e in self.environment_objects(agent))
 
     def secret(self, agent: str | None = None) -> dict[str, Any] | None:
         from kubernetes import client
@@ -205,6 +208,21 @@ class World:
                 return None
             raise
         return dict(self.kube.sanitize_for_serialization(found))
+
+    def helm_release(self, agent: str | None = None) -> dict[str, Any] | None:
+        """The agent's HelmRelease in flux-system (kasboot names it after the agent)."""
+        from kubernetes import client
+        from kubernetes.client.rest import ApiException
+
+        try:
+            found: Any = client.CustomObjectsApi(self.kube).get_namespaced_custom_object(
+                "helm.toolkit.fluxcd.io", "v2", "flux-system", "helmreleases", agent or self.agent
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(found)
 
     def held_token_id(self, agent: str | None = None) -> int | None:
         from kasboot.cluster import TOKEN_ID_ANNOTATION
@@ -236,6 +254,18 @@ class World:
     def head(self, branch: str | None = None) -> str:
         return str(self.project.branches.get(branch or self.default_branch).commit["id"])
 
+    def commits_between(self, old: str, new: str, limit: int = 50) -> list[str]:
+        """The commits on the first-parent line from ``new`` back to ``old`` (newest first)."""
+        found: list[str] = []
+        sha = new
+        while sha != old and len(found) < limit:
+            found.append(sha)
+            parents = self.project.commits.get(sha).parent_ids
+            if not parents:
+                break
+            sha = str(parents[0])
+        return found
+
     def audit(self, agent: str | None = None) -> Audit:
         found = self.find_agent(agent)
         agent_id = int(found["id"]) if found else None
@@ -259,9 +289,7 @@ class World:
         default branch, tokens minted or revoked, the agent, environments, the Secret."""
         now = self.audit()
         changes: list[str] = []
-        if now.head != mark.audit.head:
-            compare = self.project.repository_compare(mark.audit.head, now.head)
-            changes += [f"commit {c['id']} {c['title']}" for c in compare["commits"]]
+        changes += [f"commit {sha}" for sha in self.commits_between(mark.audit.head, now.head)]
         if now.agent_id != mark.audit.agent_id:
             changes.append(f"agent {mark.audit.agent_id} -> {now.agent_id}")
         changes += [f"new token {t}" for t in set(now.token_ids) - set(mark.audit.token_ids)]
@@ -308,80 +336,6 @@ class World:
             yield source
         finally:
             source.delete()
-
-
-class SandboxWorld(World):
-    """``kasboot sandbox up`` in a temporary directory; writes read from the emulators'
-    request logs (only kasboot's own requests: the Flux simulator talks to them too)."""
-
-    def __init__(self, directory: Path) -> None:
-        up = subprocess.run(
-            [sys.executable, "-m", "kasboot", "sandbox", "up", "--dir", str(directory), "--detach"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if up.returncode != 0:
-            raise RuntimeError(f"sandbox up failed:\n{up.stderr}")
-        from kasboot.sandbox.world import parse_env
-
-        super().__init__("sandbox", parse_env(up.stdout), "clusters/sandbox", directory)
-        self.directory = directory
-        self.on_cleanup(self._down)
-
-    def _down(self) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "kasboot", "sandbox", "down", "--dir", str(self.directory)],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
-
-    @property
-    def kube_url(self) -> str:
-        state = json.loads((self.directory / "world.json").read_text())
-        return f"http://127.0.0.1:{state['kube_port']}"
-
-    def _log(self, base: str) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{base}/-/sandbox/requests", timeout=10) as answer:
-            return list(json.loads(answer.read()))
-
-    def writes_since(self, mark: Mark) -> list[str]:
-        found = []
-        for system, base in (("GitLab", self.env["GITLAB_HOST"]), ("cluster", self.kube_url)):
-            found += [
-                f"{system} {r['method']} {r['path']}"
-                for r in self._log(base)
-                if r["method"] in WRITE_METHODS
-                and r.get("user_agent", "").startswith(KASBOOT_USER_AGENT)
-                and float(r["at"]) >= mark.at
-            ]
-        return found
-
-
-class RealWorld(World):
-    """A real GitLab project and a cluster with Flux bootstrapped from it (e2e/kind-flux.sh
-    makes one). Writes are read from GitLab's record (commits, tokens, environments) and
-    the Secret's resourceVersion: a real GitLab has no request log to read."""
-
-    def __init__(self, directory: Path) -> None:
-        env = {
-            "GITLAB_HOST": os.environ["KASBOOT_E2E_GITLAB_HOST"],
-            "GITLAB_TOKEN": os.environ["KASBOOT_E2E_GITLAB_TOKEN"],
-            "KUBECONFIG": os.environ["KASBOOT_E2E_KUBECONFIG"],
-            "KASBOOT_PROJECT": os.environ["KASBOOT_E2E_PROJECT"],
-        }
-        flux_path = os.environ.get("KASBOOT_E2E_FLUX_PATH", "clusters/kasboot-e2e").strip("/")
-        super().__init__("real", env, flux_path.removeprefix("./"), directory, timeout="5m")
-        self.fixed_agent = os.environ.get("KASBOOT_E2E_AGENT") or None
-
-    def writes_since(self, mark: Mark) -> list[str]:
-        return self.audit_changes(mark)
-
-
-def make_world(kind: str, directory: Path) -> World:
-    return SandboxWorld(directory) if kind == "sandbox" else RealWorld(directory)
 
 
 from e2e.root_source import RootSource  # noqa: E402  (the type of root_path_source)

@@ -9,17 +9,18 @@ from typing import Any
 
 
 class CleanupSeam:
-    """Namespace calls; ``_core``, ``_core_json``, ``_errors`` and ``list_deployments``
+    """Namespace calls; ``_call``, ``_get``, ``_errors`` and ``list_deployments``
     are Cluster's."""
 
-    _core: Any
-    _core_json: Callable[..., Any]
+    _call: Callable[..., Any]
+    _known_namespaces: set[str]
+    _get: Callable[..., Any]
     _errors: Callable[[str], Any]
     list_deployments: Callable[..., list[dict[str, Any]]]
 
     def read_namespace(self, name: str) -> dict[str, Any] | None:
         with self._errors(f"reading namespace {name}"):
-            found = self._core_json(f"/api/v1/namespaces/{name}")
+            found = self._get(f"/api/v1/namespaces/{name}")
             return dict(found) if found else None
 
     def namespace_contents(self, name: str) -> list[str]:
@@ -34,7 +35,7 @@ class CleanupSeam:
                 ("services", "Service"),
                 ("serviceaccounts", "ServiceAccount"),
             ):
-                listing = self._core_json(f"/api/v1/namespaces/{name}/{plural}") or {}
+                listing = self._get(f"/api/v1/namespaces/{name}/{plural}") or {}
                 for item in listing.get("items", []):
                     ref = f"{kind}/{item['metadata']['name']}"
                     if ref not in defaults:
@@ -45,9 +46,10 @@ class CleanupSeam:
     def delete_namespace(self, name: str) -> None:
         from kubernetes.client.exceptions import ApiException
 
+        self._known_namespaces.discard(name)
         with self._errors(f"deleting namespace {name}"):
             try:
-                self._core.delete_namespace(name)
+                self._call("DELETE", f"/api/v1/namespaces/{name}")
             except ApiException as error:
                 if error.status != 404:
                     raise
@@ -57,7 +59,7 @@ class CleanupSeam:
         name=<release>): gone once the release is uninstalled."""
         selector = f"owner=helm,name={release}"
         with self._errors(f"listing Helm's records of {namespace}/{release}"):
-            found = self._core_json(
+            found = self._get(
                 f"/api/v1/namespaces/{namespace}/secrets", [("labelSelector", selector)]
             )
             return [str(item["metadata"]["name"]) for item in (found or {}).get("items", [])]

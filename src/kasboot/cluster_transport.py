@@ -21,7 +21,6 @@ kasboot's objects.
 
 from __future__ import annotations
 
-import functools
 import random
 import time
 from collections.abc import Callable
@@ -170,32 +169,6 @@ def with_retries(call: Callable[[], Any], deadline: Deadline) -> Any:
             if attempts >= CUT_ATTEMPTS or (remaining is not None and remaining <= wait):
                 raise GaveUp(f"{transport_failure(error)}; {gave_up(attempts, started)}") from error
             time.sleep(wait)
-
-
-class TimedApi:
-    """One of the client's API groups (CoreV1Api, CustomObjectsApi, …) whose every
-    method gets a per-request timeout unless the call names one."""
-
-    def __init__(self, api: Any, deadline: Deadline) -> None:
-        self._api = api
-        self._deadline = deadline
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._api, name)
-        if not callable(attribute) or name.startswith("_"):
-            return attribute
-
-        @functools.wraps(attribute)  # keeps the docstring kubernetes.watch reads
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            given = kwargs.get("_request_timeout")
-
-            def call() -> Any:
-                kwargs["_request_timeout"] = given or request_timeout(self._deadline)
-                return attribute(*args, **kwargs)
-
-            return with_retries(call, self._deadline)
-
-        return timed
 
 
 def transport_failure(error: BaseException) -> str:

@@ -48,6 +48,7 @@ def check_local_commit(ctx: BootstrapContext, cwd: Path | None = None) -> None:
 def check_input_targets(ctx: BootstrapContext) -> None:
     """Every pre-flight check of this module, in order."""
     check_token_scope(ctx)
+    check_role(ctx)
     check_local_commit(ctx)
     check_values_from(ctx)
 
@@ -77,6 +78,40 @@ def check_token_scope(ctx: BootstrapContext) -> None:
             hint=f"create an access token with the '{WRITE_SCOPE}' scope and set GITLAB_TOKEN "
             "to it (`kasboot doctor` shows the token's scopes and role)",
         )
+
+
+MAINTAINER = 40
+_ROLE_NAMES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer"}
+
+
+def check_role(ctx: BootstrapContext) -> None:
+    """Registering an agent and minting its tokens need the Maintainer role: a Developer
+    read everything pre-flight reads, then got 403 at "Registering agent" (exit 4).
+    Refused here only when GitLab proves the role too low — the project's permissions
+    AND the effective membership (ancestor and invited groups counted) both below
+    Maintainer, and the user no administrator; when GitLab does not say, the run goes on."""
+    if ctx.dry_run or ctx.project is None or ctx.user.get("is_admin"):
+        return
+    survey = ctx.gitlab_survey
+    if survey is not None and survey.admin_project:
+        return  # pre-flight's GraphQL survey already says Maintainer (admin_project)
+    shown = ctx.gitlab.project_access_level(ctx.project.path)
+    if shown is not None and shown >= MAINTAINER:
+        return
+    user_id = ctx.user.get("id")
+    if user_id is None:
+        return
+    level = ctx.gitlab.effective_access_level(ctx.project.path, int(user_id))
+    if level is None or level >= MAINTAINER:
+        return
+    username = ctx.user.get("username", "the token's user")
+    raise PreflightError(
+        f"{username} is {_ROLE_NAMES.get(level, f'access level {level}')} on "
+        f"{ctx.project.path}: registering an agent and minting its tokens need the "
+        "Maintainer role, and GitLab would answer 403 at the first write; nothing was written",
+        hint=f"ask an Owner of {ctx.project.path} for the Maintainer role, or use the token "
+        "of a Maintainer",
+    )
 
 
 # helm-controller reads this key when a valuesFrom reference names none (kasboot never does).

@@ -1,17 +1,21 @@
-"""One plain HTTP request through a ``kubernetes.client.ApiClient``'s own machinery —
-its urllib3 pool (TLS, client certificates, proxy, the configured Retry), its default
-headers (User-Agent) and its bearer token (refreshed by the kubeconfig loader's hook) —
-for JSON that need not pass through the generated models.
+"""Every request kasboot sends to Kubernetes: plain HTTP through a
+``kubernetes.client.ApiClient``'s own machinery — its urllib3 pool (TLS, client
+certificates, proxy, the configured Retry), its default headers (User-Agent) and its
+bearer token (refreshed by the kubeconfig loader's hook) — with JSON in and out, never
+the generated typed APIs and models (``kubernetes.client.api.*``, ``.models.*``):
+importing those costs a second at start-up and their teardown a third of one at exit.
 
 It uses only what every client kasboot allows has (``kubernetes>=29``):
 ``rest_client.pool_manager``, ``configuration.auth_settings()``, ``default_headers``.
 ``ApiClient.param_serialize`` and the new ``call_api`` signature exist only from
-v36 on; v29–v35 have the older ``call_api(resource_path, method, …)`` that raises on
-every non-2xx answer."""
+v36 on; v29–v35 have the older ``call_api(resource_path, method, …)``, so one request
+path serves them all. Errors are the client's own ``ApiException`` (status, reason,
+body), as the generated APIs raise them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -47,40 +51,6 @@ class RawResponse:
 
     def release(self) -> None:
         self.response.release_conn()
-
-
-def custom_objects(api_client: Any) -> Any:
-    """``CustomObjectsApi`` that takes ``_content_type="application/merge-patch+json"``
-    on every allowed client: v36+ accept the argument (their default patch type is a JSON
-    patch); v29–v35 reject it with ApiTypeError but always send a merge patch, so there
-    it is dropped (and any other patch type refused, rather than sent wrongly)."""
-    from kubernetes import client
-
-    api = client.CustomObjectsApi(api_client)
-    if hasattr(api_client, "param_serialize"):
-        return api
-    return _MergePatchOnly(api)
-
-
-class _MergePatchOnly:
-    """Old clients' CustomObjectsApi, with ``_content_type`` understood on patches."""
-
-    def __init__(self, api: Any) -> None:
-        self._api = api
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._api, name)
-        if not name.startswith("patch_"):
-            return method
-
-        def patch(*args: Any, _content_type: str | None = None, **kwargs: Any) -> Any:
-            if _content_type not in (None, "application/merge-patch+json"):
-                raise TypeError(
-                    f"this kubernetes client sends only merge patches, not {_content_type}"
-                )
-            return method(*args, **kwargs)
-
-        return patch
 
 
 def _timeout(value: Timeout) -> Any:
@@ -154,3 +124,66 @@ def get_json(
     if not 200 <= response.status < 300:
         raise ApiException(http_resp=response)
     return json.loads(data or b"null")
+
+
+def request_json(
+    api_client: Any,
+    method: str,
+    path: str,
+    *,
+    query: list[tuple[str, str]] | None = None,
+    body: Any = None,
+    content_type: str = "application/json",
+    timeout: Timeout = None,
+) -> Any:
+    """``method path`` with a JSON body; the answer's JSON. Any status outside 2xx (404
+    included: the caller decides what absence means) raises ``ApiException``."""
+    from kubernetes.client.exceptions import ApiException
+
+    response = send(
+        api_client,
+        method,
+        path,
+        query=query,
+        body=body,
+        content_type=content_type,
+        timeout=timeout,
+    )
+    try:
+        data = response.read()
+    finally:
+        response.release()
+    if not 200 <= response.status < 300:
+        raise ApiException(http_resp=response)
+    return json.loads(data or b"null")
+
+
+def watch_events(
+    api_client: Any,
+    path: str,
+    query: list[tuple[str, str]],
+    timeout: Timeout = None,
+) -> Iterator[dict[str, Any]]:
+    """The events of one watch request (``watch=true`` is added), one JSON object a
+    line, as they arrive. An answer that is not 200 raises ``ApiException``; an
+    ``ERROR`` event (410 Gone for a resourceVersion too old) is yielded as it came.
+    urllib3's ProtocolError / ReadTimeoutError propagate when the stream is cut."""
+    from kubernetes.client.exceptions import ApiException
+
+    response = send(api_client, "GET", path, query=[*query, ("watch", "true")], timeout=timeout)
+    try:
+        if response.status != 200:
+            response.read()
+            raise ApiException(http_resp=response)
+        pending = b""
+        for chunk in response.response.stream(amt=None, decode_content=False):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
+        if pending.strip():
+            yield json.loads(pending)
+    finally:
+        response.response.close()
+        response.release()

@@ -20,12 +20,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from kasboot.credentials import HOST_VARIABLES
 from kasboot.errors import GitLabError, UsageError
 
 if TYPE_CHECKING:
     import git
-
-HOST_VARIABLES = ("GITLAB_HOST", "GL_HOST")  # credentials.py reads them; they beat a clone
 
 
 class GitMissing(UsageError):
@@ -347,13 +346,14 @@ def _server_refusal(error: git.GitCommandError) -> str | None:
     `remote: GitLab: …`): a protected branch, a force push, a push rule. A re-run would
     be refused the same way, unlike a branch that moved on."""
     text = str(error.stderr or error.stdout or "")
-    reasons = [  # GitPython puts "stderr: '" before its first line
+    said = [  # GitPython puts "stderr: '" before its first line
         found.group(1).strip().rstrip("'")
-        for found in (re.search(r"remote:\s*GitLab:\s*(.+)", line) for line in text.splitlines())
-        if found
+        for found in (re.search(r"remote:\s*(.+)", line) for line in text.splitlines())
+        if found and found.group(1).strip().rstrip("'")
     ]
-    if reasons:
-        return " ".join(reasons)[:300].rstrip(".")
+    gitlab = [line.split("GitLab:", 1)[1].strip() for line in said if "GitLab:" in line]
+    if gitlab or (said and "pre-receive hook declined" in text):
+        return " ".join(gitlab or said)[:300].rstrip(".")
     if "pre-receive hook declined" in text:
         return "its pre-receive hook declined it"
     return None

@@ -6,19 +6,23 @@ resolve options the same way without the wizard depending on the command layer."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kasboot.errors import UsageError
-from kasboot.input_checks import check_text
 from kasboot.option_specs import SPECS, SPECS_BY_NAME, env_var
-from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings, parse_bool
+
+if TYPE_CHECKING:  # imported where used: declaring options (--help) needs neither
+    from pathlib import Path
+
+    from kasboot.settings import Settings
 
 CONFIG_FILE_NAME = ".kasboot.yaml"
 
 
 def find_config_file(cwd: Path | None = None) -> Path | None:
     """`.kasboot.yaml` at the root of the repository containing `cwd` (or in cwd)."""
+    from pathlib import Path
+
     start = (cwd or Path.cwd()).resolve()
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_FILE_NAME
@@ -29,12 +33,17 @@ def find_config_file(cwd: Path | None = None) -> Path | None:
     return None
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
+def load_config_file(path: Path | str) -> dict[str, Any]:
     """Option values from a YAML map; keys as long flags (manifest-path) or fields."""
     # Imported here: `bootstrap --help` declares the options and must not load ruamel.
+    from pathlib import Path
+
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from kasboot.settings import SETTINGS_FIELDS, parse_bool
+
+    path = Path(path)  # click hands --config over as text
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -75,6 +84,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def _check_config_value(value: Any, what: str) -> None:
+    from kasboot.input_checks import check_text
+
     """A scalar (or a list of scalars) of plain text: YAML can also carry maps, dates
     and escapes such as "\\0" that no flag could."""
     if value is None or value == []:
@@ -92,6 +103,8 @@ def _check_config_value(value: Any, what: str) -> None:
 
 
 def settings_from_params(params: Mapping[str, Any], config_file: Path | None) -> Settings:
+    from kasboot.settings import SETTINGS_FIELDS, build_settings
+
     """Settings from a command's parameters (flag or environment already merged), the
     config file and the defaults, in that order of precedence."""
     path = config_file if config_file is not None else find_config_file()
@@ -107,6 +120,8 @@ def settings_from_params(params: Mapping[str, Any], config_file: Path | None) ->
 
 
 def params_from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    from kasboot.settings import parse_bool
+
     """The options as a run with no flags at all sees them: each KASBOOT_<OPTION>
     variable, read as click reads an option's variable (a repeatable option's value
     splits on whitespace; an empty variable counts as unset)."""

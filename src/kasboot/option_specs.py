@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kasboot.settings import COMMIT_VIA, FIXES, FLUX_SOURCE_TYPES, OUTPUT_FORMATS, Settings
+from kasboot.option_values import COMMIT_VIA, DEFAULTS, FIXES, FLUX_SOURCE_TYPES, OUTPUT_FORMATS
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def _bool(
     return Spec(name, flags, help, str(default).lower(), boolean=True, negative=negative)
 
 
-_D = Settings(agent="x")
+_D = DEFAULTS  # plain values: declaring the options builds no Settings
 SPECS: tuple[Spec, ...] = (
     Spec("repo", ("-R", "--repo"), "GitLab project: group/project or its URL.",
           "the clone in the current directory", metavar="PROJECT"),

@@ -15,6 +15,7 @@ from typing import Any
 
 from kasboot.errors import UsageError
 from kasboot.input_checks import check_not_empty, check_option_texts, check_repo_path
+from kasboot.option_values import COMMIT_VIA, FIXES, FLUX_SOURCE_TYPES, OUTPUT_FORMATS
 from kasboot.seed_input import seed_settings
 from kasboot.validation import (
     ValuesFrom,
@@ -41,10 +42,6 @@ from kasboot.validation import (
 AGENT_CONFIG_DIR = ".gitlab/agents"
 DEFAULT_COMMIT_AUTHOR_NAME = "kasboot"
 DEFAULT_COMMIT_AUTHOR_EMAIL = "noreply@kasboot.invalid"
-FLUX_SOURCE_TYPES = ("git", "oci", "helm")
-COMMIT_VIA = ("api", "local")
-OUTPUT_FORMATS = ("text", "json")
-FIXES = ("add-kustomization", "sourceignore")
 
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 

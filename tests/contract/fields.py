@@ -30,13 +30,20 @@ class Endpoint:
     docs: str
     fields: dict[str, str]
     is_list: bool = False
+    feature: str | None = None  # an optional GitLab feature; its absence is no difference
 
 
 def load_endpoints() -> dict[str, Endpoint]:
     document = json.loads(FIELDS_FILE.read_text())
     return {
         e["id"]: Endpoint(
-            e["id"], e["method"], e["path"], e["docs"], dict(e["fields"]), bool(e.get("list"))
+            e["id"],
+            e["method"],
+            e["path"],
+            e["docs"],
+            dict(e["fields"]),
+            bool(e.get("list")),
+            e.get("feature"),
         )
         for e in document["endpoints"]
     }
@@ -125,6 +132,7 @@ def probe(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
         answers["token_create"] = {**token, "token": "<redacted>" if token.get("token") else None}
         answers["tokens"] = gl.http_get(tokens)
         answers["token"] = gl.http_get(f"{tokens}/{token['id']}")
+        answers.update(_probe_receptive(gl, f"{base}/cluster_agents/{agent['id']}"))
         answers["environment_create"] = environment = gl.http_post(
             f"{base}/environments",
             post_data={
@@ -141,6 +149,7 @@ def probe(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
                 "flux_resource_path": "helm.toolkit.fluxcd.io/v2/namespaces/x/helmreleases/y"
             },
         )
+        answers.update(_probe_graphql(gl, project_path, scratch))
     finally:
         for kind, path in reversed(cleanups):
             if kind == "environment":
@@ -149,20 +158,80 @@ def probe(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
     return answers
 
 
+NOT_OFFERED = "not offered by this GitLab"
+
+
+def _probe_graphql(gl: Any, project_path: str, scratch: str) -> dict[str, Any]:
+    """kasboot's own GraphQL queries, as it sends them, on the scratch branch, agent,
+    token and environment (an answer with `errors` and no `data` then misses every field)."""
+    from kasboot.gitlab_api.repository import TEXTS_QUERY
+    from kasboot.gitlab_api.survey import survey_query
+
+    probe_file = f"{scratch}/probe.txt"
+
+    def ask(query: str, variables: dict[str, Any]) -> Any:
+        response = gl.session.post(
+            f"{gl.url}/api/graphql",
+            json={"query": query, "variables": variables},
+            headers={**gl.headers, "PRIVATE-TOKEN": str(gl.private_token)},
+            timeout=30,
+        )
+        return response.json()
+
+    return {
+        "graphql_survey": ask(
+            survey_query(1, True),
+            {
+                "project": project_path,
+                "agent": scratch,
+                "ref": scratch,
+                "paths": [probe_file],
+                "env0": scratch,
+                "textPaths": [probe_file],
+            },
+        ),
+        "graphql_texts": ask(
+            TEXTS_QUERY, {"project": project_path, "ref": scratch, "paths": [probe_file]}
+        ),
+    }
+
+
+def _probe_receptive(gl: Any, agent_path: str) -> dict[str, Any]:
+    """The receptive-agent endpoints, where GitLab offers them (404/403 elsewhere)."""
+    import gitlab
+
+    configurations = f"{agent_path}/url_configurations"
+    try:
+        created = gl.http_post(configurations, post_data={"url": "grpc://agentk.invalid:8080"})
+    except gitlab.exceptions.GitlabHttpError as error:
+        if error.response_code in (403, 404):
+            return {"url_configuration_create": NOT_OFFERED, "url_configurations": NOT_OFFERED}
+        raise
+    try:
+        listed = gl.http_get(configurations)
+    finally:
+        gl.http_delete(f"{configurations}/{created['id']}")
+    return {"url_configuration_create": created, "url_configurations": listed}
+
+
 def contract_report(answers: dict[str, Any]) -> dict[str, Any]:
     """Per endpoint: its docs page and the fields that differ from the list."""
     endpoints = load_endpoints()
-    report = {
-        endpoint.id: {
+    report: dict[str, Any] = {}
+    for endpoint in endpoints.values():
+        answer = answers.get(endpoint.id)
+        entry: dict[str, Any] = {
             "method": endpoint.method,
             "path": endpoint.path,
             "docs": endpoint.docs,
-            "differs": field_problems(answers.get(endpoint.id), endpoint)
-            if endpoint.id in answers
-            else ["not probed"],
         }
-        for endpoint in endpoints.values()
-    }
+        if endpoint.id not in answers:
+            entry["differs"] = ["not probed"]
+        elif answer == NOT_OFFERED and endpoint.feature:
+            entry["differs"], entry["skipped"] = [], f"{NOT_OFFERED} ({endpoint.feature})"
+        else:
+            entry["differs"] = field_problems(answer, endpoint)
+        report[endpoint.id] = entry
     return report
 
 

@@ -38,6 +38,7 @@ def emulator_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gitlab
 def test_the_emulator_answers_every_listed_field(emulator_client: gitlab.Gitlab) -> None:
     report = contract_report(probe(emulator_client, "demo/fleet", "contract-probe"))
     assert differences(report) == []
+    assert not any("skipped" in entry for entry in report.values())  # receptive offered
     # The probe cleaned up after itself.
     project = emulator_client.projects.get("demo/fleet")
     assert [a.name for a in project.cluster_agents.list(get_all=True)] == []
@@ -67,3 +68,17 @@ def test_the_check_finds_missing_null_and_mistyped_fields() -> None:
     ]
     listed = Endpoint("l", "GET", "/l", "https://docs", {"id": "int"}, is_list=True)
     assert field_problems([{"id": 1}, {}], listed) == ["l[1]: id is missing"]
+
+
+def test_an_optional_feature_gitlab_does_not_offer_is_skipped_not_a_difference() -> None:
+    from tests.contract.fields import NOT_OFFERED
+
+    report = contract_report({"url_configurations": NOT_OFFERED, "version": NOT_OFFERED})
+    assert report["url_configurations"]["differs"] == []
+    assert "Ultimate" in report["url_configurations"]["skipped"]
+    # An endpoint every GitLab has must answer: "not offered" there is a difference.
+    assert report["version"]["differs"] == [
+        "version: version is missing",
+        "version: revision is missing",
+    ]
+    assert report["project"]["differs"] == ["not probed"]

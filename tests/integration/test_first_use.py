@@ -127,6 +127,39 @@ def test_read_api_token_is_refused_in_preflight_exit_3(fresh: Sandbox) -> None:
     assert kasboot_writes(fresh.kube_requests()) == []
 
 
+@pytest.fixture
+def developer_gitlab(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A GitLab (in-process emulator) where `dev` is a Developer of demo/fleet, with an
+    unprotected branch a Developer may push to: (url, dev's api token)."""
+    from kasboot.sandbox.gitlab import GitLabEmulator
+
+    emulator = GitLabEmulator(tmp_path / "gitlab").start()
+    try:
+        backend = emulator.backend
+        backend.ensure_user("root", "Administrator", "admin@example.com")
+        project = backend.ensure_project("demo/fleet", owner="root")
+        backend.ensure_user("dev", "Dee Veloper", "dev@example.com")
+        backend.add_member(project, "dev", 30)
+        repo = backend.repo(project)
+        repo.create_branch("work", str(repo.resolve("main")))
+        yield emulator.url, backend.create_personal_access_token("dev", "dev", ["api"])
+    finally:
+        emulator.stop()
+
+
+def test_a_developer_is_refused_in_preflight_exit_3(
+    fresh: Sandbox, developer_gitlab: tuple[str, str], tmp_path: Path
+) -> None:
+    url, token = developer_gitlab
+    env = {**fresh.env, "GITLAB_HOST": url, "GITLAB_TOKEN": token}
+    args = [*plan_args("dev")[1:], "--manifest-branch", "work", "-R", "demo/fleet"]
+    result = kasboot("bootstrap", *args, env=env, cwd=tmp_path)
+    assert result.code == 3, result.stderr
+    line = error_lines(result)[-1]
+    assert "dev is Developer on demo/fleet" in line and "Maintainer" in line
+    assert "Registering" not in result.stderr
+
+
 def test_sandbox_token_refuses_an_unknown_scope(fresh: Sandbox) -> None:
     result = kasboot(
         "sandbox", "token", "--dir", str(fresh.dir), "--scopes", "root_powers",

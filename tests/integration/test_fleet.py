@@ -216,6 +216,10 @@ def test_ctrl_c_stops_every_bootstrap_and_a_re_run_finishes(
     )
     slow = kube_url(sandbox, names[-1])
     put(f"{slow}/-/sandbox/faults", {"rules": [{"user_agent": "^kasboot/", "latency_ms": 3000}]})
+    # Earlier tests' requests must not look like this run's: start from an empty log.
+    urllib.request.urlopen(
+        urllib.request.Request(f"{slow}/-/sandbox/requests", method="DELETE"), timeout=10
+    ).close()
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "kasboot", "fleet", "apply", str(clusters_file)],

@@ -371,7 +371,7 @@ def test_a_hung_read_is_tried_twice_then_exit_4(tmp_path: Path, emulator: GitLab
     emulator.faults.replace(
         [
             {
-                "path": "^/api/v4/metadata$",
+                "path": "^/api/graphql$",  # pre-flight's first read: the survey
                 "method": "GET",
                 "mode": "applied_timeout",
                 "hold_ms": 2500,
@@ -393,7 +393,7 @@ def test_a_hung_read_is_tried_twice_then_exit_4(tmp_path: Path, emulator: GitLab
     assert "Traceback" not in result.stderr
 
     def attempts() -> int:
-        return sum(1 for r in emulator.request_log.records() if r.path == "/api/v4/metadata")
+        return sum(1 for r in emulator.request_log.records() if r.path == "/api/graphql")
 
     for _ in range(600):  # the emulator logs a held request when it lets it go
         if attempts() >= 2:

@@ -29,11 +29,11 @@ def test_receptive_agent(sandbox: Any) -> None:
     args = agent_args(
         name, "--receptive", "--receptive-url", URL, "--receptive-tls-host", "agent.example.com"
     )
-    planned = run_kasboot(sandbox, "plan", *args[1:])
-    assert planned.code == 0, planned.stderr
-    assert f"receptive: GitLab connects to {URL}" in planned.stderr
     result = run_kasboot(sandbox, *args)
     assert result.code == 0, result.stderr
+    # the options step (plan prints the same) and the URL configuration step
+    assert f"receptive: GitLab connects to {URL}" in result.stderr
+    assert "Configuring the receptive agent's URL … CHANGED" in result.stderr
 
     gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
     project = gl.projects.get(sandbox.project)
@@ -65,9 +65,20 @@ def test_receptive_agent(sandbox: Any) -> None:
         base64.b64decode(chart_secret["data"]["api.jwt.public.key"]).decode()
         == (configurations[0]["public_key"])
     )
+    rendered = run_kasboot(
+        sandbox,
+        "render",
+        name,
+        "-R",
+        sandbox.project,
+        *args[2:-2],  # without --timeout
+    )
+    assert rendered.code == 0, rendered.stderr
+    assert f"jwtPublicKey: {configurations[0]['public_key']}" in rendered.stdout
     sandbox.clear_logs()
     again = run_kasboot(sandbox, *args)
     assert again.code == 0, again.stderr
+    assert "Configuring the receptive agent's URL … UNCHANGED" in again.stderr
     assert not [w for w in kasboot_writes(sandbox.gitlab_requests()) if "url_config" in w[1]]
     after = kubectl_json(sandbox, "get", "secret", "-n", name, "gitlab-agent-token")
     assert after["data"]["token"] == token_secret["data"]["token"]

@@ -72,7 +72,10 @@ def test_one_transient_5xx_on_each_write_does_not_abort_the_run(sandbox: Any, fa
 
 
 def test_a_cluster_answering_500s_is_named_by_its_answer(sandbox: Any, faults: Any) -> None:
-    faults([{"path": r"^/version", "method": "GET", "status": 500}])
+    # The first cluster request of a bootstrap (pre-flight's read of the token Secret).
+    faults(
+        [{"path": r"^/api/v1/namespaces/five-hundreds/secrets/", "method": "GET", "status": 500}]
+    )
     result = run_kasboot(sandbox, *agent_args("five-hundreds"))
     assert result.code == 5, result.stderr
     assert "MaxRetryError" not in result.stderr

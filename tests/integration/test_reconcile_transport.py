@@ -11,7 +11,6 @@ from kasboot.cluster_transport import (
     RETRY_AFTER_CAP,
     Deadline,
     DeadlinePassed,
-    TimedApi,
     request_timeout,
     retry_policy,
     transport_failure,
@@ -69,18 +68,3 @@ def test_request_timeouts_are_capped_by_the_deadline() -> None:
     assert connect <= 3.0 and read <= 3.0
     with pytest.raises(DeadlinePassed):
         request_timeout(Deadline(-1.0))
-
-
-def test_every_call_gets_a_timeout_unless_it_names_one() -> None:
-    seen: list[object] = []
-
-    class Api:
-        def list_things(self, **kwargs: object) -> None:
-            """:return: object"""
-            seen.append(kwargs.get("_request_timeout"))
-
-    timed = TimedApi(Api(), Deadline(None))
-    timed.list_things()
-    timed.list_things(_request_timeout=(1.0, 99.0))
-    assert seen == [(10.0, 30.0), (1.0, 99.0)]
-    assert timed.list_things.__doc__ == ":return: object"  # kubernetes.watch reads it

@@ -34,9 +34,6 @@ def test_the_shared_flux_environment_stays_unless_moved(sandbox: Any) -> None:
     assert first.code == 0, first.stderr
     assert flux_environment_agent(sandbox) == "first"
 
-    planned = run_kasboot(sandbox, "plan", *args("second")[1:])
-    assert planned.code == 0, planned.stderr
-    assert "shared Flux: stays on agent first" in planned.stderr
     second = run_kasboot(sandbox, *args("second"))
     assert second.code == 0, second.stderr
     assert "shared Flux: stays on agent first" in second.stderr
@@ -45,8 +42,4 @@ def test_the_shared_flux_environment_stays_unless_moved(sandbox: Any) -> None:
     moved = run_kasboot(sandbox, *args("second", "--flux-environment-agent", "move"))
     assert moved.code == 0, moved.stderr
     assert "shared Flux: moved from agent first to second" in moved.stderr
-    assert flux_environment_agent(sandbox) == "second"
-    # The first agent's re-run keeps it where it now is, too.
-    again = run_kasboot(sandbox, *args("first"))
-    assert again.code == 0, again.stderr
     assert flux_environment_agent(sandbox) == "second"

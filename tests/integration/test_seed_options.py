@@ -117,6 +117,7 @@ def test_a_missing_service_account_or_role_is_refused_before_any_write(sandbox: 
     assert "ClusterRole absent-role does not exist" in no_role.stderr
 
 
+@pytest.mark.slow
 def test_proxy_credentials_stay_out_of_git(sandbox: Any, project: Any) -> None:
     secret_url = "http://agent:pr0xy-s3cret@proxy.example.com:3128"
     as_flag = run_kasboot(sandbox, *agent_args("proxycred", "--https-proxy", secret_url))

@@ -86,7 +86,10 @@ BOUNDARIES = [
     KillPoint("register|environment", "gitlab", "GET", r"/environments$", nth=1),
     KillPoint("environment|flux-environment", "gitlab", "GET", r"/environments$", nth=2),
     KillPoint("flux-environment|token", "gitlab", "GET", r"/cluster_agents/\d+/tokens$"),
-    KillPoint("token|secret", "kube", "GET", rf"/api/v1/namespaces/{A}$"),
+    # The Secret step reads nothing (pre-flight and the lease did) and its first request
+    # is the Secret's create (a write point below): the boundary is the token step's last
+    # request, the lease write naming the token about to be stored.
+    KillPoint("token|secret", "kube", "PUT", rf"/namespaces/{A}/leases/[^/]+$"),
     KillPoint(
         "secret|manifests",
         "gitlab",

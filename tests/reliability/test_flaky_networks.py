@@ -2,12 +2,18 @@
 
 GitLab's API answers a share of requests 429 (with Retry-After), 500, 502, 503 or not at
 all in time, and a share of writes is applied and then has its answer lost (a 502/500
-instead of it, a dropped connection, silence); the cluster answers a share of requests
-500 or cuts them (watch streams included). The rules are rate-based (the emulators draw
-per request), so each case counts outcomes over several runs: every run either succeeds
-or stops with "gave up after N attempts over T s", and after every run the state holds
-no duplicate agent, environment, token or commit. The figures go to
-docs/reliability.md ("Faults"); KASBOOT_FAULT_FIGURES=FILE appends each run's as JSON.
+instead of it, a dropped connection, silence); the cluster answers a share of kasboot's
+requests 500 or cuts them — every route it uses, watch streams included, matched by its
+User-Agent so that the Flux simulator's controllers are left alone. The rules are
+rate-based, so each case counts outcomes over several runs: every run either succeeds or
+stops with "gave up after N attempts over T s", and after every run the state holds no
+duplicate agent, environment, token or commit.
+
+The draws are seeded: run N of a case puts its rules with the seed SEEDS[case] + N on
+both emulators, and a failure names the seed. KASBOOT_FAULT_SEED=S puts seed S on every
+run instead, to replay one (the same requests in the same order meet the same faults).
+The figures go to docs/reliability.md ("Faults"); KASBOOT_FAULT_FIGURES=FILE appends
+each run's as JSON.
 """
 
 from __future__ import annotations
@@ -78,58 +84,42 @@ def gitlab_rules(rate: float) -> list[dict[str, Any]]:
     return rules
 
 
-# kasboot's own cluster requests: the emulator's rules match method and path only, and
-# the Flux simulator's controllers share the API server. Faulting their traffic too
-# makes kustomize-controller fail nearly every reconcile of the sandbox's many objects
-# (as a real one would at 20 %), which says nothing about kasboot. So: the server
-# version, the namespace create, the token Secret's create/read/replace, the lease, and
-# the namespace-scoped lists and watches of Flux objects (the controllers list
-# cluster-wide and read objects by name).
-KASBOOT_CLUSTER_ROUTES = [
-    ("GET", r"^/version$"),
-    ("GET", r"^/apis/[a-z.]*toolkit\.fluxcd\.io/[^/]+/namespaces/[^/]+/[^/]+$"),
-    ("GET", r"^/api/v1/namespaces/[^/]+/secrets/gitlab-agent-token$"),
-    ("POST", r"^/api/v1/namespaces$"),
-    ("POST", r"^/api/v1/namespaces/[^/]+/secrets$"),
-    ("PUT", r"^/api/v1/namespaces/[^/]+/secrets/gitlab-agent-token$"),
-    (None, r"^/apis/coordination\.k8s\.io/"),
-]
+# Every cluster request of kasboot's, whatever the route, and none of the Flux
+# simulator's controllers (they share the API server: faulting them makes
+# kustomize-controller fail nearly every reconcile of the sandbox's many objects, which
+# says nothing about kasboot).
+KASBOOT = r"^kasboot/"
+SEEDS = {"g20c20": 20_200, "g20c20x": 20_300, "g50": 50_000, "g50c20": 50_200, "c50": 500}
 
 
 def cluster_rules(rate: float) -> list[dict[str, Any]]:
     """`rate` of kasboot's cluster requests answer 500 or are cut before the first chunk
-    of their body (a watch: before its first event; a write: after it was applied)."""
-    rules: list[dict[str, Any]] = []
-    for method, path in KASBOOT_CLUSTER_ROUTES:
-        route = {"method": method, "path": path}
-        rules += _sequence(
-            [
-                (rate / 2, {**route, "mode": "reject", "status": 500}),
-                (rate / 2, {**route, "mode": "cut", "cut_after_chunks": 0}),
-            ]
-        )
-    return rules
+    of their body (a watch: before its first event; a write: after it was applied), in
+    equal parts."""
+    everything = {"path": ".*", "user_agent": KASBOOT}
+    return _sequence(
+        [
+            (rate / 2, {**everything, "mode": "reject", "status": 500}),
+            (rate / 2, {**everything, "mode": "cut", "cut_after_chunks": 0}),
+        ]
+    )
 
 
 @dataclass
 class Outcome:
     case: str
     run: int
+    seed: int
     code: int
     seconds: float
-    faulted_gitlab: int  # kasboot's GitLab requests answered 429/5xx or left unanswered
-    faulted_cluster: int  # kasboot's cluster requests answered 5xx or left unanswered
+    faulted_gitlab: int  # kasboot's GitLab requests a fault rule answered
+    faulted_cluster: int  # kasboot's cluster requests a fault rule answered (or cut)
     requests: int
     gave_up: str  # the "gave up …" line, when the run stopped
 
 
 def _faulted(records: list[dict[str, Any]]) -> int:
-    return sum(
-        1
-        for r in records
-        if not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)
-        and (r["status"] in (429, 500, 502, 503) or r["status"] == 0)
-    )
+    return sum(1 for r in _kasboot(records) if r.get("fault") not in ("", "latency", None))
 
 
 def _kasboot(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,15 +166,31 @@ def assert_no_duplicates(sandbox: Any, name: str, commits_before: set[str], code
         assert int(secret["metadata"]["annotations"][TOKEN_ID_ANNOTATION]) in active
 
 
+def fault_seed(case: str, run: int) -> int:
+    replay = os.environ.get("KASBOOT_FAULT_SEED")
+    return int(replay) if replay else SEEDS[case] + run
+
+
 def run_under_faults(
     sandbox: Any, case: str, run: int, gitlab_rate: float, cluster_rate: float
+) -> Outcome:
+    seed = fault_seed(case, run)
+    try:
+        return _run_under_faults(sandbox, case, run, seed, gitlab_rate, cluster_rate)
+    except AssertionError as failure:
+        replay = f"KASBOOT_FAULT_SEED={seed} pytest {__file__} -k {case}"
+        raise AssertionError(f"fault seed {seed} (replay: {replay}): {failure}") from failure
+
+
+def _run_under_faults(
+    sandbox: Any, case: str, run: int, seed: int, gitlab_rate: float, cluster_rate: float
 ) -> Outcome:
     name = f"flaky-{case}-{run}"
     gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
     commits_before = {c.id for c in gl.projects.get(sandbox.project).commits.list(get_all=True)}
     sandbox.clear_logs()
-    set_faults(sandbox.gitlab_url, gitlab_rules(gitlab_rate) if gitlab_rate else [])
-    set_faults(sandbox.kube_url, cluster_rules(cluster_rate) if cluster_rate else [])
+    set_faults(sandbox.gitlab_url, gitlab_rules(gitlab_rate) if gitlab_rate else [], seed)
+    set_faults(sandbox.kube_url, cluster_rules(cluster_rate) if cluster_rate else [], seed)
     started = time.monotonic()
     try:
         result = run_cli(
@@ -203,6 +209,7 @@ def run_under_faults(
     outcome = Outcome(
         case,
         run,
+        seed,
         result.code,
         round(seconds, 1),
         _faulted(gitlab_log),
@@ -230,6 +237,7 @@ CASES = [
     pytest.param("g20c20x", 0.2, 0.2, 8, True, id="gitlab-20-cluster-20-more", marks=SLOW),
     pytest.param("g50", 0.5, 0.0, 4, False, id="gitlab-50", marks=SLOW),
     pytest.param("g50c20", 0.5, 0.2, 2, False, id="gitlab-50-cluster-20", marks=SLOW),
+    pytest.param("c50", 0.0, 0.5, 4, False, id="cluster-50", marks=SLOW),
 ]
 
 

@@ -85,3 +85,14 @@ def test_growth_leaves_out_the_reads_of_the_flux_wait() -> None:
         _r(0.8, 0.9, path="/apis/apps/v1/namespaces/a/deployments"),  # counted
     ]
     assert len(measure.outside_flux_wait(records)) == 3
+
+
+def test_requests_of_unknown_clients_are_found() -> None:
+    records = [
+        _r(0, 1),
+        _r(0, 1, agent="helm-controller/v1"),
+        _r(0, 1, agent="kasboot-bench-seed/1"),
+        _r(0, 1, agent="python-httpx/0.27"),
+        _r(0, 1, agent=""),
+    ]
+    assert [r["user_agent"] for r in measure.unattributed(records)] == ["python-httpx/0.27", ""]

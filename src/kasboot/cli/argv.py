@@ -22,7 +22,7 @@ GROUP_FLAGS = frozenset({DEBUG, *VERBOSE, "--version", "-h", "--help"})
 
 # (path of sub-command names) -> does the innermost one declare -v/--verbose?
 # None: the path names no command.
-Declares = Callable[[Sequence[str]], "bool | None"]
+Declares = Callable[[Sequence[str]], bool | None]
 
 
 def options_part(argv: Sequence[str]) -> list[str]:
@@ -70,7 +70,6 @@ def place_global_flags(
     debug = DEBUG in head
     before = [w for w in head[:first] if w != DEBUG]
     rest = [w for w in head[first:] if w != DEBUG]
-    # Positions in `rest` shifted by the --debug words removed after `first`.
     names = [head[i] for i in path]
     verbose_before = [w for w in before if w in VERBOSE]
     verbose_after = [w for w in rest if w in VERBOSE]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -42,6 +41,8 @@ def execute(
     config_file = params.pop("config", None)
     if dry_run:
         params["dry_run"] = True
+    from pathlib import Path
+
     settings = settings_from_click(params, Path(config_file) if config_file else None)
     listener, logger = listener_for(settings)
     run = run_bootstrap(settings, listener, request_logger=logger)

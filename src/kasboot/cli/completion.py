@@ -6,11 +6,14 @@ print an error: anything that goes wrong completes nothing."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem, get_completion_class
+
+if TYPE_CHECKING:  # imported where used: declaring a completer must stay cheap
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
 
 SHELLS = ("bash", "zsh", "fish")
 PROG_NAME = "kasboot"
@@ -22,6 +25,10 @@ AGENT_LIST_TIMEOUT = 3.0
 def complete_kube_contexts(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
     from kasboot.wizard.discovery import kube_contexts
 
     kubeconfig = ctx.params.get("kubeconfig") or os.environ.get("KASBOOT_KUBECONFIG")
@@ -67,12 +74,18 @@ def _quote(project: str) -> str:
 def complete_agent_names(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
     repo = ctx.params.get("repo") or os.environ.get("KASBOOT_REPO")
     names = agent_names_for(repo, Path.cwd(), dict(os.environ))
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 
 def completion_script(shell: str, root: Any = None) -> str:
+    from click.shell_completion import get_completion_class
+
     from kasboot.cli import cli
 
     cls = get_completion_class(shell)

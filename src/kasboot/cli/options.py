@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -25,7 +24,11 @@ from kasboot.option_sources import (
     settings_from_params,
 )
 from kasboot.option_specs import COMMAND_OPTIONS, SPECS, SPECS_BY_NAME, Spec, env_var
-from kasboot.settings import Settings
+
+if TYPE_CHECKING:  # --help declares the options and must not build Settings
+    from pathlib import Path
+
+    from kasboot.settings import Settings
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -144,7 +147,7 @@ def _complete_kube_contexts(ctx: click.Context, param: click.Parameter, incomple
 def _config_option() -> click.Option:
     return click.Option(
         ["--config", "config"],
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False),  # a str: the commands make it a Path
         envvar="KASBOOT_CONFIG",
         show_envvar=True,
         help=f"YAML file of option values (keys as the long flags). Precedence: flag > "

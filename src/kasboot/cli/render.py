@@ -53,6 +53,7 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
         {"agent": agent, **params}, Path(config_file) if config_file else None
     )
     gitlab_url: str | None = None
+    public_key: str | None = None  # --receptive: the URL configuration's, when GitLab has one
     if kas_address is None:
         from kasboot.cluster_transport import Deadline
         from kasboot.credentials import gitlab_credentials
@@ -69,11 +70,21 @@ def render(agent: str, kas_address: str | None, kas_version: str | None, **param
         kas = gitlab.metadata().get("kas") or {}
         kas_address = enabled_kas_address(kas)
         kas_version = kas_version or kas.get("version")
+        if settings.receptive:
+            from kasboot.gitlab_api.receptive import existing_public_key
+
+            project_path, _ = resolve_project(settings.repo, Path.cwd(), dict(os.environ))
+            public_key = existing_public_key(gitlab, project_path, settings)
     tag = agent_image_tag(settings, kas_version, gitlab_url)
     ca_cert = settings.kas_ca_cert.read_text() if settings.kas_ca_cert else None
     owner = _owner(settings)
     files = render_manifests(
-        settings, kas_address=kas_address, image_tag=tag, kas_ca_cert=ca_cert, owner=owner
+        settings,
+        kas_address=kas_address,
+        image_tag=tag,
+        kas_ca_cert=ca_cert,
+        receptive_public_key=public_key,
+        owner=owner,
     )
     if settings.output == "json":
         from kasboot.ui.jsonout import dumps, envelope

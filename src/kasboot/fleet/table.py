@@ -96,7 +96,6 @@ class FleetDisplay:
 # bootstrap's steps in order (kasboot.steps.bootstrap_steps; a unit test keeps them equal)
 BUILTIN_STEPS = [
     "preflight",
-    "options",
     "agent",
     "receptive",
     "agent-config",

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from kasboot import __version__
 from kasboot.cluster_transport import Deadline
 from kasboot.errors import GitLabError
-from kasboot.gitlab_api.model import RequestLogger
+from kasboot.gitlab_api.model import ProjectInfo, RequestLogger
 
 if TYPE_CHECKING:
     import gitlab
@@ -29,6 +30,17 @@ def message_of(error: Exception) -> str:
     if isinstance(message, dict):
         message = "; ".join(f"{key} {', '.join(map(str, value))}" for key, value in message.items())
     return str(message)
+
+
+def loggable_url(url: str) -> str:
+    """A GraphQL GET is logged by its operation's name, not its whole query string."""
+    base, _, query = url.partition("?")
+    if not base.endswith("/api/graphql") or not query:
+        return url
+    text = unquote_plus(query.split("&", 1)[0].partition("=")[2])
+    words = text.replace("(", " ").replace("{", " ").split()
+    name = words[1] if len(words) > 1 and words[0] in ("query", "mutation") else "query"
+    return f"{base} ({name})"
 
 
 def is_loopback(url: str) -> bool:
@@ -80,7 +92,7 @@ class Client:
             def log_response(response: Any, *args: Any, **kwargs: Any) -> None:
                 request_logger(
                     response.request.method,
-                    response.request.url,
+                    loggable_url(str(response.request.url)),
                     response.status_code,
                     response.elapsed.total_seconds(),
                 )
@@ -95,6 +107,10 @@ class Client:
         # PRIVATE-TOKEN; keep_base_url: GitLab writes pagination links with its own
         # external URL, which a port-forward or an internal name does not reach.
         auth: dict[str, str] = {"oauth_token": token} if oauth else {"private_token": token}
+        # The same credential for the GraphQL client, which sends through this session.
+        self._auth_headers = (
+            {"Authorization": f"Bearer {token}"} if oauth else {"PRIVATE-TOKEN": token}
+        )
         self._session = session
         self._gl: gitlab.Gitlab = gitlab.Gitlab(
             self.url,
@@ -108,6 +124,14 @@ class Client:
             **auth,  # type: ignore[arg-type]
         )
         self._projects: dict[str, Project] = {}
+        # Projects the GraphQL survey described (their REST object is then a lazy one).
+        self._project_infos: dict[str, ProjectInfo] = {}
+        # Blob ids the survey answered, None for no file; a commit empties it.
+        self._blob_ids: dict[tuple[str, str, str], str | None] = {}
+        # Agents this run registered itself (not found after "has already been taken").
+        self.registered_agent_ids: set[int] = set()
+        # Tokens this run minted, as GitLab answered the create (the secret left out).
+        self.minted_tokens: dict[int, dict[str, Any]] = {}
         # One run reads a file at most once (pre-flight and the steps share reads); a
         # commit empties the cache.
         self._files: dict[tuple[str, str, str], Any] = {}
@@ -141,6 +165,11 @@ class Client:
         from kasboot.gitlab_api.failures import Unreachable, describe
 
         try:
+            if threading.current_thread() is not threading.main_thread():
+                # catch_warnings swaps process-wide state: only the main thread may (a
+                # parallel read's python-gitlab warning is shown once, as by default).
+                yield
+                return
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 yield

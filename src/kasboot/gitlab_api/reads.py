@@ -35,6 +35,8 @@ class Reads(Client):
             return dict(self._gl.http_get("/metadata", retry_transient_errors=False))  # type: ignore[arg-type]
 
     def project(self, path: str) -> ProjectInfo:
+        if path in self._project_infos:
+            return self._project_infos[path]
         project = self._project(path)
         return ProjectInfo(
             id=int(project.id),
@@ -202,3 +204,20 @@ class Reads(Client):
             if isinstance(access, dict) and access.get("access_level") is not None
         ]
         return max(levels) if levels else None
+
+    def effective_access_level(self, project: str, user_id: int) -> int | None:
+        """The user's role on the project counting ancestor groups and invited groups
+        (``members/all/:user_id``); None when GitLab shows no membership (no member, or
+        an administrator who is none)."""
+        import gitlab
+
+        path = f"/projects/{self._project(project).id}/members/all/{int(user_id)}"
+        with self._errors(f"reading your role on {project}"):
+            try:
+                member = self._gl.http_get(path)
+            except gitlab.exceptions.GitlabHttpError as error:
+                if error.response_code == 404:
+                    return None
+                raise
+        level = member.get("access_level") if isinstance(member, dict) else None
+        return int(level) if level is not None else None

@@ -128,3 +128,16 @@ def delete_url_configuration(
         except gitlab_module.exceptions.GitlabHttpError as error:
             if error.response_code != 404:
                 raise
+
+
+def existing_public_key(gitlab: GitLabAPI, project: str, settings: Any) -> str | None:
+    """The public key of the agent's URL configuration for --receptive-url, if GitLab has
+    it already (render shows a placeholder otherwise)."""
+    agent = gitlab.find_agent(project, settings.agent)
+    if agent is None:
+        return None
+    version = str(gitlab.metadata().get("version") or "") or None
+    for found in url_configurations(gitlab, project, int(agent["id"]), version):
+        if found.get("url") == settings.receptive_url and found.get("public_key"):
+            return str(found["public_key"])
+    return None

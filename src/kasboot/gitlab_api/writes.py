@@ -15,7 +15,7 @@ from typing import Any
 from kasboot.errors import GitLabError
 from kasboot.gitlab_api.base import message_of
 from kasboot.gitlab_api.model import CommitAction, NewToken
-from kasboot.gitlab_api.reads import Reads
+from kasboot.gitlab_api.repository import RepositoryReads
 
 ONCE: dict[str, Any] = {"retry_transient_errors": False}
 # Sends of one write whose answer stayed unclear (each followed by a re-read that found
@@ -68,7 +68,7 @@ FILE_EXISTS = "A file with this name already exists"
 FILE_STALE = ("has changed since you started editing it", "has been previously updated")
 
 
-class Writes(Reads):
+class Writes(RepositoryReads):
     # -- agents and tokens ---------------------------------------------------
 
     def _create_named(
@@ -102,6 +102,7 @@ class Writes(Reads):
     def register_agent(self, project: str, name: str) -> dict[str, Any]:
         def create() -> dict[str, Any]:
             agent = self._project(project).cluster_agents.create({"name": name}, **ONCE)
+            self.registered_agent_ids.add(int(agent.id))
             return dict(agent.attributes)
 
         return self._create_named(
@@ -121,6 +122,8 @@ class Writes(Reads):
                     created: Any = self._gl.http_post(
                         path, post_data={"name": unique, "description": description}, **ONCE
                     )
+                    known = {k: v for k, v in dict(created).items() if k != "token"}
+                    self.minted_tokens[int(created["id"])] = known
                     return NewToken(
                         id=int(created["id"]), name=str(created["name"]), secret=created["token"]
                     )
@@ -238,6 +241,7 @@ class Writes(Reads):
         with self._errors(doing):
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 self._files.clear()
+                self._blob_ids.clear()
                 try:
                     return str(self._project(project).commits.create(body, **ONCE).id)
                 except Exception as error:

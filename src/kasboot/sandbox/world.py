@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kasboot.sandbox.gitlab.versions import DEFAULT_GITLAB_VERSION
+from kasboot.sandbox.kas_tls import KAS_TLS_VARIABLE, KasTlsFront, make_certificates
 
 LOG = logging.getLogger("kasboot.sandbox.world")
 STATE_FILE = "world.json"
@@ -185,6 +186,7 @@ class World:
                 raise RuntimeError(f"port {port} of this sandbox is in use by another process")
         self.gitlab: Any = None
         self.kube: Any = None
+        self.kas_tls: Any = None  # KASBOOT_SANDBOX_KAS_TLS: KAS behind a private CA
         self.flux: Any = None
         self.extra: list[tuple[str, Any, Any]] = []  # (context, kube, flux) of sandbox-2…
 
@@ -208,6 +210,11 @@ class World:
         self.gitlab.backend.set_kas(
             options.kas_enabled, options.kas_version or options.gitlab_version
         )
+        if os.environ.get(KAS_TLS_VARIABLE):  # KAS behind a private CA (sandbox/kas_tls.py)
+            ca_cert, cert, key = make_certificates(self.directory)
+            self.kas_tls = KasTlsFront(self.state.gitlab_port, cert, key)
+            self.gitlab.backend.set_kas(options.kas_enabled, external_url=self.kas_tls.kas_address)
+            LOG.info("KAS over TLS at %s (CA: %s)", self.kas_tls.kas_address, ca_cert)
         if options.flux:
             self.flux = self._start_flux(self.kube.url, self.directory / "flux")
         for name, port in zip(
@@ -329,6 +336,8 @@ class World:
         for kube in [self.kube, *(kube for _, kube, _ in self.extra)]:
             if kube is not None:
                 kube.close()
+        if self.kas_tls is not None:
+            self.kas_tls.close()
         self.state.pid = None
         self.state.ready = False
         self.state.save(self.directory)

@@ -15,14 +15,12 @@ from kasboot.steps.proxy_secret import StoreProxySecret
 from kasboot.steps.receptive import ReceptiveUrl
 from kasboot.steps.reconcile import ReconcileFlux
 from kasboot.steps.secret import StoreTokenSecret
-from kasboot.steps.seed_checks import SeedChecks
 from kasboot.steps.token import MintToken
 
 
 def bootstrap_steps() -> list[Step[BootstrapContext]]:
     return [
         Preflight(),
-        SeedChecks(),  # the seed options' checks, before the first write
         RegisterAgent(),
         ReceptiveUrl(),
         ConfigureAgent(),

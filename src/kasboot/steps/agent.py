@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import surveyed_agent
 
 
 class RegisterAgent:
@@ -14,7 +15,10 @@ class RegisterAgent:
         return None
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
-        ctx.agent = ctx.gitlab.find_agent(ctx.project_path, ctx.settings.agent)
+        answered, agent = surveyed_agent(ctx)  # pre-flight's survey found it (or not)
+        ctx.agent = (
+            agent if answered else ctx.gitlab.find_agent(ctx.project_path, ctx.settings.agent)
+        )
         if ctx.agent is not None:
             return []
         return [Change("register", f"agent {ctx.settings.agent}", f"in {ctx.project_path}")]

@@ -9,6 +9,7 @@ from kasboot.agent_config import merge_agent_config
 from kasboot.gitlab_api import RepoFile
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext, StagedFile
+from kasboot.steps.gitlab_survey import branch_file
 
 
 def text_diff(path: str, before: str | None, after: str) -> str:
@@ -35,6 +36,19 @@ def stage_file(
     return [Change(action, path, text_diff(path, before, wanted))]
 
 
+def planned_agent_config(ctx: BootstrapContext) -> tuple[RepoFile | None, bool, str]:
+    """(the file on the branch, whether it is already as wanted, the text wanted). A
+    file whose blob id is that of a fresh config (what a first run writes) is not
+    fetched: merging into it changes nothing."""
+    path = ctx.settings.agent_config_path
+    fresh = merge_agent_config(None, ctx.project_path)
+    existing, same = branch_file(ctx, path, fresh)
+    if same:
+        return None, True, fresh
+    wanted = merge_agent_config(existing.text if existing else None, ctx.project_path)
+    return existing, existing is not None and existing.text == wanted, wanted
+
+
 class ConfigureAgent:
     name = "agent-config"
     title = "Configuring agent"
@@ -43,10 +57,11 @@ class ConfigureAgent:
         return None
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
-        path = ctx.settings.agent_config_path
-        existing = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
-        wanted = merge_agent_config(existing.text if existing else None, ctx.project_path)
-        return stage_file(ctx, path, wanted, existing)
+        existing, same, wanted = planned_agent_config(ctx)
+        if same:
+            ctx.staged.pop(ctx.settings.agent_config_path, None)
+            return []
+        return stage_file(ctx, ctx.settings.agent_config_path, wanted, existing)
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         """Nothing to write now: the commit step writes every staged file at once."""

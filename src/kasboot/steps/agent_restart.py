@@ -23,6 +23,7 @@ from kasboot.doctor.context import parse_gitlab_time as parse_time
 from kasboot.errors import FluxError
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import known_token
 from kasboot.steps.reconcile import ReconcileFlux, request_token
 from kasboot.steps.token import held_token_id
 
@@ -73,7 +74,7 @@ class FinishRestart(ReconcileFlux):
         )
         if not deployments:
             return []
-        token = ctx.gitlab.get_token(ctx.project_path, ctx.agent_id, held) or {"id": held}
+        token = known_token(ctx, ctx.agent_id, held) or {"id": held}  # no GET: minted or surveyed
         self._held = held
         self._unrecorded = []
         for deployment in deployments:
@@ -130,10 +131,14 @@ class ConfirmToken:
         if ctx.token is None:
             return []
         settings = ctx.settings
-        secret = ctx.cluster.get_secret(
-            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-        )
-        held = held_token_id(secret)
+        if ctx.token_lease is not None and ctx.token_lease.held_throughout():
+            # No other kasboot run could write the Secret: it holds what this run stored.
+            held: int | None = ctx.token_id
+        else:
+            secret = ctx.cluster.get_secret(
+                settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+            )
+            held = held_token_id(secret)
         if ctx.token_lease is not None:
             ctx.token_lease.release()
             ctx.token_lease = None

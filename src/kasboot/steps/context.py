@@ -48,6 +48,8 @@ class BootstrapContext:
     user: dict[str, Any] = field(default_factory=dict)
     flux_version: str | None = None
     token_secret: dict[str, Any] | None = None  # the token Secret as pre-flight found it
+    token_secret_read: bool = False  # token_secret is what the cluster answered
+    flux_source: dict[str, Any] | None = None  # the Flux source pre-flight read
     # "namespace/name" of the Kustomizations the guard found applying the manifests
     reconciled_by: list[str] = field(default_factory=list)
     # what Flux's source revision puts before "@sha1:" ("" = the branch; a
@@ -60,6 +62,7 @@ class BootstrapContext:
     # cluster-wide (403); None = all namespaces. Set by the guard, read by reconcile.
     kustomization_scope: str | None = None
     guard_partial: str = ""  # why the guard could see only part of Flux ("" = all of it)
+    gitlab_survey: Any = None  # pre-flight's one-request GitLab survey (steps/gitlab_survey.py)
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -74,6 +77,7 @@ class BootstrapContext:
     flux_state: str = ""
     token_lease: Any = None  # the Lease this run holds while it stores a token
     receptive_public_key: str | None = None  # the agent's URL configuration's (--receptive)
+    seed_notes: list[str] = field(default_factory=list)  # said by pre-flight's summary
 
     @property
     def agent_id(self) -> int:

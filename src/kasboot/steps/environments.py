@@ -14,6 +14,7 @@ from kasboot.doctor.versions import parse_version
 from kasboot.ownership import environment_description
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import surveyed_environment
 from kasboot.steps.shared_flux import keeps_other_agent, shared_note
 
 DASHBOARD_FIELDS = ("cluster_agent_id", "kubernetes_namespace", "flux_resource_path")
@@ -63,7 +64,9 @@ class _Environment:
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         wanted = self.wanted(ctx)
-        current = ctx.gitlab.find_environment(ctx.project_path, wanted["name"])
+        answered, current = surveyed_environment(ctx, wanted["name"])
+        if not answered:
+            current = ctx.gitlab.find_environment(ctx.project_path, wanted["name"])
         if current is None:
             detail = ", ".join(_field_text(k, v) for k, v in wanted.items() if k != "name")
             return [Change("create", f"environment {wanted['name']}", detail or "by name")]

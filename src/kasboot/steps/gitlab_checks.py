@@ -3,13 +3,16 @@ write instead of at the commit step, after the agent, environments, token and Se
 
 from __future__ import annotations
 
+from kasboot.doctor.versions import parse_version
 from kasboot.errors import GitLabError, PreflightError
+from kasboot.gitlab_api import BranchInfo
 from kasboot.steps.context import BootstrapContext
 
 
-def check_branch(ctx: BootstrapContext) -> None:
-    """The branch exists and the token may push to it (GitLab's ``can_push``)."""
-    found = ctx.gitlab.branch(ctx.project_path, ctx.branch)
+def check_branch(ctx: BootstrapContext, read: list[BranchInfo | None] | None = None) -> None:
+    """The branch exists and the token may push to it (GitLab's ``can_push``). ``read``:
+    the branch as already read (one element), else it is read now."""
+    found = read[0] if read else ctx.gitlab.branch(ctx.project_path, ctx.branch)
     if found is None:
         raise PreflightError(
             f"branch {ctx.branch!r} does not exist in {ctx.project_path}",
@@ -32,7 +35,18 @@ OLDEST_SUPPORTED = "15.2"  # GET /metadata (KAS address and version) appeared in
 
 
 def read_metadata(ctx: BootstrapContext) -> None:
-    """GitLab's /metadata; a GitLab without it (before 15.2) is refused, exit 3."""
+    """GitLab's /metadata (or what the survey's GraphQL metadata said); a GitLab without
+    it (before 15.2) is refused, exit 3."""
+    if ctx.gitlab_survey is not None:
+        ctx.metadata = dict(ctx.gitlab_survey.metadata)
+        version = parse_version(str(ctx.metadata.get("version") or ""))
+        if version is not None and (version.major, version.minor) < (15, 2):
+            raise PreflightError(
+                f"GitLab at {ctx.gitlab.url} is {version.major}.{version.minor}, older than "
+                f"{OLDEST_SUPPORTED}, the oldest GitLab kasboot supports (no /metadata API)",
+                hint=f"upgrade GitLab to {OLDEST_SUPPORTED} or later (16.x or newer advised)",
+            )
+        return
     try:
         ctx.metadata = ctx.gitlab.metadata()
     except GitLabError as error:

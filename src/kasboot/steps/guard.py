@@ -1,7 +1,7 @@
 """The Flux topology guard inside pre-flight: read the Flux source and every
-Kustomization that uses it, read the repository tree (contents only where a build
-reaches), and predict Flux's build on the tree as it will be after bootstrap. With
---fix, add the files that make it pass (re-checked before anything is written)."""
+Kustomization that uses it, read the repository where their builds reach
+(steps/guard_files.py), and predict Flux's build on the tree as it will be after
+bootstrap. With --fix, add the files that make it pass (re-checked before anything is written)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
     FluxKustomization,
-    LazyFiles,
     TopologyVerdict,
     check_topology,
     fix_add_kustomization,
@@ -23,6 +22,7 @@ from kasboot.flux.topology import (
 )
 from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.guard_files import guard_files
 
 FIX_ADD_KUSTOMIZATION = "add-kustomization"
 FIX_SOURCEIGNORE = "sourceignore"
@@ -162,16 +162,23 @@ def _follow(ctx: BootstrapContext, verdict: TopologyVerdict) -> TopologyVerdict:
     return verdict
 
 
-def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerdict | None:
+def run_guard(
+    ctx: BootstrapContext,
+    planned: Mapping[str, str],
+    source: dict[str, Any] | None = None,
+    kustomizations: list[FluxKustomization] | None = None,
+) -> TopologyVerdict | None:
     """Check the topology; with --fix, put the fix files in ctx.extra_files. Returns the
-    final verdict, or None when there is no Flux to predict."""
+    final verdict, or None when there is no Flux to predict. ``source`` and
+    ``kustomizations``: as pre-flight already read them (read here when not given)."""
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
     if kind == "HelmRepository" or ctx.flux_version is None:
         return None
-    source: dict[str, Any] | None = ctx.cluster.get_object(
-        kind, settings.flux_source_namespace, settings.flux_source_name
-    )
+    if source is None:
+        source = ctx.flux_source or ctx.cluster.get_object(
+            kind, settings.flux_source_namespace, settings.flux_source_name
+        )
     if source is None:
         return None
     flux_source = FluxSource.from_object({**source, "kind": kind})
@@ -180,14 +187,9 @@ def run_guard(ctx: BootstrapContext, planned: Mapping[str, str]) -> TopologyVerd
     project_urls = [u for u in (project.http_url, project.ssh_url) if u] if project else []
     if kind == "GitRepository":
         ctx.flux_revision_prefix = following(flux_source).revision_prefix
-    kustomizations = source_kustomizations(ctx)
-    tree = ctx.gitlab.tree(ctx.project_path, ctx.branch)
-
-    def fetch(path: str) -> bytes:
-        found = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
-        return found.content if found is not None else b""
-
-    files = LazyFiles(tree, fetch)
+    if kustomizations is None:
+        kustomizations = source_kustomizations(ctx)
+    files = guard_files(ctx, kustomizations)  # steps/guard_files.py: archives, not file GETs
     added = {path: text.encode() for path, text in planned.items()}
     manifest_files = [settings.helm_repository_path, settings.helm_release_path]
 

@@ -12,6 +12,7 @@ from kasboot.flux.render import render_manifests
 from kasboot.pipeline import Change
 from kasboot.steps.agent_config import stage_file
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import branch_file
 
 if TYPE_CHECKING:
     from kasboot.settings import Settings
@@ -89,7 +90,10 @@ class RenderManifests:
         wanted = {**rendered_manifests(ctx), **ctx.extra_files}
         changes: list[Change] = []
         for path, text in wanted.items():
-            existing = ctx.gitlab.get_file(ctx.project_path, path, ctx.branch)
+            existing, same = branch_file(ctx, path, text)  # no GET when the blob id matches
+            if same:
+                ctx.staged.pop(path, None)
+                continue
             changes.extend(stage_file(ctx, path, text, existing))
         return changes
 

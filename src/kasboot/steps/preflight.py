@@ -4,18 +4,25 @@ here leaves the world untouched."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from kasboot.advice import FLUX_MISSING_HINT
-from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import SOURCE_KINDS
-from kasboot.errors import PreflightError
-from kasboot.input_targets import check_input_targets
+from kasboot.errors import GitLabError, PreflightError
+from kasboot.gitlab_api import BranchInfo
+from kasboot.input_targets import check_local_commit, check_role, check_values_from
 from kasboot.pipeline import Change
-from kasboot.project_lookup import read_project
-from kasboot.steps import flux_checks
+from kasboot.project_lookup import project_not_found, read_project
+from kasboot.steps.agent_config import planned_agent_config
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
+from kasboot.steps.gitlab_survey import run_survey
 from kasboot.steps.guard import run_guard
 from kasboot.steps.manifests import kas_address, rendered_manifests
+from kasboot.steps.parallel import run_together
+from kasboot.steps.preflight_reads import ClusterReads, token_scope_problem
+from kasboot.steps.seed_checks import check_seed_options, seed_notes
 from kasboot.steps.token import check_token_room
 
 
@@ -26,29 +33,55 @@ class Preflight:
 
     def __init__(self) -> None:
         self._guard_summary = "topology guard not run"
+        self._cluster = ClusterReads()  # what the cluster said, read once
 
     def skipped(self, ctx: BootstrapContext) -> str | None:
         return None
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
-        ctx.user = ctx.gitlab.current_user()
-        ctx.project = read_project(ctx.gitlab, ctx.project_path, ctx.user)  # 404 names the user
-        ctx.project_path = ctx.project.path  # canonical spelling, as GitLab has it
-        ctx.branch = settings.manifest_branch or ctx.project.default_branch
-        check_branch(ctx)  # exists, and the token may push to it
-        read_metadata(ctx)  # refuses a GitLab older than 15.2
-        kas_address(ctx)  # refuses when KAS is disabled
-        ctx.cluster.server_version()
+        # GitLab's reads and the cluster's go at once (steps/parallel.py); a refusal of
+        # GitLab's part comes first, as when they ran one after the other.
+        self._cluster = cluster = ClusterReads()
+        run_together(lambda: self._gitlab_reads(ctx), lambda: cluster.read(ctx))
+        check_role(ctx)  # below Maintainer, proven by GitLab: refused before any write
         self._check_secret_owner(ctx)
-        check_input_targets(ctx)  # the clone (--commit-via local), --helm-release-values-from
-        ctx.flux_version = ctx.cluster.flux_version()
-        flux_checks.check_flux_api_versions(ctx)  # an older Flux cannot apply the manifests: exit 3
+        check_local_commit(ctx)  # the clone (--commit-via local)
+        check_values_from(ctx)  # --helm-release-values-from
+        check_seed_options(ctx)  # proxy, ServiceAccount, ClusterRole, receptive (seed_checks.py)
         if not settings.no_reconcile:
             self._check_flux(ctx)
         check_token_room(ctx)  # a token in recent use is never revoked without --force
         self._guard(ctx)
         return []
+
+    def _gitlab_reads(self, ctx: BootstrapContext) -> None:
+        settings = ctx.settings
+        branch = settings.manifest_branch
+        scope: list[Any] = []
+        early: list[Callable[[], Any]] = [lambda: scope.append(token_scope_problem(ctx))]
+        read: list[BranchInfo | None] = []
+        if branch:  # known without the survey: read it at once too
+            early.append(lambda: read.append(ctx.gitlab.branch(ctx.project_path, branch)))
+        try:
+            survey, *_ = run_together(lambda: run_survey(ctx), *early)
+        except GitLabError as error:
+            if error.status != 404:
+                raise
+            user = ctx.gitlab.current_user()  # only to say whose token cannot see it
+            raise project_not_found(ctx.project_path, ctx.gitlab.url, user) from None
+        if survey is not None:  # one request: version, KAS, user, project, agent, …
+            ctx.user, ctx.project = survey.user, survey.project
+        else:
+            ctx.user = ctx.gitlab.current_user()
+            ctx.project = read_project(ctx.gitlab, ctx.project_path, ctx.user)  # 404: whose
+        ctx.project_path = ctx.project.path  # canonical spelling, as GitLab has it
+        ctx.branch = branch or ctx.project.default_branch
+        check_branch(ctx, read)  # exists, and the token may push to it
+        read_metadata(ctx)  # refuses a GitLab older than 15.2
+        kas_address(ctx)  # refuses when KAS is disabled
+        if scope and scope[0] is not None:
+            raise scope[0]  # the token lacks the api scope
 
     def _guard(self, ctx: BootstrapContext) -> None:
         if ctx.settings.skip_preflight:
@@ -57,14 +90,10 @@ class Preflight:
                 "build and apply what is committed"
             )
             return
-        config = ctx.gitlab.get_file(ctx.project_path, ctx.settings.agent_config_path, ctx.branch)
-        planned = {
-            ctx.settings.agent_config_path: merge_agent_config(
-                config.text if config else None, ctx.project_path
-            ),
-            **rendered_manifests(ctx),
-        }
-        verdict = run_guard(ctx, planned)
+        planned = {ctx.settings.agent_config_path: planned_agent_config(ctx)[2]}
+        planned.update(rendered_manifests(ctx))
+        cluster = self._cluster
+        verdict = run_guard(ctx, planned, cluster.source(ctx), cluster.kustomizations)
         if verdict is not None:
             ctx.reconciled_by = [k.ref for k in verdict.manifest_reconciled_by]
         if verdict is None:
@@ -91,9 +120,8 @@ class Preflight:
                 hint=FLUX_MISSING_HINT,
             )
         kind = SOURCE_KINDS[settings.flux_source_type]
-        source = ctx.cluster.get_object(
-            kind, settings.flux_source_namespace, settings.flux_source_name
-        )
+        source = self._cluster.source(ctx)
+        ctx.flux_source = source  # read once: the guard takes it from here
         if source is None:
             raise PreflightError(
                 f"Flux {kind} {settings.flux_source_namespace}/{settings.flux_source_name} "
@@ -108,7 +136,8 @@ class Preflight:
     def summary(self, ctx: BootstrapContext) -> str:
         version = ctx.metadata.get("version", "?")
         flux = f"Flux {ctx.flux_version}" if ctx.flux_version else "no Flux"
+        notes = seed_notes(ctx)
         return (
             f"GitLab {version}, {ctx.project_path}@{ctx.branch}, {ctx.cluster.context}, {flux}; "
-            f"{self._guard_summary}"
+            f"{self._guard_summary}" + (f"; {notes}" if notes else "")
         )

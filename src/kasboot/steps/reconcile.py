@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
-from kasboot.errors import FluxError
+from kasboot.errors import ClusterError, FluxError
 from kasboot.flux.diagnose import diagnose
 from kasboot.flux.health import Health, Phase, assess, is_static, transient_api_failure
 from kasboot.flux.paths import is_within, normalize_repo_path
@@ -29,10 +29,17 @@ def request_token() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond * 1000:09d}Z"
 
 
-def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
+def kustomizations_for(ctx: BootstrapContext, listed: bool = True) -> list[dict[str, Any]]:
     """The Kustomizations that apply the manifests: those the topology guard found, else
-    (guard skipped) those fed by the source whose path contains the manifest path."""
+    (guard skipped) those fed by the source whose path contains the manifest path.
+    ``listed=False``: the guard's names as they are, without asking the cluster which
+    of them exist (enough to say what will be annotated)."""
     settings = ctx.settings
+    if not listed and ctx.reconciled_by:
+        return [
+            {"metadata": dict(zip(("namespace", "name"), ref.split("/", 1), strict=True))}
+            for ref in ctx.reconciled_by
+        ]
     kind = SOURCE_KINDS[settings.flux_source_type]
     found = []
     for item in ctx.cluster.list_objects("Kustomization", ctx.kustomization_scope):
@@ -52,6 +59,10 @@ def kustomizations_for(ctx: BootstrapContext) -> list[dict[str, Any]]:
     return found
 
 
+class _Absent(Exception):
+    """The object to annotate is not in the cluster."""
+
+
 class ReconcileFlux:
     name = "reconcile"
     title = "Reconciling Flux Helm resources"
@@ -59,8 +70,15 @@ class ReconcileFlux:
     def skipped(self, ctx: BootstrapContext) -> str | None:
         return "--no-reconcile" if ctx.settings.no_reconcile else None
 
+    # The HelmRelease as last seen (plan's read, then each watch): whether it is Ready
+    # decides forceAt, with no read of its own before the PATCH.
+    _release_seen: dict[str, Any] | None = None
+    _release_known = False
+
     def _helm_release(self, ctx: BootstrapContext) -> dict[str, Any] | None:
-        return ctx.cluster.get_object("HelmRelease", *ctx.helm_release_key)
+        self._release_seen = ctx.cluster.get_object("HelmRelease", *ctx.helm_release_key)
+        self._release_known = True
+        return self._release_seen
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
@@ -77,7 +95,7 @@ class ReconcileFlux:
             Change(
                 "annotate", f"Kustomization {k['metadata']['namespace']}/{k['metadata']['name']}"
             )
-            for k in kustomizations_for(ctx)
+            for k in kustomizations_for(ctx, listed=False)
         ]
         changes.append(Change("annotate", f"HelmRelease {release_name}", "then wait until Ready"))
         if ctx.held_token_id is not None and ctx.token_id != ctx.held_token_id:
@@ -98,13 +116,22 @@ class ReconcileFlux:
         )
         source = (settings.flux_source_namespace, settings.flux_source_name)
         self._reconcile(ctx, kind, *source, token, revision, deadline)
-        kustomizations = kustomizations_for(ctx)
-        for item in kustomizations:
-            meta = item["metadata"]
-            self._reconcile(
-                ctx, "Kustomization", meta["namespace"], meta["name"], token, revision, deadline
+        # The guard's names need no list: the annotation of one not in the cluster (yet:
+        # a --fix Kustomization its parent will create) answers 404 and is passed over.
+        return [
+            item
+            for item in kustomizations_for(ctx, listed=not ctx.reconciled_by)
+            if self._reconcile(
+                ctx,
+                "Kustomization",
+                item["metadata"]["namespace"],
+                item["metadata"]["name"],
+                token,
+                revision,
+                deadline,
+                absent_ok=True,
             )
-        return kustomizations
+        ]
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         settings = ctx.settings
@@ -119,17 +146,21 @@ class ReconcileFlux:
                 f"no Flux Kustomization applies {settings.manifest_path or 'the repository root'}",
                 hint="point a Kustomization of this source at a parent of --manifest-path",
             )
-        self._wait_exists(ctx, "HelmRelease", *ctx.helm_release_key, deadline)
         # As `flux reconcile helmrelease --with-source`: the chart's source first, so the
-        # release does not fail on a chart that simply has not been fetched yet.
-        repository = self._wait_exists(
-            ctx,
-            "HelmRepository",
-            settings.helm_repository_namespace,
-            settings.helm_repository_name,
-            deadline,
+        # release does not fail on a chart that simply has not been fetched yet. The one
+        # kasboot commits is static (never reconciled) when its address is oci://; any
+        # other is annotated at once (a 404 waits for it), and is not waited for when it
+        # turns out static after all.
+        static = settings.helm_repository_address.lower().startswith("oci://") and is_static(
+            self._wait_exists(
+                ctx,
+                "HelmRepository",
+                settings.helm_repository_namespace,
+                settings.helm_repository_name,
+                deadline,
+            )
         )
-        if not is_static(repository):  # an OCI HelmRepository is never reconciled
+        if not static:
             self._reconcile(
                 ctx,
                 "HelmRepository",
@@ -140,9 +171,9 @@ class ReconcileFlux:
                 deadline,
             )
         # helm-controller creates the HelmChart on its second pass over a new release
-        # (the first only adds its finalizer): wait for it rather than skip it.
+        # (the first only adds its finalizer): the annotation that finds none (404) waits
+        # for the HelmRelease, then for the HelmChart, rather than skip it.
         chart = "-".join(ctx.helm_release_key)
-        self._wait_exists(ctx, "HelmChart", settings.helm_repository_namespace, chart, deadline)
         self._reconcile(
             ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
         )
@@ -205,7 +236,11 @@ class ReconcileFlux:
         e.g. after the missing Secret was created). Both carry requestedAt's value."""
         if kind != "HelmRelease":
             return ()
-        current = ctx.cluster.get_object(kind, namespace, name)
+        current = (
+            self._release_seen
+            if self._release_known
+            else ctx.cluster.get_object(kind, namespace, name)
+        )
         if current is not None and assess(current).phase is Phase.READY:
             return (RESET_AT,)
         return (RESET_AT, FORCE_AT)
@@ -219,11 +254,17 @@ class ReconcileFlux:
         token: str,
         revision: str | None,
         deadline: float,
-    ) -> None:
+        absent_ok: bool = False,
+    ) -> bool:
+        """Ask and wait until Ready (True), or raise what went wrong; ``absent_ok``: an
+        object not in the cluster is passed over (False)."""
         for attempt in range(TRANSIENT_RETRIES + 1):
-            last, result = self._request_and_wait(
-                ctx, kind, namespace, name, token, revision, deadline
-            )
+            try:
+                last, result = self._request_and_wait(
+                    ctx, kind, namespace, name, token, revision, deadline, absent_ok
+                )
+            except _Absent:
+                return False
             # The controller's own writes met the API server's passing trouble (a 5xx): ask
             # again, as one would re-run `flux reconcile`, rather than fail the run.
             if not transient_api_failure(result) or time.monotonic() >= deadline:
@@ -232,7 +273,7 @@ class ReconcileFlux:
                 time.sleep(min(1.0 * 2**attempt, max(0.0, deadline - time.monotonic())))
                 token = request_token()
         if result.phase is Phase.READY:
-            return
+            return True
         if result.phase is Phase.SUSPENDED:
             raise FluxError(
                 f"{kind} {namespace}/{name} is suspended",
@@ -259,13 +300,22 @@ class ReconcileFlux:
         token: str,
         revision: str | None,
         deadline: float,
+        absent_ok: bool = False,
     ) -> tuple[dict[str, Any] | None, Health]:
         """Annotate, then watch until the request is handled and the object settled."""
-        also = self._release_annotations(ctx, kind, namespace, name)
-        if also:
-            patched = ctx.cluster.request_reconcile_with(kind, namespace, name, token, also)
-        else:
-            patched = ctx.cluster.request_reconcile(kind, namespace, name, token)
+        patched = self._annotate(ctx, kind, namespace, name, token)
+        if patched is None and absent_ok:
+            raise _Absent
+        if patched is None:  # not created yet: wait for it (and what creates it), then ask
+            if kind in ("HelmChart", "HelmRelease"):
+                self._wait_exists(ctx, "HelmRelease", *ctx.helm_release_key, deadline)
+            self._wait_exists(ctx, kind, namespace, name, deadline)
+            patched = self._annotate(ctx, kind, namespace, name, token)
+            if patched is None:
+                raise FluxError(
+                    f"{kind} {namespace}/{name} was deleted while kasboot waited for it",
+                    hint="check what deletes it (kasboot doctor), then run again",
+                )
         # As the flux CLI: the request is handled once lastHandledReconcileAt differs from
         # its value when the annotation landed (the PATCH answer) — whoever asked last.
         before = (patched.get("status") or {}).get("lastHandledReconcileAt")
@@ -278,10 +328,27 @@ class ReconcileFlux:
         def settled(obj: dict[str, Any] | None) -> bool:
             return obj is not None and health(obj).phase is not Phase.PROGRESSING
 
+        # Watched from the version the PATCH answered: no list first, no event missed.
         last = ctx.cluster.watch_object(
-            kind, namespace, name, settled, max(0.0, deadline - time.monotonic())
+            kind, namespace, name, settled, max(0.0, deadline - time.monotonic()), since=patched
         )
+        if kind == "HelmRelease":
+            self._release_seen, self._release_known = last, True
         return last, health(last)
+
+    def _annotate(
+        self, ctx: BootstrapContext, kind: str, namespace: str, name: str, token: str
+    ) -> dict[str, Any] | None:
+        """The reconcile request; None when the object does not exist (404)."""
+        also = self._release_annotations(ctx, kind, namespace, name)
+        try:
+            if also:
+                return ctx.cluster.request_reconcile_with(kind, namespace, name, token, also)
+            return ctx.cluster.request_reconcile(kind, namespace, name, token)
+        except ClusterError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def summary(self, ctx: BootstrapContext) -> str:
         if ctx.dry_run and not ctx.flux_state:

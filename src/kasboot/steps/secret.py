@@ -50,10 +50,19 @@ class StoreTokenSecret:
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         namespace, name = self._target(ctx)
-        self._namespace_missing = not ctx.cluster.namespace_exists(namespace)
-        self._existing = (
-            None if self._namespace_missing else ctx.cluster.get_secret(namespace, name)
-        )
+        if ctx.token_secret_read:
+            # Read by pre-flight, or again under the token lease when a token is minted:
+            # what the cluster holds now, as far as kasboot's runs go (a concurrent change
+            # makes the write answer 409, which is re-read: cluster_writes.py).
+            self._existing = ctx.token_secret
+            self._namespace_missing = self._existing is None and not (
+                ctx.cluster.namespace_exists(namespace)
+            )
+        else:
+            self._namespace_missing = not ctx.cluster.namespace_exists(namespace)
+            self._existing = (
+                None if self._namespace_missing else ctx.cluster.get_secret(namespace, name)
+            )
         changes: list[Change] = []
         if self._namespace_missing:
             changes.append(Change("create", f"namespace {namespace}"))

@@ -55,6 +55,7 @@ def check_secret_owner(ctx: BootstrapContext) -> None:
         settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
     )
     secret = ctx.token_secret = ctx.cluster.get_secret(target.namespace, target.name)
+    ctx.token_secret_read = True
     if secret is None:
         return
     metadata = secret.get("metadata") or {}

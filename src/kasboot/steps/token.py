@@ -17,6 +17,8 @@ from kasboot.errors import GitLabError
 from kasboot.ownership import new_token_name
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import active_tokens as surveyed_tokens
+from kasboot.steps.gitlab_survey import surveyed_agent, token_detail
 from kasboot.steps.token_choice import choose_revocation
 
 ACTIVE_TOKEN_LIMIT = 2
@@ -40,17 +42,16 @@ def check_token_room(ctx: BootstrapContext) -> None:
     held = held_token_id(ctx.token_secret)
     if held is not None and not settings.rotate_token:
         return  # the cluster's token is kept while GitLab has it active
-    agent = ctx.gitlab.find_agent(ctx.project_path, settings.agent)
+    answered, agent = surveyed_agent(ctx)
+    if not answered:
+        agent = ctx.gitlab.find_agent(ctx.project_path, settings.agent)
     if agent is None:
         return
-    active = ctx.gitlab.active_tokens(ctx.project_path, int(agent["id"]))
+    active = surveyed_tokens(ctx, int(agent["id"]))
     if len(active) < ACTIVE_TOKEN_LIMIT:
         return
     candidates = [t for t in active if int(t["id"]) != held]
-    detailed = [
-        ctx.gitlab.get_token(ctx.project_path, int(agent["id"]), int(t["id"])) or t
-        for t in candidates
-    ]
+    detailed = [token_detail(ctx, int(agent["id"]), t) for t in candidates]
     held_active = len(candidates) < len(active)
     choose_revocation(detailed, held_known=held_active, force=settings.force, agent=settings.agent)
 
@@ -68,7 +69,7 @@ class MintToken:
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
         ctx.held_token_id = held_token_id(ctx.token_secret)
-        active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id) if ctx.agent else []
+        active = surveyed_tokens(ctx, ctx.agent_id) if ctx.agent else []
         active_ids = {int(token["id"]) for token in active}
         if ctx.held_token_id in active_ids and not settings.rotate_token:
             ctx.token_id = ctx.held_token_id
@@ -94,10 +95,7 @@ class MintToken:
             return None
         held_active = any(int(t["id"]) == ctx.held_token_id for t in active)
         candidates = [t for t in active if int(t["id"]) != ctx.held_token_id]
-        detailed = [
-            ctx.gitlab.get_token(ctx.project_path, ctx.agent_id, int(t["id"])) or t
-            for t in candidates
-        ]
+        detailed = [token_detail(ctx, ctx.agent_id, t) for t in candidates]
         chosen = choose_revocation(
             detailed, held_known=held_active, force=ctx.settings.force, agent=ctx.settings.agent
         )
@@ -127,11 +125,21 @@ class MintToken:
         lease = TokenLease(ctx)
         lease.acquire(time.monotonic() + settings.timeout)
         ctx.token_lease = lease
-        ctx.token_secret = ctx.cluster.get_secret(
-            settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-        )
+        if not lease.first_in_namespace:  # else its namespace is new: no Secret in it
+            ctx.token_secret = ctx.cluster.get_secret(
+                settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+            )
+        else:
+            ctx.token_secret = None
+        ctx.token_secret_read = True
         ctx.held_token_id = held_token_id(ctx.token_secret)
-        active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id)
+        if ctx.agent_id in ctx.gitlab.registered_agent_ids and ctx.held_token_id is None:
+            # This run registered the agent a moment ago and no Secret holds a token of
+            # it: another run mints only under this lease and stores before letting go,
+            # so no token of it is on its way (GitLab's refusal of a third one would say).
+            active: list[dict[str, Any]] = []
+        else:
+            active = ctx.gitlab.active_tokens(ctx.project_path, ctx.agent_id)
         if not settings.rotate_token and ctx.held_token_id in {int(t["id"]) for t in active}:
             ctx.token_id = ctx.held_token_id  # another run stored an active token
             lease.release()

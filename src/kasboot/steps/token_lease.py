@@ -13,6 +13,7 @@ fails before it stored releases the lease at once)."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -55,6 +56,10 @@ class TokenLease:
         self.held: dict[str, Any] | None = None
         self.disabled = False  # no permission to use Leases
         self._storing: int | None = None
+        self.created_namespace = False  # this run created the lease's namespace
+        self.first_in_namespace = False  # … and took the lease at its first try there
+        self.lost = False  # a renewal found the lease taken by another run
+        self._renewed_at = 0.0
         self._lock = threading.Lock()  # the renewal thread and the step write the lease
         self._stop = threading.Event()
 
@@ -125,36 +130,55 @@ class TokenLease:
                     continue
                 if renewed is not None:
                     self.held = renewed
+                    self._written()
+                else:
+                    self.lost = True
 
     def _acquire(self, deadline: float) -> None:
+        """Create the lease first (a first run finds none: one request), and look at it
+        only when it exists; take it over once it is free."""
         current: dict[str, Any] | None = None
-        namespace_created = False
+        exists = False  # known to exist: poll it rather than try to create it
+        free = False  # … and free to take over, as last read
+        namespace_tried = False
+        contended = False
         while True:
             try:
-                current = self.ctx.cluster.get_lease(self.namespace, self.name)
-                if current is None:
+                if not exists:
                     self.held = self.ctx.cluster.create_lease(
                         self.namespace, self._body(None, None)
                     )
                     if self.held is not None:
+                        self._written()
+                        # The namespace is this run's and nobody took the lease before
+                        # us: no kasboot run can have stored a Secret in it.
+                        self.first_in_namespace = self.created_namespace and not contended
                         return
-                    if not namespace_created:
+                    if not namespace_tried:
                         # No namespace yet (a first bootstrap): the Secret step would
                         # create it anyway; the lease must be in it before the mint.
-                        self.ctx.cluster.create_namespace(self.namespace, self.ctx.agent_identity)
-                        namespace_created = True
+                        namespace_tried = True
+                        self.created_namespace = self.ctx.cluster.create_namespace(
+                            self.namespace, self.ctx.agent_identity
+                        )
                         continue
                     # Still 404 with the namespace there: no Lease API to lock with; the
                     # in-flight rule alone keeps another run's fresh token, as on a 403.
                     self.disabled = True
                     return
-                elif self._free(current):
+                elif current is not None and free:
                     rv = (current.get("metadata") or {}).get("resourceVersion")
                     self.held = self.ctx.cluster.replace_lease(self.namespace, self._body(rv, None))
                     if self.held is not None:
+                        self._written()
                         return
             except LeaseTaken:
-                pass  # another run was first: look again
+                contended = True  # another run was first (it exists, or it changed)
+            current = self.ctx.cluster.get_lease(self.namespace, self.name)
+            exists = current is not None
+            free = current is not None and self._free(current)
+            if (free or not exists) and time.monotonic() < deadline:
+                continue  # gone or free: try to take it at once
             if time.monotonic() >= deadline:
                 holder = ((current or {}).get("spec") or {}).get("holderIdentity")
                 raise ClusterError(
@@ -165,6 +189,18 @@ class TokenLease:
                 )
             time.sleep(POLL_SECONDS)
 
+    def _written(self) -> None:
+        self._renewed_at = time.monotonic()
+
+    def held_throughout(self) -> bool:
+        """Whether this run has held the lease without a gap since it took it (every
+        renewal written in time): then no other kasboot run wrote the Secret meanwhile."""
+        return (
+            self.held is not None
+            and not self.lost
+            and time.monotonic() - self._renewed_at < LEASE_SECONDS
+        )
+
     def storing(self, token_id: int) -> None:
         """Say which token this run is about to store (a waiting run then knows when we
         are done). Lost the lease meanwhile: stop before the token is stored."""
@@ -174,6 +210,8 @@ class TokenLease:
             assert self.held is not None
             self._storing = token_id
             self.held = self._replace_own(token_id)
+            if self.held is not None:
+                self._written()
         if self.held is None:
             raise ClusterError(
                 f"Lease {self.namespace}/{self.name} was taken by another run before token "
@@ -202,11 +240,11 @@ class TokenLease:
             self._release()
 
     def _release(self) -> None:
+        """Delete the lease this run holds — exactly the version it wrote last
+        (precondition): one that changed hands meanwhile is left to its new holder."""
         if self.held is None:
             return
-        current = self.ctx.cluster.get_lease(self.namespace, self.name)
-        if current is not None and (current.get("spec") or {}).get("holderIdentity") == (
-            self.holder
-        ):
-            self.ctx.cluster.delete_lease(self.namespace, self.name)
+        version = (self.held.get("metadata") or {}).get("resourceVersion")
+        with contextlib.suppress(LeaseTaken):  # taken over after it expired: theirs now
+            self.ctx.cluster.delete_lease(self.namespace, self.name, version)
         self.held = None

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from kasboot.kube_http import custom_objects, get_json, send
+from kasboot.kube_http import get_json, request_json, send, watch_events
 
 
 def test_get_json_reads_lists_objects_and_not_found(
@@ -72,26 +72,61 @@ def test_send_writes_json_with_the_clients_headers(
     assert records and records[-1].user_agent == "kasboot-test/1"
 
 
-def test_custom_objects_take_a_merge_patch_content_type(
+def test_request_json_creates_and_merge_patches_on_every_client(
     flux_installed: None, api_client: client.ApiClient, namespace: str
 ) -> None:
-    api = custom_objects(api_client)
+    path = f"/apis/source.toolkit.fluxcd.io/v1/namespaces/{namespace}/gitrepositories"
     body = {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
         "metadata": {"name": "r"},
         "spec": {"url": "https://example.com/r.git", "interval": "1m"},
     }
-    api.create_namespaced_custom_object(
-        "source.toolkit.fluxcd.io", "v1", namespace, "gitrepositories", body
-    )
-    patched = api.patch_namespaced_custom_object(
-        "source.toolkit.fluxcd.io",
-        "v1",
-        namespace,
-        "gitrepositories",
-        "r",
-        {"metadata": {"annotations": {"a": "b"}}},
-        _content_type="application/merge-patch+json",
+    created = request_json(api_client, "POST", path, body=body)
+    patched = request_json(
+        api_client,
+        "PATCH",
+        f"{path}/r",
+        body={"metadata": {"annotations": {"a": "b"}}},
+        content_type="application/merge-patch+json",
     )
     assert patched["metadata"]["annotations"] == {"a": "b"}
+    assert patched["metadata"]["resourceVersion"] != created["metadata"]["resourceVersion"]
+    with pytest.raises(ApiException) as caught:
+        request_json(api_client, "GET", f"{path}/absent")
+    assert caught.value.status == 404  # absence is the caller's to judge
+
+
+def test_watch_events_stream_from_a_resource_version(
+    api_client: client.ApiClient, core: client.CoreV1Api, namespace: str
+) -> None:
+    """A watch from the version a write answered: only what came after it, line by line."""
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    first = request_json(api_client, "POST", path, body={"metadata": {"name": "w1"}})
+    request_json(api_client, "POST", path, body={"metadata": {"name": "w2"}})
+    events = watch_events(
+        api_client,
+        path,
+        [("resourceVersion", first["metadata"]["resourceVersion"]), ("timeoutSeconds", "1")],
+        timeout=(10.0, 30.0),
+    )
+    seen = [(e["type"], e["object"]["metadata"]["name"]) for e in events]
+    assert seen == [("ADDED", "w2")]
+
+
+def test_flux_crds_are_listed_by_the_label_flux_install_gives_them(
+    flux_installed: None, api_client: client.ApiClient
+) -> None:
+    """One request answers which Flux kinds are served, in which versions, of which Flux
+    release (cluster_flux.py): `flux install` labels every CRD app.kubernetes.io/part-of=flux."""
+    found = get_json(
+        api_client,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        [("labelSelector", "app.kubernetes.io/part-of=flux")],
+    )
+    names = {crd["metadata"]["name"] for crd in found["items"]}
+    assert "gitrepositories.source.toolkit.fluxcd.io" in names
+    assert "helmreleases.helm.toolkit.fluxcd.io" in names
+    assert all(name.endswith(".toolkit.fluxcd.io") for name in names)
+    labels = found["items"][0]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"].startswith("v2.")

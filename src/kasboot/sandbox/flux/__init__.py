@@ -76,8 +76,10 @@ class FluxSimulator:
             return float(self.latency.get(component, 0.0))
         return float(self.latency)
 
-    def _connect(self, kas_address: str, token: str, namespace: str) -> bool:
-        accepted = connect_to_kas(kas_address, token)
+    def _connect(
+        self, kas_address: str, token: str, namespace: str, ca_cert: str | None = None
+    ) -> bool:
+        accepted = connect_to_kas(kas_address, token, ca_cert=ca_cert)
         self.connections.append(AgentConnection(kas_address, namespace, accepted))
         return accepted
 

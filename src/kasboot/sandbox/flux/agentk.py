@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -304,16 +305,25 @@ def agent_info_url(kas_address: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
-def connect_to_kas(kas_address: str, token: str, agent_version: str = "v17.11.0") -> bool:
-    """One agentk connection attempt: True when KAS (the GitLab stand-in) accepts the token."""
+def connect_to_kas(
+    kas_address: str, token: str, agent_version: str = "v17.11.0", ca_cert: str | None = None
+) -> bool:
+    """One agentk connection attempt: True when KAS (the GitLab stand-in) accepts the token.
+    Over TLS agentk trusts the system CAs, or only ``config.kasCaCert`` when it is set."""
     if not kas_address:
         return False
     request = urllib.request.Request(
         agent_info_url(kas_address),
         headers={"Authorization": f"Bearer {token}", "User-Agent": f"gitlab-agent/{agent_version}"},
     )
+    context = None
+    if request.full_url.startswith("https://"):
+        try:
+            context = ssl.create_default_context(cadata=ca_cert or None)
+        except ssl.SSLError:  # not a PEM certificate: agentk fails to start its client
+            return False
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
             return 200 <= int(response.status) < 300
     except (urllib.error.URLError, OSError):
         return False

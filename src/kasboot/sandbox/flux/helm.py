@@ -365,7 +365,8 @@ class HelmReconciler(ReleaseActions):
             encoded = ((secret or {}).get("data") or {}).get("token")
             token = base64.b64decode(encoded).decode().strip() if encoded else None
         if token:
-            accepted = self.connect(str(config.get("kasAddress") or ""), token, target)
+            ca_cert = str(config.get("kasCaCert") or "") or None
+            accepted = self.connect(str(config.get("kasAddress") or ""), token, target, ca_cert)
             LOG.info(
                 "agentk in %s: KAS %s the token", target, "accepted" if accepted else "rejected"
             )

@@ -28,7 +28,7 @@ from kasboot.sandbox.flux.kubeapi import KubeApi, now_rfc3339
 LOG = logging.getLogger("kasboot.sandbox.flux.helm")
 
 # (kas address, token, namespace) -> True when KAS accepted the token
-AgentConnector = Callable[[str, str, str], bool]
+AgentConnector = Callable[[str, str, str, str | None], bool]  # KAS, token, ns, CA
 
 
 class ReleaseFailure(Exception):

@@ -12,6 +12,8 @@ release as it does on GitLab (``Field 'x' doesn't exist on type 'Y'``):
 - ``Environment.clusterAgent``, ``kubernetesNamespace``, ``fluxResourcePath`` (and the
   same arguments of ``environmentCreate``): 16.4 (the dashboard's environment settings,
   merge requests 128857 and 130648);
+- ``Environment.description``: 17.5, with the REST API's (the ownership marker kasboot
+  writes; go-gitlab added the field in October 2024);
 - ``Kas.externalK8sProxyUrl``: 17.6, as in the REST metadata.
 """
 
@@ -195,6 +197,7 @@ type Environment {
   tier: String
   createdAt: Time
   updatedAt: Time
+  %(environment_description)s
   %(environment_dashboard)s
 }
 
@@ -261,6 +264,7 @@ def schema_text(release: Release) -> str:
         "page": PAGE_ARGS,
         "k8s_proxy": "externalK8sProxyUrl: String" if release.metadata_has_k8s_proxy_url else "",
         "environment_dashboard": DASHBOARD_FIELDS if dashboard else "",
+        "environment_description": "description: String" if release.at_least(17, 5) else "",
         "environment_dashboard_input": DASHBOARD_INPUT if dashboard else "",
     }
     return text + "".join(CONNECTION.format(name=name) for name in CONNECTIONS)

@@ -70,6 +70,7 @@ def environment_node(ctx: RequestContext, row: Row, page: Page, dashboard: bool)
         "tier": row["tier"],
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
+        "description": row["description"],
     }
     if dashboard:
         agent = (

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from kasboot.sandbox.gitlab import deployments, graphql_api, url_configurations
+from kasboot.sandbox.gitlab import deployments, graphql_api, members, url_configurations
 from kasboot.sandbox.gitlab import responses as core
 from kasboot.sandbox.gitlab import responses_archive as archive
 from kasboot.sandbox.gitlab import responses_protected as protected
@@ -41,6 +41,7 @@ URLS: list[tuple[str, str, Handler]] = [
     ("GET", f"{API}/metadata", core.metadata),
     ("POST", f"{API}/projects", core.create_project),
     ("GET", PROJECT, core.get_project),
+    ("GET", f"{PROJECT}/members/all/{{user_id}}", members.get_member_all),
     ("GET", f"{PROJECT}/cluster_agents", core.list_agents),
     ("POST", f"{PROJECT}/cluster_agents", core.register_agent),
     ("GET", AGENT, core.get_agent),
