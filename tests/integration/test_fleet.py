@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
 from kasboot.sandbox.world import cluster_names, extra_flux_path
+from kasboot.ui.jsonout import SCHEMA_PATH
 from tests.integration.bootstrap_helpers import kasboot_writes
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 
@@ -122,6 +124,8 @@ def test_a_fleet_applies_in_parallel_and_one_failure_stays_its_own(
     sandbox.clear_logs()
     result = fleet(sandbox, "apply", str(path), "--parallel", "4", "-o", "json")
     document = json.loads(result.stdout)
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))  # kasboot's envelope
+    assert document["command"] == "fleet apply" and document["exit_code"] == 5
     assert result.returncode == 5, outcomes(document)
     by_name = {c["name"]: c for c in document["clusters"]}
     assert [c["name"] for c in document["clusters"]] == names

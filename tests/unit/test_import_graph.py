@@ -72,6 +72,33 @@ def test_the_graph_is_read_from_the_source() -> None:
     assert "kasboot.bootstrap" in graph["kasboot.wizard.review"]
 
 
+def _imported_modules(path: Path, module: str) -> Iterator[str]:
+    """The modules an import statement names (`from M import n`: M; `import M`: M)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                yield ".".join([*base, node.module] if node.module else base)
+            elif node.module:
+                yield node.module
+
+
+def test_every_import_of_kasboot_names_a_module_that_exists() -> None:
+    """A lazy import of a moved module fails only when its line runs: catch it here."""
+    files = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    missing = sorted(
+        f"{module} imports {target}"
+        for module, path in files.items()
+        for target in _imported_modules(path, module)
+        if target.startswith("kasboot.") and target not in files
+    )
+    assert missing == []
+
+
 def test_cli_ui_and_the_wizard_import_one_way() -> None:
     allowed = {("cli", "wizard"), ("cli", "ui"), ("wizard", "ui")}
     wrong = sorted(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,7 +98,11 @@ def _run(
         runs = runner.run()
     code = fleet_exit_code(runs)
     if output == "json":
-        click.echo(json.dumps(_document(spec.path, runs, code, dry_run), indent=2))
+        from kasboot.ui.jsonout import dumps, envelope
+
+        document = _document(spec.path, runs, code, dry_run)
+        command = document.pop("command")  # the envelope every -o json document shares
+        click.echo(dumps(envelope(command, document, exit_code=code, ok=code == 0)))
     else:
         for line in summary_lines(runs, dry_run):
             console.print(line, highlight=False)
