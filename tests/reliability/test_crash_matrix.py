@@ -45,7 +45,9 @@ from kasboot.cluster import TOKEN_ID_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args, run_kasboot
 from tests.reliability.helpers import SIMULATOR_AGENTS, set_faults
 
-pytestmark = pytest.mark.sandbox
+# pytest-timeout only catches a hang: a case runs kasboot several times, which on a busy
+# 2-core machine took up to ~80 s (the default bound is 120 s).
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(600)]
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 # Holds end when the test releases them; this bound (under kasboot's 30 s read timeout,
 # past any wait of the test's on a busy machine) only ends a hold a broken run left.
