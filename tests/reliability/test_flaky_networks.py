@@ -35,7 +35,9 @@ from kasboot.cluster import TOKEN_ID_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args
 from tests.reliability.helpers import SIMULATOR_AGENTS, clear_faults, run_cli, set_faults
 
-pytestmark = pytest.mark.sandbox
+# pytest-timeout only catches a hang: a case runs kasboot several times, which on a busy
+# 2-core machine took up to ~80 s (the default bound is 120 s).
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(600)]
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 GITLAB_TIMEOUT = "2"  # KASBOOT_GITLAB_TIMEOUT: a held answer costs 2 s, not 30
 HOLD_MS = 3000
@@ -230,7 +232,7 @@ def _run_under_faults(
     return outcome
 
 
-SLOW = [pytest.mark.slow, pytest.mark.timeout(900)]  # a 50 % run takes about a minute
+SLOW = [pytest.mark.slow, pytest.mark.timeout(1800)]  # a 50 % run: about a minute, idle
 CASES = [
     # (case, GitLab rate, cluster rate, runs, all must succeed)
     pytest.param("g20c20", 0.2, 0.2, 2, True, id="gitlab-20-cluster-20"),

@@ -22,7 +22,9 @@ from kasboot.cluster import TOKEN_ID_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args
 from tests.reliability.helpers import clear_faults, set_faults
 
-pytestmark = pytest.mark.sandbox
+# pytest-timeout only catches a hang: a case runs kasboot several times, which on a busy
+# 2-core machine took up to ~80 s (the default bound is 120 s).
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(600)]
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 SLOW_REPEATS = 6
 # What a clean conflict line names: the other run, or the object both runs wrote.
