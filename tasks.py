@@ -49,8 +49,21 @@ def ensure_venv() -> None:
 
 
 def lint() -> None:
-    _run(BIN / "ruff", "check", "src", "tests", "bench", "e2e", "tasks.py")
-    _run(BIN / "ruff", "format", "--check", "src", "tests", "bench", "e2e", "tasks.py")
+    _run(
+        BIN / "ruff", "check", "src", "tests", "bench", "e2e", "examples", "conftest.py", "tasks.py"
+    )
+    _run(
+        BIN / "ruff",
+        "format",
+        "--check",
+        "src",
+        "tests",
+        "bench",
+        "e2e",
+        "examples",
+        "conftest.py",
+        "tasks.py",
+    )
     _run(BIN / "mypy")
 
 

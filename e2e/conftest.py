@@ -4,10 +4,8 @@ are set. The world's finalizer removes what the journeys left, also when they fa
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,14 +28,3 @@ def world(
         failures = built.cleanup()
         if failures:  # said, not raised: the journeys' own verdict stays the one shown
             print(f"e2e clean-up of the {kind} world left: {failures}", file=sys.stderr)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow e2e variants run when asked for (`-m slow`, KASBOOT_SLOW_TESTS=1)."""
-    if "slow" in (config.option.markexpr or "") or os.environ.get("KASBOOT_SLOW_TESTS"):
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="slow: run with -m slow or KASBOOT_SLOW_TESTS=1")
-    for item in items:
-        if item.get_closest_marker("slow") and here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)

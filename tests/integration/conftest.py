@@ -108,15 +108,3 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield world
     finally:
         sandbox_down(directory)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow cases here run when asked for (`-m slow`, KASBOOT_SLOW_TESTS=1), as in
-    tests/reliability."""
-    if "slow" in (config.option.markexpr or "") or os.environ.get("KASBOOT_SLOW_TESTS"):
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="slow: run with -m slow or KASBOOT_SLOW_TESTS=1")
-    for item in items:
-        if item.get_closest_marker("slow") and here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)

@@ -4,9 +4,7 @@ fault draws seeded (FAULT_SEED) so that a failing fault run can be replayed."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,14 +23,3 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield world
     finally:
         sandbox_down(directory)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """This suite's slow cases run when asked for (`-m slow`, KASBOOT_SLOW_TESTS=1)."""
-    if "slow" in (config.option.markexpr or "") or os.environ.get("KASBOOT_SLOW_TESTS"):
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="slow: run with -m slow or KASBOOT_SLOW_TESTS=1")
-    for item in items:
-        if item.get_closest_marker("slow") and here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
