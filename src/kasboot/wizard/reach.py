@@ -26,7 +26,7 @@ def _no_credentials(text: str) -> bool | str:
 
 
 def ask_seed_options(settings: Settings) -> dict[str, Any]:
-    from kasboot.ui.wizard import ask_select, ask_text
+    from kasboot.wizard.prompts import ask_select, ask_text
 
     https_proxy = ask_text(
         "HTTPS proxy for agentk (empty for none):", settings.https_proxy or "", _no_credentials
@@ -55,7 +55,7 @@ def say_shared_flux(ctx: BootstrapContext, settings: Settings) -> str | None:
     """Say what this agent shares with another agent of the cluster (its Flux and that
     Flux's environment, which stays on the other agent unless the advanced options say
     otherwise); that agent's name, or None when nothing is shared."""
-    from kasboot.ui.wizard import say
+    from kasboot.wizard.prompts import say
 
     if not settings.create_flux_environment:
         return None
@@ -74,7 +74,7 @@ def say_shared_flux(ctx: BootstrapContext, settings: Settings) -> str | None:
 
 
 def ask_flux_environment_agent(settings: Settings, shared_with: str) -> str:
-    from kasboot.ui.wizard import ask_select
+    from kasboot.wizard.prompts import ask_select
 
     return ask_select(
         f"Which agent should the Flux environment {settings.flux_env_name} name?",
