@@ -31,7 +31,7 @@ def test_receptive_agent(sandbox: Any) -> None:
     )
     result = run_kasboot(sandbox, *args)
     assert result.code == 0, result.stderr
-    # the options step (plan prints the same) and the URL configuration step
+    # pre-flight's summary (plan prints the same) and the URL configuration step
     assert f"receptive: GitLab connects to {URL}" in result.stderr
     assert "Configuring the receptive agent's URL … CHANGED" in result.stderr
 

@@ -116,7 +116,6 @@ def _short(step: str) -> str:
     """Column headers narrow enough for a dozen steps on one line."""
     return {
         "preflight": "pre",
-        "options": "opts",
         "agent": "agent",
         "receptive": "recept",
         "agent-config": "cfg",
