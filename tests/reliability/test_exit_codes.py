@@ -58,7 +58,7 @@ def test_kasboot_debug_on_words_mean_on(sandbox: Any) -> None:
 def test_debug_shows_redacted_requests_without_verbose(sandbox: Any, output: str) -> None:
     result = run_kasboot(sandbox, "--debug", "plan", *agent_args("debugged")[1:], "-o", output)
     assert result.code == 0, result.stderr
-    assert f"GET {sandbox.gitlab_url}/api/v4/user" in result.stderr
+    assert f"GET {sandbox.gitlab_url}/api/graphql (kasbootSurvey)" in result.stderr
     assert sandbox.token not in result.stderr + result.stdout
     if output == "json":
         json.loads(result.stdout)  # the requests went to stderr

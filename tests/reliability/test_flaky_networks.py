@@ -295,14 +295,15 @@ def test_retry_after_is_honoured(sandbox: Any) -> None:
     sandbox.clear_logs()
     set_faults(
         sandbox.gitlab_url,
-        [{"path": r"^/api/v4/user$", "status": 429, "retry_after": 2, "times": 1}],
+        [{"path": r"^/api/graphql$", "status": 429, "retry_after": 2, "times": 1}],
     )
     try:
         result = run_cli(sandbox, "plan", *agent_args("flaky-retry-after")[1:])
     finally:
         clear_faults(sandbox)
     assert result.code == 0, result.stderr
-    user = [r for r in _kasboot(sandbox.gitlab_requests()) if r["path"] == "/api/v4/user"]
+    # pre-flight's first read: the GraphQL survey
+    user = [r for r in _kasboot(sandbox.gitlab_requests()) if r["path"] == "/api/graphql"]
     assert [r["status"] for r in user[:2]] == [429, 200]
     # `at` is logged when an answer is done: the retry was sent ≥ 2 s after the 429.
     assert user[1]["at"] - user[0]["at"] >= 2.0

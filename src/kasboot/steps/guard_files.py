@@ -85,10 +85,12 @@ def _archives(ctx: BootstrapContext, roots: Sequence[str]) -> dict[str, bytes]:
 
 
 def _filter_files(ctx: BootstrapContext, wanted: Sequence[str]) -> dict[str, bytes]:
+    """The filter files above the roots, and (from the survey) those above the files
+    bootstrap writes: why a manifest outside every Kustomization's reach is excluded."""
     survey = surveyed(ctx)
     if survey is not None:
         asked = set(survey.asked_texts)
-        known = {path: survey.texts[path] for path in wanted if path in survey.texts}
+        known = dict(survey.texts)
         missing = [path for path in wanted if path not in asked]
     else:
         known, missing = {}, list(wanted)
