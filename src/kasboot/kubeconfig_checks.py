@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from kasboot.errors import UsageError
+from kasboot.yaml_file import read_yaml
 
 _LISTED = 8  # contexts named in a hint before "…"
 
@@ -66,20 +64,13 @@ def kubeconfig_files(kubeconfig: Path | None, env: Mapping[str, str]) -> list[Pa
 
 
 def _load(path: Path) -> Mapping[str, Any]:
-    try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(
-            f"cannot read kubeconfig {path}: {error.strerror}", hint="check the path"
-        ) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"kubeconfig {path} is not UTF-8 text", hint="check the file") from None
-    except YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise UsageError(
-            f"kubeconfig {path} is not valid YAML: {first}",
-            hint="check it with `kubectl config view --kubeconfig FILE`",
-        ) from None
+    data = read_yaml(
+        path,
+        "kubeconfig",
+        read_hint="check the path",
+        yaml_hint="check it with `kubectl config view --kubeconfig FILE`",
+        text_hint="check the file",
+    )
     if data is None:
         return {}
     if not isinstance(data, dict):

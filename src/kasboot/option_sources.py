@@ -38,26 +38,16 @@ def load_config_file(path: Path | str) -> dict[str, Any]:
     # Imported here: `bootstrap --help` declares the options and must not load ruamel.
     from pathlib import Path
 
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     from kasboot.settings import SETTINGS_FIELDS, parse_bool
+    from kasboot.yaml_file import read_yaml
 
     path = Path(path)  # click hands --config over as text
-    try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(
-            f"cannot read config file {path}: {error.strerror}", hint="check the --config path"
-        ) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"config file {path} is not UTF-8 text", hint="save it as UTF-8") from None
-    except YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise UsageError(
-            f"config file {path} is not valid YAML: {first}",
-            hint="fix it (keys are the long flag names, e.g. `manifest-path: clusters/prod`)",
-        ) from None
+    data = read_yaml(
+        path,
+        "config file",
+        read_hint="check the --config path",
+        yaml_hint="fix it (keys are the long flag names, e.g. `manifest-path: clusters/prod`)",
+    )
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -17,7 +17,9 @@ from tests.integration.bootstrap_helpers import agent_args, run_kasboot
 pytestmark = pytest.mark.sandbox
 
 
-def test_commit_via_local_clone(sandbox: Any, tmp_path: Path) -> None:
+def cloned(sandbox: Any, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A clone of the sandbox's project, and the git environment that authenticates to it
+    (the token through GIT_ASKPASS, never in a URL or argv)."""
     askpass = tmp_path / "askpass.sh"
     askpass.write_text(f"#!/bin/sh\necho '{sandbox.token}'\n")
     askpass.chmod(askpass.stat().st_mode | stat.S_IEXEC)
@@ -28,6 +30,11 @@ def test_commit_via_local_clone(sandbox: Any, tmp_path: Path) -> None:
         check=True,
         env={**os.environ, **git_env},
     )
+    return clone, git_env
+
+
+def test_commit_via_local_clone(sandbox: Any, tmp_path: Path) -> None:
+    clone, git_env = cloned(sandbox, tmp_path)
     result = run_kasboot(
         sandbox,
         *agent_args("localer", "--commit-via", "local", "--no-reconcile"),
@@ -62,16 +69,7 @@ def test_a_push_gitlab_refuses_says_why_not_that_the_branch_moved(
 ) -> None:
     """GitLab's pre-receive check refuses a push to a branch protected for No one: the
     line says GitLab's reason (not "the branch moved on", which a re-run cannot fix)."""
-    askpass = tmp_path / "askpass.sh"
-    askpass.write_text(f"#!/bin/sh\necho '{sandbox.token}'\n")
-    askpass.chmod(askpass.stat().st_mode | stat.S_IEXEC)
-    git_env = {"GIT_ASKPASS": str(askpass), "GIT_TERMINAL_PROMPT": "0"}
-    clone = tmp_path / "fleet"
-    subprocess.run(
-        ["git", "clone", "--quiet", f"{sandbox.gitlab_url}/{sandbox.project}.git", str(clone)],
-        check=True,
-        env={**os.environ, **git_env},
-    )
+    clone, git_env = cloned(sandbox, tmp_path)
     project = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token).projects.get(
         sandbox.project
     )

@@ -80,22 +80,9 @@ class FleetSpec:
 
 
 def load_fleet(path: Path) -> FleetSpec:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from kasboot.yaml_file import read_yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"cannot read fleet file {path}: {error.strerror}", hint="check the path"
-        ) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"fleet file {path} is not UTF-8 text", hint="save it as UTF-8") from None
-    try:
-        data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise UsageError(f"fleet file {path} is not valid YAML: {first}", hint="fix it") from None
+    data = read_yaml(path, "fleet file", read_hint="check the path", yaml_hint="fix it")
     return parse_fleet(data, path)
 
 
