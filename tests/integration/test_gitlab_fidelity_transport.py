@@ -263,7 +263,9 @@ def test_plain_http_answer_to_tls_is_named_after_one_attempt(tmp_path: Path) -> 
         server.close()
     assert result.returncode == 4, result.stderr
     assert "server answered plain HTTP" in result.stderr
-    assert server.connections == 1
+    # One attempt of each of pre-flight's first reads, which go out together (the survey
+    # and the token check): none is retried.
+    assert 1 <= server.connections <= 2
 
 
 def test_dns_failure_and_plain_http_warning(tmp_path: Path) -> None:

@@ -47,6 +47,6 @@ def test_urls_are_redacted_for_the_log() -> None:
 
 def test_every_printed_error_names_a_fix() -> None:
     assert printed_line(PreflightError("x", hint="do y")) == "x — do y"
-    assert "-R/KASBOOT_PROJECT" in printed_line(GitLabError("GitLab said 404", status=404))
+    assert "check -R (or KASBOOT_REPO)" in printed_line(GitLabError("GitLab said 404", status=404))
     assert " — " in printed_line(GitLabError("GitLab said 400", status=400))
     assert " — " in printed_line(ClusterError("cluster said 422"))
