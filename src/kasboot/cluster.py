@@ -255,6 +255,14 @@ class Cluster(LeaseSeam, CleanupSeam):
                     return None
                 raise
 
+    def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._errors(f"reading ServiceAccount {namespace}/{name}"):
+            return self._core_json(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
+
+    def read_cluster_role(self, name: str) -> dict[str, Any] | None:
+        with self._errors(f"reading ClusterRole {name}"):
+            return self._core_json(f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}")
+
     def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 

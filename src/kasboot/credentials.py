@@ -3,8 +3,9 @@ visible to every user of the machine.
 
 Token, first found: GITLAB_TOKEN / GITLAB_ACCESS_TOKEN / OAUTH_TOKEN (glab's
 variables), glab's config file (per-host token), python-gitlab's config file.
-Host, first found: GITLAB_HOST / GL_HOST, the local clone's remote, CI_SERVER_URL,
-the single host a config file names as its default, https://gitlab.com.
+Host, first found: the host of a URL given to -R (or GITLAB_REPO), GITLAB_HOST /
+GL_HOST, the local clone's remote, CI_SERVER_URL, the single host a config file names as
+its default, https://gitlab.com.
 
 Kind: an OAuth token (``OAUTH_TOKEN``, glab's ``is_oauth2: "true"`` from `glab auth
 login`'s web flow, python-gitlab's ``oauth_token``) goes as ``Authorization: Bearer``;
@@ -160,11 +161,13 @@ def _python_gitlab_tokens(env: Mapping[str, str]) -> tuple[list[_StoredToken], s
 
 
 def _explicit_host(host_hint: str | None, env: Mapping[str, str]) -> tuple[str, str] | None:
+    # The hint is the host of a URL given to -R/GITLAB_REPO (glab's meaning: it names the
+    # GitLab), or of the clone's remote when no GITLAB_HOST is set (localrepo decides).
+    if host_hint:
+        return normalise_url(host_hint), "the project's URL"
     for name in HOST_VARIABLES:
         if env.get(name):
             return normalise_url(env[name]), name
-    if host_hint:
-        return normalise_url(host_hint), "the repository's remote"
     if env.get("CI_SERVER_URL"):
         return normalise_url(env["CI_SERVER_URL"]), "CI_SERVER_URL"
     return None

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     GITLAB = 4
     CLUSTER = 5
     FLUX = 6
+    CHANGES_PENDING = 10  # `plan --detailed-exitcode`: the plan is not empty (not an error)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     TERMINATED = 143  # SIGTERM (128 + 15, as shells report it): a cancelled CI job
 
@@ -85,7 +86,7 @@ def _general_hint(error: KasbootError) -> str:
         if error.status == 404:
             return (
                 "GitLab answers 404 for what does not exist and for what the token's user "
-                "may not see: check -R/KASBOOT_PROJECT, the branch and GITLAB_HOST"
+                "may not see: check -R (or KASBOOT_REPO), the branch and GITLAB_HOST"
             )
         return "see GitLab's message; `kasboot --debug …` shows each request"
     if isinstance(error, ClusterError):

@@ -69,12 +69,13 @@ def check_token_scope(ctx: BootstrapContext) -> None:
         return
     scopes = sorted(str(scope) for scope in info.get("scopes") or [])
     if WRITE_SCOPE not in scopes:
-        raise GitLabError(
+        # A refusal before any write (exit 3), not GitLab's 403 at the first write (exit 4).
+        raise PreflightError(
             f"the token's scopes are {', '.join(scopes) or 'none'}: without the "
-            f"'{WRITE_SCOPE}' scope GitLab answers 403 to every write bootstrap makes",
+            f"'{WRITE_SCOPE}' scope GitLab answers 403 insufficient_scope to every write "
+            "bootstrap makes; nothing was written",
             hint=f"create an access token with the '{WRITE_SCOPE}' scope and set GITLAB_TOKEN "
-            "to it",
-            status=403,
+            "to it (`kasboot doctor` shows the token's scopes and role)",
         )
 
 

@@ -11,15 +11,40 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import git
-
 from kasboot.errors import GitLabError, UsageError
+
+if TYPE_CHECKING:
+    import git
+
+HOST_VARIABLES = ("GITLAB_HOST", "GL_HOST")  # credentials.py reads them; they beat a clone
+
+
+class GitMissing(UsageError):
+    """No git binary: GitPython refuses to import without one."""
+
+
+def gitpython() -> ModuleType:
+    """GitPython, imported on first use: it needs a git binary on PATH, which a run with
+    -R and API commits (the default) never uses."""
+    try:
+        import git
+    except ImportError as error:
+        raise GitMissing(
+            f"git is not installed or not on PATH ({str(error).splitlines()[0][:80]})",
+            hint="install git, or pass -R group/project and keep --commit-via api (the "
+            "default), which need no git",
+        ) from None
+    return git
+
 
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -79,6 +104,7 @@ def parse_remote_url(url: str) -> RemoteProject:
 
 
 def _open_repo(cwd: Path) -> git.Repo | None:
+    git = gitpython()
     try:
         return git.Repo(cwd, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -93,8 +119,12 @@ def _remote_url(repo: git.Repo, remote_name: str) -> str | None:
 
 
 def detect_project(cwd: Path, env: Mapping[str, str] = os.environ) -> RemoteProject | None:
-    """The project behind the clone at `cwd` (its origin remote), if any."""
-    repo = _open_repo(cwd)
+    """The project behind the clone at `cwd` (its origin remote), if any (none can be
+    read without a git binary)."""
+    try:
+        repo = _open_repo(cwd)
+    except GitMissing:
+        return None
     if repo is None:
         return None
     url = _remote_url(repo, env.get("KASBOOT_GIT_REMOTE") or "origin")
@@ -117,21 +147,32 @@ def _from_repo_value(value: str) -> tuple[str, str | None]:
 def resolve_project(
     repo_flag: str | None, cwd: Path, env: Mapping[str, str] = os.environ
 ) -> tuple[str, str | None]:
-    """(project path, GitLab base URL or None): -R > the clone's origin >
-    CI_PROJECT_PATH (+ CI_SERVER_URL) > KASBOOT_PROJECT."""
-    if repo_flag:
-        return _from_repo_value(repo_flag.strip())
+    """(project path, GitLab base URL or None), first found: -R (or KASBOOT_REPO, its
+    variable) > GITLAB_REPO (glab's) > the clone's origin > CI_PROJECT_PATH (+
+    CI_SERVER_URL) > KASBOOT_PROJECT (the sandbox's sandbox.env).
+
+    A URL given to -R or GITLAB_REPO names its host, as in glab: the URL returned then
+    wins over GITLAB_HOST. The host of a clone's remote or of CI_SERVER_URL does not: it
+    is returned only when neither GITLAB_HOST nor GL_HOST is set."""
+    given = repo_flag or env.get("GITLAB_REPO")
+    if given and given.strip():
+        return _from_repo_value(given.strip())
+    host_set = any(env.get(name) for name in HOST_VARIABLES)
     detected = detect_project(cwd, env)
     if detected is not None:
-        return detected.path, detected.base_url
+        return detected.path, None if host_set else detected.base_url
     if env.get("CI_PROJECT_PATH"):
         path = _clean_project_path(env["CI_PROJECT_PATH"], env["CI_PROJECT_PATH"])
-        return path, env.get("CI_SERVER_URL") or None
+        return path, None if host_set else env.get("CI_SERVER_URL") or None
     if env.get("KASBOOT_PROJECT"):
         return _from_repo_value(env["KASBOOT_PROJECT"].strip())
+    no_git = ""
+    if shutil.which("git") is None:
+        no_git = " (git is not on PATH, so no clone could be read)"
     raise UsageError(
-        "no GitLab project given and none found",
-        hint="pass -R group/project, run inside a clone of the project, or set KASBOOT_PROJECT",
+        f"no GitLab project given and none found{no_git}",
+        hint="pass -R group/project or set KASBOOT_REPO (GITLAB_REPO and KASBOOT_PROJECT "
+        "work too; docs/troubleshooting.md has the order), or run inside a clone of the project",
     )
 
 
@@ -178,7 +219,7 @@ class LocalClone:
             self.repo.git.fetch(
                 self.remote_name, f"+refs/heads/{branch}:{self._tracking_ref(branch)}"
             )
-        except git.GitCommandError as error:
+        except gitpython().GitCommandError as error:
             raise GitLabError(
                 f"cannot fetch branch {branch!r} from {self.remote_name}: {_git_message(error)}",
                 hint="check the branch exists and your git credentials for the remote",
@@ -189,7 +230,7 @@ class LocalClone:
         """A file's text at a commit or ref; None when it does not exist there."""
         try:
             return str(self.repo.git.show(f"{ref}:{path}", strip_newline_in_stdout=False))
-        except git.GitCommandError:
+        except gitpython().GitCommandError:
             return None
 
     def commit_and_push(
@@ -214,8 +255,15 @@ class LocalClone:
             return None
         try:
             self.repo.git.push(self.remote_name, f"{commit}:refs/heads/{branch}")
-        except git.GitCommandError as error:
+        except gitpython().GitCommandError as error:
             detail = _git_message(error)
+            refusal = _server_refusal(error)
+            if refusal is not None:
+                raise GitLabError(
+                    f"GitLab refused the push to {branch!r}: {refusal}",
+                    hint="ask a Maintainer for push access to the branch (Settings > "
+                    "Repository > Protected branches), or choose another --manifest-branch",
+                ) from None
             if any(w in detail for w in ("non-fast-forward", "fetch first", "rejected")):
                 raise _moved_on(branch, base, None, detail) from None
             raise GitLabError(
@@ -269,7 +317,7 @@ class LocalClone:
         local_ref = f"refs/heads/{branch}"
         try:
             local_sha = str(self.repo.git.rev_parse("--verify", "-q", local_ref))
-        except git.GitCommandError:
+        except gitpython().GitCommandError:
             return
         if local_sha != old:
             return
@@ -292,6 +340,23 @@ def _git_message(error: git.GitCommandError) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = [line.removeprefix("stderr: ").strip("'") for line in lines]
     return "; ".join(line for line in lines if line)[:400]
+
+
+def _server_refusal(error: git.GitCommandError) -> str | None:
+    """GitLab's own reason when its pre-receive checks declined the push (git shows it as
+    `remote: GitLab: …`): a protected branch, a force push, a push rule. A re-run would
+    be refused the same way, unlike a branch that moved on."""
+    text = str(error.stderr or error.stdout or "")
+    reasons = [  # GitPython puts "stderr: '" before its first line
+        found.group(1).strip().rstrip("'")
+        for found in (re.search(r"remote:\s*GitLab:\s*(.+)", line) for line in text.splitlines())
+        if found
+    ]
+    if reasons:
+        return " ".join(reasons)[:300].rstrip(".")
+    if "pre-receive hook declined" in text:
+        return "its pre-receive hook declined it"
+    return None
 
 
 def _moved_on(branch: str, base: str, tip: str | None, detail: str = "") -> GitLabError:

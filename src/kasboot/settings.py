@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from kasboot.errors import UsageError
 from kasboot.input_checks import check_not_empty, check_option_texts, check_repo_path
+from kasboot.seed_input import seed_settings
 from kasboot.validation import (
     ValuesFrom,
     check_branch,
@@ -95,6 +96,20 @@ class Settings:
     context: str | None = None
     output: str = "text"
     verbose: bool = False
+    # the seed options (kasboot.seed_options)
+    https_proxy: str | None = field(default=None, repr=False)  # may hold credentials
+    http_proxy: str | None = field(default=None, repr=False)
+    no_proxy: str | None = None
+    service_account_name: str | None = None
+    create_service_account: bool = True
+    rbac_role: str | None = None
+    rbac: bool = True
+    replicas: int | None = None
+    receptive: bool = False
+    receptive_url: str | None = None
+    receptive_ca_cert: Path | None = None
+    receptive_tls_host: str | None = None
+    flux_environment_agent: str = "keep"
 
     @property
     def env_name(self) -> str:
@@ -263,6 +278,7 @@ def build_settings(**options: Any) -> Settings:
 
     _author_options(given, values)
     _kasboot_options(given, values)
+    seed_settings(given, values)
     settings = Settings(**{**{f: getattr(defaults, f) for f in SETTINGS_FIELDS}, **values})
     check_consistency(settings)
     check_values_files_hold_no_token(

@@ -173,7 +173,7 @@ def parse_values_from(reference: str) -> ValuesFrom:
 
 
 def check_values_file(path: Path) -> Path:
-    from kasboot.flux.render import load_values_file  # late: keeps settings import light
+    from kasboot.flux.values import load_values_file  # late: keeps settings import light
 
     size = path.stat().st_size
     if size > MAX_VALUES_BYTES:
@@ -276,7 +276,7 @@ def check_values_files_hold_no_token(
 ) -> None:
     """A token in a values file would be committed in plain text, readable by everyone
     who can read the repository: refuse it, naming the key (never the value)."""
-    from kasboot.flux.render import load_values_file  # late: keeps settings import light
+    from kasboot.flux.values import load_values_file  # late: keeps settings import light
     from kasboot.secret_scan import token_keys
 
     secret = f"{secret_namespace}/{secret_name}"

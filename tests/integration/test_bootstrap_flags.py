@@ -282,7 +282,7 @@ def test_kas_disabled_exits_3_before_any_write(sandbox: Any) -> None:
         set_kas(True)
 
 
-def test_read_only_token_exits_4(sandbox: Any) -> None:
+def test_read_only_token_is_refused_in_preflight_exit_3(sandbox: Any) -> None:
     body = json.dumps({"username": "root", "name": "ro", "scopes": ["read_api"]}).encode()
     request = urllib.request.Request(
         f"{sandbox.gitlab_url}/-/sandbox/personal_access_tokens", data=body, method="POST"
@@ -291,8 +291,8 @@ def test_read_only_token_exits_4(sandbox: Any) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         read_only = json.loads(response.read())["token"]
     result = run_kasboot(sandbox, *base_args("readonly"), env={"GITLAB_TOKEN": read_only})
-    assert result.code == 4, result.stderr
-    assert "403" in result.stderr
+    assert result.code == 3, result.stderr  # before any write, not GitLab's 403 at the first
+    assert "scopes are read_api" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -55,3 +55,48 @@ def test_commit_via_local_clone(sandbox: Any, tmp_path: Path) -> None:
         "clusters/sandbox/localer/gitlab-helm-repository.yaml",
         "clusters/sandbox/localer/gitlab-agent-helm-release.yaml",
     }
+
+
+def test_a_push_gitlab_refuses_says_why_not_that_the_branch_moved(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    """GitLab's pre-receive check refuses a push to a branch protected for No one: the
+    line says GitLab's reason (not "the branch moved on", which a re-run cannot fix)."""
+    askpass = tmp_path / "askpass.sh"
+    askpass.write_text(f"#!/bin/sh\necho '{sandbox.token}'\n")
+    askpass.chmod(askpass.stat().st_mode | stat.S_IEXEC)
+    git_env = {"GIT_ASKPASS": str(askpass), "GIT_TERMINAL_PROMPT": "0"}
+    clone = tmp_path / "fleet"
+    subprocess.run(
+        ["git", "clone", "--quiet", f"{sandbox.gitlab_url}/{sandbox.project}.git", str(clone)],
+        check=True,
+        env={**os.environ, **git_env},
+    )
+    project = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token).projects.get(
+        sandbox.project
+    )
+    project.branches.create({"branch": "frozen", "ref": "main"})
+    project.protectedbranches.create({"name": "frozen", "push_access_level": 0})
+    subprocess.run(
+        ["git", "-C", str(clone), "fetch", "--quiet"], check=True, env={**os.environ, **git_env}
+    )
+    result = run_kasboot(
+        sandbox,
+        *agent_args(
+            "frozen-local",
+            "--commit-via",
+            "local",
+            "--no-reconcile",
+            "--skip-preflight",
+            "--manifest-branch",
+            "frozen",
+        ),
+        env={**git_env, "KASBOOT_PROJECT": ""},
+        cwd=clone,
+    )
+    assert result.code == 4, result.stderr
+    assert (
+        "GitLab refused the push to 'frozen': You are not allowed to push code to protected "
+        "branches on this project"
+    ) in result.stderr
+    assert "moved on" not in result.stderr and "Traceback" not in result.stderr

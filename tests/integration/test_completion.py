@@ -132,3 +132,31 @@ def test_silent_when_nothing_can_be_asked(
         assert done.returncode == 0 and done.stderr == ""
     assert bash_items(agents.stdout) == ([] if agents_lost else [agent])
     assert bash_items(contexts.stdout) == ([] if contexts_lost else ["sandbox"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["status", "doctor", "uninstall", "token rotate", "token list", "token revoke", "render"],
+)
+def test_agent_names_for_every_command_that_takes_an_agent(
+    sandbox: Any, agent: str, tmp_path: Path, command: str
+) -> None:
+    done = complete(f"kasboot {command} tab", sandbox, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert bash_items(done.stdout) == [agent]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [("bootstrap a --fix s", ["sourceignore"]),
+     ("bootstrap a --fix ", ["add-kustomization", "sourceignore"]),
+     ("bootstrap a --fix add-kustomization,s", ["add-kustomization,sourceignore"]),
+     ("status a --output ", ["text", "json"]),
+     ("doctor -o j", ["json"]),
+     ("uninstall a --commit-via ", ["api", "local"]),
+     ("plan a --flux-source-type ", ["git", "oci", "helm"])],
+)  # fmt: skip
+def test_choices_complete(sandbox: Any, tmp_path: Path, words: str, expected: list[str]) -> None:
+    done = complete(f"kasboot {words}", sandbox, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert bash_items(done.stdout) == expected

@@ -234,6 +234,8 @@ def test_flux_missing_exit_3(no_flux: Sandbox) -> None:
     flux = line(result, "Flux ")
     assert flux.startswith("✖") and "no Flux CRDs" in flux
     assert "flux bootstrap gitlab" in result.stdout
+    # what --no-reconcile does and does not do, not "or pass --no-reconcile" (issue 19.5)
+    assert "--no-reconcile does not replace Flux" in result.stdout
     assert line(result, "Flux topology").startswith("-")  # skipped: nothing to predict
     assert line(result, "KAS").startswith("✔")
 

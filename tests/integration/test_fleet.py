@@ -19,7 +19,7 @@ from kasboot.sandbox.world import cluster_names, extra_flux_path
 from tests.integration.bootstrap_helpers import kasboot_writes
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(900)]  # minutes on a busy machine
 
 
 def fleet_file(directory: Path, count: int) -> Path:
@@ -79,6 +79,20 @@ def clusters(
         sandbox_down(directory)
 
 
+def running_bootstraps(agent_prefix: str) -> list[str]:
+    """Command lines of live `kasboot bootstrap <agent_prefix>…` processes (from /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [arg.decode(errors="replace") for arg in argv]
+        if "bootstrap" in words and any(w.startswith(agent_prefix) for w in words):
+            found.append(" ".join(words))
+    return found
+
+
 def outcomes(document: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     return [(c["name"], c["exit_code"], c["error"]) for c in document["clusters"]]
 
@@ -127,14 +141,14 @@ def test_a_fleet_applies_in_parallel_and_one_failure_stays_its_own(
     put(f"{kube_url(sandbox, broken)}/-/sandbox/faults", {"rules": []})
     sandbox.clear_logs()
     again = fleet(sandbox, "apply", str(path), "--parallel", "4", "-o", "json")
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 0, outcomes(json.loads(again.stdout))
     verdicts = {c["name"]: c["verdict"] for c in json.loads(again.stdout)["clusters"]}
     assert verdicts == {**{n: "unchanged" for n in names[:-1]}, broken: "changed"}
     assert len(commits_by_kasboot(sandbox)) == 1  # the broken cluster's, now
 
     sandbox.clear_logs()
     third = fleet(sandbox, "apply", str(path), "-o", "json")
-    assert third.returncode == 0, third.stderr
+    assert third.returncode == 0, outcomes(json.loads(third.stdout))
     assert {c["verdict"] for c in json.loads(third.stdout)["clusters"]} == {"unchanged"}
     assert kasboot_writes(sandbox.gitlab_requests()) == []
 
@@ -162,3 +176,66 @@ def test_a_bad_fleet_file_is_refused_before_any_cluster_runs(clusters: tuple[San
     assert result.returncode == 2
     assert "cluster 'b': invalid agent name" in result.stderr and "Traceback" not in result.stderr
     assert sandbox.gitlab_requests() == []
+
+
+def test_ctrl_c_stops_every_bootstrap_and_a_re_run_finishes(
+    clusters: tuple[Sandbox, int], tmp_path: Path
+) -> None:
+    """SIGINT to `fleet apply` reaches each running bootstrap (exit 130, one line, no
+    traceback, no bootstrap left running); the same command then finishes the fleet."""
+    import signal
+    import time
+
+    sandbox, count = clusters
+    names = cluster_names(count)
+    clusters_file = tmp_path / "interrupted.yaml"
+    clusters_file.write_text(
+        yaml.safe_dump(
+            {
+                "defaults": {
+                    "helm-release-name": "ctrl-c",
+                    "helm-repository-name": "gitlab-ctrl-c",
+                    "helm-release-target-namespace": "ctrl-c",
+                },
+                "clusters": [
+                    {
+                        "name": n,
+                        "agent": f"ctrl-c-{n}",
+                        "context": n,
+                        "manifest-path": f"clusters/{n}/ctrl-c",
+                    }
+                    for n in names
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    slow = kube_url(sandbox, names[-1])
+    put(f"{slow}/-/sandbox/faults", {"rules": [{"user_agent": "^kasboot/", "latency_ms": 3000}]})
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kasboot", "fleet", "apply", str(clusters_file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **sandbox.env},
+            cwd=sandbox.dir,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 300
+        while not any(  # the slow cluster's bootstrap is under way
+            r.get("user_agent", "").startswith("kasboot/")
+            for r in json.loads(urllib.request.urlopen(f"{slow}/-/sandbox/requests").read())
+        ):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        put(f"{slow}/-/sandbox/faults", {"rules": []})
+    assert process.returncode == 130, stderr
+    assert "Interrupted. (SIGINT)" in stderr and "Traceback" not in stderr
+    assert running_bootstraps("ctrl-c-") == []  # none outlives the fleet command
+
+    again = fleet(sandbox, "apply", str(clusters_file), "-o", "json")
+    assert again.returncode == 0, outcomes(json.loads(again.stdout))

@@ -26,7 +26,6 @@ DEFAULT_RUN = (
     "GitLab project",
     "Agent name",
     "Manifest path",
-    "Use manifest path",
     "Helm release name:",
     "HelmRelease namespace:",
     "Namespace agentk runs in:",
@@ -108,6 +107,11 @@ def test_defaults_bootstrap_and_the_equivalent_command_changes_nothing(world: Sa
     assert "topology OK" in screen
     assert "Review: the plan (nothing has been written)" in screen
     assert "PLANNED" in screen and "Bootstrapped the GitLab agent" in screen
+    # item 12: the answers reviewed above the plan, one verdict line, a next step
+    assert screen.index("Review: your answers") < screen.index("Review: the plan")
+    assert "Plan: " in screen and "change(s)" in screen
+    assert "Next: `kasboot status sandbox -R demo/fleet`" in screen
+    assert "Use manifest path" not in screen  # a good verdict needs no second yes
 
     args = equivalent_command(screen)
     assert args[:2] == ["bootstrap", "sandbox"]  # the agent is named after the kube context
@@ -126,7 +130,7 @@ def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(world: Sandbox) -> None
     world.clear_logs()
     terminal = Terminal(world, "bootstrap")  # no AGENT at a terminal: the wizard
     run_through(terminal, DEFAULT_RUN[:4])
-    terminal.answer("Use manifest path", "\x03")
+    terminal.answer("Helm release name:", "\x03")
     assert terminal.finish() == 130
     assert "Interrupted." in terminal.screen
     gitlab_log, kube_log = world.gitlab_requests(), world.kube_requests()
@@ -153,7 +157,7 @@ def test_agent_name_checked_as_you_type_and_advanced_options_reviewed(
     terminal.answer("Agent name", "\x15Bad_Name")  # Ctrl-U clears the default first
     terminal.wait_for("lowercase letters")
     terminal.child.send("\x15proxied\r")
-    run_through(terminal, DEFAULT_RUN[3:9])
+    run_through(terminal, DEFAULT_RUN[3:8])
     terminal.answer("Customise advanced", "y")
     terminal.answer("Helm values files")
     terminal.answer("PEM file of the CA")
@@ -161,16 +165,19 @@ def test_agent_name_checked_as_you_type_and_advanced_options_reviewed(
     terminal.answer("NO_PROXY", ".svc,10.0.0.0/8\r")
     terminal.answer("RBAC for agentk")
     terminal.answer("agentk version")
-    terminal.answer("File for the generated values")
+    # The sandbox's own agent has the cluster's Flux environment: said, and asked here.
+    terminal.answer("Which agent should the Flux environment")
     terminal.answer("Apply these changes", "n")
     assert terminal.finish() == 0
     screen = terminal.screen
+    assert "Shared with agent sandbox: Flux (flux-system/flux-system)" in screen
     assert "extraEnv" in screen and "http://proxy.internal:3128" in screen  # in the plan
     args = equivalent_command(screen)
     assert args[:2] == ["bootstrap", "proxied"]
-    assert args[args.index("--helm-release-values") + 1] == "kasboot-values-proxied.yaml"
+    # The seed options are flags of the equivalent command (no values file to keep).
+    assert args[args.index("--https-proxy") + 1] == "http://proxy.internal:3128"
+    assert args[args.index("--no-proxy") + 1] == ".svc,10.0.0.0/8"
     assert "Nothing written." in screen
-    assert not (world.dir / "kasboot-values-proxied.yaml").exists()
     assert kasboot_writes(world.gitlab_requests()) == []
     assert kasboot_writes(world.kube_requests()) == []
 
@@ -189,7 +196,7 @@ def test_kube_context_chosen_from_kubeconfig_reaches_the_command(
     run_through(terminal, DEFAULT_RUN[:2])
     terminal.answer("Kube context:", "\x1b[B\r")  # arrow down to the other context, Enter
     terminal.answer("Agent name", "\x15second\r")
-    run_through(terminal, DEFAULT_RUN[3:10])
+    run_through(terminal, DEFAULT_RUN[3:9])
     terminal.answer("Apply these changes", "n")
     assert terminal.finish() == 0
     screen = terminal.screen
@@ -208,11 +215,14 @@ def test_root_path_trap_verdict_before_confirming_and_a_fix_chosen(
         trapped.clear_logs()
         terminal = Terminal(trapped, "wizard")
         run_through(terminal, DEFAULT_RUN[:4])
-        terminal.answer("How to go on?", "\x1b[B\x1b[B\r")  # the third fix: sourceignore
-        run_through(terminal, DEFAULT_RUN[4:10])
+        terminal.answer("How to go on?", "\x1b[B\r")  # the second cure: sourceignore
+        run_through(terminal, DEFAULT_RUN[4:9])
         terminal.answer("Apply these changes", "n")
         assert terminal.finish() == 0
         screen = terminal.screen
+        # on a root-path layout no other path can work: it is not offered (no loop)
+        assert "choose another manifest path" not in screen
+        assert "stop here (nothing written)" in screen
         refusal = screen.index("✖ Flux would fail to reconcile the GitLab agent")
         assert refusal < screen.index("topology fixed by --fix: .sourceignore")
         args = equivalent_command(screen)

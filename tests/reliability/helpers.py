@@ -90,14 +90,23 @@ def run_watched(
     return Watched(result, writes, len(sent))
 
 
-def set_faults(base_url: str, rules: list[dict[str, Any]]) -> None:
-    """Replace the fault rules of one emulator (PUT /-/sandbox/faults)."""
+def set_faults(
+    base_url: str, rules: list[dict[str, Any]], seed: int | None = None, release: bool = False
+) -> None:
+    """Replace the fault rules of one emulator (PUT /-/sandbox/faults), and its draws'
+    seed when given (the same rules and seed fault the same requests again); `release`
+    ends every hold (latency, applied_timeout) in progress once the new rules are in."""
     import json
     import urllib.request
 
+    body: dict[str, Any] = {"rules": rules}
+    if seed is not None:
+        body["seed"] = seed
+    if release:
+        body["release"] = True
     request = urllib.request.Request(
         f"{base_url}/-/sandbox/faults",
-        data=json.dumps({"rules": rules}).encode(),
+        data=json.dumps(body).encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
     )
@@ -106,5 +115,6 @@ def set_faults(base_url: str, rules: list[dict[str, Any]]) -> None:
 
 
 def clear_faults(sandbox: Any) -> None:
-    set_faults(sandbox.gitlab_url, [])
-    set_faults(sandbox.kube_url, [])
+    """No rules on either emulator, and nothing held any more."""
+    set_faults(sandbox.gitlab_url, [], release=True)
+    set_faults(sandbox.kube_url, [], release=True)

@@ -3,13 +3,16 @@ the world converges.
 
 Each kill point names one request of a bootstrap: the first request of a step (the step
 boundary before it) or a write. The emulator holds that request (a fault rule on its
-route), the test waits until the rule's hit count shows the request arrived, and then
-kills kasboot — SIGKILL, or SIGTERM / SIGINT for the clean-interrupt cases. Two ways to
-hold a write:
+route that matches kasboot's User-Agent only, so the Flux simulator's controllers, which
+patch the HelmRelease and read the token Secret too, are never held), the test waits
+until the rule's hit count shows the request arrived, and then kills kasboot — SIGKILL,
+or SIGTERM / SIGINT for the clean-interrupt cases. A hold lasts until the test releases
+it (PUT /-/sandbox/faults with ``"release": true``), so however busy the machine, kasboot
+is still inside the request when the signal comes. Two ways to hold a write:
 
 - ``held``: latency before the emulator handles it — kasboot dies with its request in
-  flight, before the emulator has acted on it (the test waits for the emulator to be done
-  with it before the re-run);
+  flight, before the emulator has acted on it (released after the kill, the emulator
+  handles it before the re-run starts);
 - ``applied``: the emulator handles it at once and withholds the answer — kasboot dies
   not knowing its write landed.
 
@@ -40,13 +43,16 @@ import pytest
 
 from kasboot.cluster import TOKEN_ID_ANNOTATION
 from tests.integration.bootstrap_helpers import agent_args, run_kasboot
-from tests.reliability.helpers import SIMULATOR_AGENTS, clear_faults, set_faults
+from tests.reliability.helpers import SIMULATOR_AGENTS, set_faults
 
 pytestmark = pytest.mark.sandbox
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
-HOLD_MS = 2_500  # how long the emulator holds the request kasboot is killed in
-PRE_MS = 2_000  # how long an earlier request of the same route is held while re-arming
+# Holds end when the test releases them; this bound (under kasboot's 30 s read timeout,
+# past any wait of the test's on a busy machine) only ends a hold a broken run left.
+HOLD_MS = 25_000
+WAIT_S = 120  # how long the test waits for a request to arrive before calling it lost
 A = "{agent}"  # placeholder in a path, replaced by the case's agent name
+KASBOOT = r"^kasboot/"  # the User-Agent of kasboot's requests, GitLab's and the cluster's
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,18 @@ class KillPoint:
     path: str  # regex; A stands for the agent name
     nth: int = 1  # which request of the run matching method and path
     mode: str = "held"  # held (latency before it is handled) or applied (answer withheld)
+    # (server, method, path): count `nth` from after kasboot's first request matching it —
+    # a kill point known by what precedes it rather than by how many reads of its route
+    # came before (the token Secret is read in pre-flight, under the lease, …).
+    after: tuple[str, str, str] | None = None
 
     def rule(self, agent: str) -> dict[str, Any]:
-        base = {"path": self.path.replace(A, agent), "method": self.method, "times": 1}
+        base = {
+            "path": self.path.replace(A, agent),
+            "method": self.method,
+            "user_agent": KASBOOT,
+            "times": 1,
+        }
         if self.mode == "applied":
             return {**base, "mode": "applied_timeout", "hold_ms": HOLD_MS}
         return {**base, "latency_ms": HOLD_MS}
@@ -85,7 +100,8 @@ BOUNDARIES = [
         "kube",
         "GET",
         rf"/namespaces/{A}/secrets/gitlab-agent-token$",
-        nth=2,
+        # The first read of the Secret after the restart check's Deployment patch.
+        after=("kube", "PATCH", rf"/namespaces/{A}/deployments/[^/]+$"),
     ),
 ]
 # Writes, in the order a fresh bootstrap makes them ("manifests|commit" is the commit
@@ -120,19 +136,7 @@ FAST = {
 }
 
 
-# A fault rule cannot tell kasboot's request from the simulated controllers' on these
-# routes (helm-controller patches the HelmRelease, the simulated agentk reads the
-# Secret): the one-shot hold catches theirs, and kasboot is never held there.
-UNHOLDABLE = {
-    "restart-check|confirm",
-    "annotate HelmRelease (held)",
-    "annotate HelmRelease (applied)",
-}
-
-
 def _marks(name: str) -> tuple[Any, ...]:
-    if name in UNHOLDABLE:
-        return (pytest.mark.skip(reason="the hold catches a simulated controller's request"),)
     return () if name in FAST else (pytest.mark.slow,)
 
 
@@ -162,7 +166,7 @@ def _kasboot_records(sandbox: Any) -> list[dict[str, Any]]:
     return [r for r in records if not r.get("user_agent", "").startswith(SIMULATOR_AGENTS)]
 
 
-def _wait(condition: Any, what: str, bound: float = 40) -> None:
+def _wait(condition: Any, what: str, bound: float = WAIT_S) -> None:
     """Poll until `condition()`; the bound only keeps a broken run from hanging the suite."""
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
@@ -198,45 +202,85 @@ class Killed:
     held: dict[str, Any]  # the held request's log record
 
 
+def _hold(path: str, method: str) -> dict[str, Any]:
+    """Kasboot's next request to `path` waits (until released) before it is handled."""
+    return {"path": path, "method": method, "user_agent": KASBOOT, "latency_ms": HOLD_MS}
+
+
+def _arm(sandbox: Any, server: str, rules: list[dict[str, Any]]) -> None:
+    """Put `rules` on one emulator and release what the other rules hold: a request held
+    while the next rule is armed goes on only once that rule is in place."""
+    set_faults(_url(sandbox, server), [{**rule, "times": 1} for rule in rules], release=True)
+
+
+def _anchors(point: KillPoint, agent: str) -> list[tuple[str, dict[str, Any]]]:
+    """The requests held, one after the other, before the kill point's rule is armed."""
+    pattern = point.path.replace(A, agent)
+    anchors = []
+    if point.after is not None:
+        server, method, path = point.after
+        anchors.append((server, _hold(path.replace(A, agent), method)))
+    anchors += [(point.server, _hold(pattern, point.method))] * (point.nth - 1)
+    return anchors
+
+
+def _lease_upkeep(record: dict[str, Any], sig: int) -> bool:
+    """Kasboot renews its token lease from a thread of its own while it holds it (a PUT),
+    and an interrupted run gives it back on its way out (GET, DELETE): neither is the run
+    going on past the kill point."""
+    if "/leases/kasboot-token-" not in record["path"]:
+        return False
+    return record["method"] == "PUT" or sig != signal.SIGKILL
+
+
 def _kill_at(sandbox: Any, point: KillPoint, agent: str, sig: int) -> Killed:
-    """Run the bootstrap, hold it at `point`, send `sig`, and wait for the held request
-    to be done in the emulator (so that the re-run does not race it)."""
-    url = _url(sandbox, point.server)
+    """Run the bootstrap, hold it at `point`, send `sig`, then release the held request
+    and wait until the emulator is done with it (so that the re-run does not race it)."""
     sandbox.clear_logs()
     pattern = point.path.replace(A, agent)
+    anchors = _anchors(point, agent)
     try:
-        early = {"path": pattern, "method": point.method, "latency_ms": PRE_MS}
-        # Earlier requests of the route are held briefly, the rule re-armed after each.
-        set_faults(url, [early] if point.nth > 1 else [point.rule(agent)])
+        first_server, first_rule = anchors[0] if anchors else (point.server, point.rule(agent))
+        _arm(sandbox, first_server, [first_rule])
         process = _start(sandbox, _args(agent))
-        for seen in range(1, point.nth):
-            _wait(lambda: _hits(sandbox, point.server) >= 1, f"request {seen} of {point}")
-            if seen == point.nth - 1:
-                set_faults(url, [point.rule(agent)])
+        for index, (server, _rule) in enumerate(anchors):
+            _wait(lambda s=server: _hits(sandbox, s) >= 1, f"anchor {index + 1} of {point}")
+            following = anchors[index + 1] if index + 1 < len(anchors) else None
+            if following is None:
+                _arm(sandbox, point.server, [point.rule(agent)])
             else:
-                set_faults(url, [early])
+                _arm(sandbox, following[0], [following[1]])
+            if server != (following[0] if following else point.server):
+                _arm(sandbox, server, [])  # that emulator's hold released, no rule left
         _wait(
             lambda: _hits(sandbox, point.server) >= 1 or process.poll() is not None,
             f"the held request at {point}",
         )
         process.send_signal(sig)
-        _, stderr = process.communicate(timeout=120)
-
-        def held() -> list[dict[str, Any]]:
-            return [
-                r
-                for r in _kasboot_records(sandbox)
-                if r["method"] == point.method
-                and re.search(pattern, r["path"])
-                and r["ms"] >= HOLD_MS * 0.9
-            ]
-
-        _wait(lambda: bool(held()), f"the end of the held request at {point}")
+        _, stderr = process.communicate(timeout=WAIT_S)
     finally:
-        clear_faults(sandbox)
-    record = held()[0]
+        for server in ("gitlab", "kube"):
+            _arm(sandbox, server, [])
+
+    def held() -> list[dict[str, Any]]:
+        return [
+            r
+            for r in _kasboot_records(sandbox)
+            if r["method"] == point.method
+            and re.search(pattern, r["path"])
+            and r.get("fault") in ("latency", "applied_timeout")
+        ]
+
+    # The anchors held on the same route come first; the kill point's request is the
+    # last of them to end (it was released last).
+    _wait(lambda: len(held()) >= point.nth, f"the end of the held request at {point}")
+    record = max(held(), key=lambda r: float(r["at"]))
     began = record["at"] - record["ms"] / 1000
-    later = [r for r in _kasboot_records(sandbox) if r != record and r["at"] > began]
+    later = [
+        r
+        for r in _kasboot_records(sandbox)
+        if r != record and r["at"] > began and not _lease_upkeep(r, sig)
+    ]
     assert later == [], f"kasboot went on past {point.name}: {later}"
     return Killed(process.returncode, stderr, record)
 

@@ -174,7 +174,8 @@ CASES: tuple[Case, ...] = (
     Case("token-expired", "GITLAB_TOKEN expired", env={"GITLAB_TOKEN": "{token:expired}"},
          code=4, needle="GitLab refused the token", reads=True),
     Case("token-read-api", "GITLAB_TOKEN with read_api only",
-         env={"GITLAB_TOKEN": "{token:read_api}"}, code=4, needle="403", reads=True),
+         env={"GITLAB_TOKEN": "{token:read_api}"}, code=3, needle="scopes are read_api",
+         reads=True),
     # -- kubeconfig ----------------------------------------------------------------------
     Case("kube-missing-env", "KUBECONFIG naming a missing file",
          env={"KUBECONFIG": "{tmp}/nope"}, needle="does not exist"),

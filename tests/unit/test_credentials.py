@@ -45,7 +45,10 @@ def test_host_precedence(home: Path) -> None:
     env = {"HOME": str(home), "GITLAB_TOKEN": "t", "CI_SERVER_URL": "https://ci.example"}
     assert gitlab_credentials("https://remote.example", env).url == "https://remote.example"
     env["GITLAB_HOST"] = "host.example"
-    assert gitlab_credentials("https://remote.example", env).url == "https://host.example"
+    # The hint is a host the project's URL names (-R URL, glab's meaning): it wins;
+    # a clone's remote host is passed only when no GITLAB_HOST is set (localrepo).
+    assert gitlab_credentials("https://remote.example", env).url == "https://remote.example"
+    assert gitlab_credentials(None, env).url == "https://host.example"
 
 
 GLAB_CONFIG = """\

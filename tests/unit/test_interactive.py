@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import pytest
 
-from kasboot.interactive import can_prompt, colour_wanted, in_ci, prompt_blocker
+from kasboot.wizard.prompting import can_prompt, colour_wanted, in_ci, prompt_blocker
 
 
 @pytest.fixture

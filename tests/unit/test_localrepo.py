@@ -118,6 +118,19 @@ def test_resolve_project_precedence(world: tuple[Path, Path], tmp_path: Path) ->
         "env/project",
         None,
     )
+    # glab's GITLAB_REPO: after -R (and KASBOOT_REPO, its variable), before the clone
+    assert resolve_project(None, clone, {**env, "GITLAB_REPO": "glab/project"}) == (
+        "glab/project",
+        None,
+    )
+    assert resolve_project("flag/project", clone, {"GITLAB_REPO": "glab/project"})[0] == (
+        "flag/project"
+    )
+    # GITLAB_HOST beats a clone's or CI's host, never a URL given to -R / GITLAB_REPO
+    hosted = {**env, "GITLAB_HOST": "https://host.example"}
+    assert resolve_project(None, clone, hosted) == ("clone/project", None)
+    assert resolve_project(None, outside, hosted) == ("ci/project", None)
+    assert resolve_project("https://h.example/g/p", clone, hosted) == ("g/p", "https://h.example")
     with pytest.raises(UsageError, match="no GitLab project") as caught:
         resolve_project(None, outside, {})
     assert (

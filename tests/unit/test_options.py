@@ -164,7 +164,8 @@ def test_help_shows_env_vars_and_defaults_and_no_token_option() -> None:
     for spec in SPECS:
         assert spec.flags[-1] in result.output
         assert env_var(spec.name) in result.output
-    assert "default: (https://charts.gitlab.io)" in result.output
+    assert "default: https://charts.gitlab.io;" in result.output
+    assert "default: --reconcile;" in result.output  # the spelling in force, not "(false)"
     assert "--create-environment / --no-create-environment" in result.output
     flags = {flag for spec in SPECS for flag in spec.flags}
     assert not flags & {"--token", "--private-token", "--job-token", "-t"}

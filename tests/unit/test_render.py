@@ -137,12 +137,13 @@ def test_values_files_merge_in_order_over_kasboot_values(tmp_path: Path) -> None
 def test_ca_cert_and_receptive_key() -> None:
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     rendered = render_helm_release(
-        build_settings(agent="a"),
+        build_settings(agent="a", receptive=True, receptive_url="grpcs://agent.example:8082"),
         kas_address="wss://kas",
         image_tag=None,
         kas_ca_cert=pem,
         receptive_public_key="KEY",
     )
+    assert "kasAddress" not in rendered  # GitLab connects to a receptive agent
     assert (
         "      kasCaCert: |\n        -----BEGIN CERTIFICATE-----\n        MIIB\n"
         "        -----END CERTIFICATE-----\n      receptive:\n        enabled: true\n"

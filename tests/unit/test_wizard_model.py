@@ -9,11 +9,10 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
-from ruamel.yaml import YAML
 
 from kasboot.cli.options import bootstrap_options, settings_from_click
 from kasboot.settings import Settings, build_settings
-from kasboot.wizard_model import (
+from kasboot.wizard.model import (
     FluxSource,
     ReleaseNames,
     check_agent_name,
@@ -23,7 +22,6 @@ from kasboot.wizard_model import (
     default_manifest_path,
     default_release_names,
     equivalent_args,
-    generated_values,
     order_contexts,
     pick_source,
     release_collision,
@@ -122,24 +120,6 @@ def test_collisions() -> None:
     assert release_collision(None, False, None, None) is None
     assert "holds token 7" in str(release_collision(None, False, 7, {1, 2}))
     assert release_collision(None, False, 7, {7}) is None
-
-
-def test_generated_values_for_proxy_and_rbac() -> None:
-    assert generated_values() is None
-    text = generated_values(
-        https_proxy="http://proxy:3128", no_proxy="10.0.0.0/8,.svc", rbac="none"
-    )
-    assert text is not None
-    values = YAML(typ="safe").load(text)
-    assert values == {
-        "extraEnv": [
-            {"name": "HTTPS_PROXY", "value": "http://proxy:3128"},
-            {"name": "NO_PROXY", "value": "10.0.0.0/8,.svc"},
-        ],
-        "rbac": {"create": False},
-    }
-    existing = YAML(typ="safe").load(str(generated_values(rbac="existing", role="view")))
-    assert existing == {"rbac": {"create": True, "useExistingRole": "view"}}
 
 
 def _parse(args: list[str]) -> Settings:

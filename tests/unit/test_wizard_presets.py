@@ -4,6 +4,7 @@ sources to preset its answers and to spell the equivalent command."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.option_sources import params_from_environment
 from kasboot.settings import Settings
-from kasboot.wizard_discovery import baseline_settings, params_from_environment, resolve_presets
-from kasboot.wizard_model import equivalent_args
+from kasboot.wizard.discovery import baseline_settings, resolve_presets
+from kasboot.wizard.model import equivalent_args
 
 # (field, flag spelling, env value, file value, flag value, expected per source, default)
 TABLE: list[tuple[str, str, str, str, list[str], tuple[Any, Any, Any], Any]] = [
@@ -96,7 +98,7 @@ def test_wizard_presets_know_what_was_set(tmp_path: Path, monkeypatch: pytest.Mo
     config = tmp_path / "kasboot.yaml"
     config.write_text("helm-release-name: file-release\n")
     monkeypatch.setenv("KASBOOT_MANIFEST_PATH", "env/path")
-    params = {**params_from_environment(), "config": config, "agent": None}
+    params = {**params_from_environment(os.environ), "config": config, "agent": None}
     presets = resolve_presets(params)
     assert presets.settings.manifest_path == "env/path"
     assert presets.settings.helm_release_name == "file-release"

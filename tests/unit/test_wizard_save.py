@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kasboot.cli.options import load_config_file
 from kasboot.settings import build_settings
-from kasboot.ui.wizard_save import answers, config_target, save_answers
+from kasboot.wizard.save import answers, config_target, save_answers
 
 
 def test_answers_round_trip_through_the_config_file(tmp_path: Path) -> None:

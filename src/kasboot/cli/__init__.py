@@ -58,9 +58,13 @@ COMMANDS: dict[str, Entry] = {
         "kasboot.cli.fleet:fleet",
         "Bootstrap many clusters from one fleet file: plan, apply, or a CI pipeline.",
     ),
+    "glab": Entry(
+        "kasboot.cli.glab:glab",
+        "kasboot inside glab: `glab kasboot …` and `glab cluster-bootstrap …`.",
+    ),
     "plan": Entry(
         "kasboot.cli.bootstrap:plan",
-        "Show every change `bootstrap` would make (diffs included); write nothing.",
+        "Show every change `bootstrap` would make, diffs included; write nothing.",
     ),
     "render": Entry(
         "kasboot.cli.render:render",
@@ -229,6 +233,14 @@ def _interrupted(signal_name: str, code: ExitCode) -> NoReturn:
     sys.exit(int(code))
 
 
+def _json_error(args: list[str], message: str, hint: str | None, code: int) -> None:
+    """With -o json, an error still ends in one JSON document on stdout."""
+    from kasboot.cli.reporting import json_requested, print_error_document
+
+    if json_requested(args, os.environ):
+        print_error_document(args, message, hint, int(code))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps kasboot's errors to their exit codes and one clear line
     (after the traceback with --debug: debugging never changes an exit code)."""
@@ -242,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             _print_traceback()
         click.echo(f"Error: {printed_line(error)}", err=True)
+        _json_error(args, error.message, error.hint, int(error.exit_code))
         sys.exit(int(error.exit_code))
     except (click.exceptions.Abort, KeyboardInterrupt) as interrupt:
         cause = interrupt.__cause__ or interrupt.__context__
@@ -252,6 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(done.exit_code)
     except click.ClickException as error:
         error.show()
+        _json_error(args, error.format_message(), "see `kasboot COMMAND --help`", ExitCode.USAGE)
         sys.exit(int(ExitCode.USAGE))
     except Exception as error:  # a bug: keep it short unless asked
         from kasboot.secret_scan import redact

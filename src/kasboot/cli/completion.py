@@ -6,14 +6,11 @@ print an error: anything that goes wrong completes nothing."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:  # imported where used: declaring a completer must stay cheap
-    from pathlib import Path
-
-    from click.shell_completion import CompletionItem
+from click.shell_completion import CompletionItem, get_completion_class
 
 SHELLS = ("bash", "zsh", "fish")
 PROG_NAME = "kasboot"
@@ -25,11 +22,7 @@ AGENT_LIST_TIMEOUT = 3.0
 def complete_kube_contexts(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    from pathlib import Path
-
-    from click.shell_completion import CompletionItem
-
-    from kasboot.wizard_discovery import kube_contexts
+    from kasboot.wizard.discovery import kube_contexts
 
     kubeconfig = ctx.params.get("kubeconfig") or os.environ.get("KASBOOT_KUBECONFIG")
     names, current = kube_contexts(Path(kubeconfig) if kubeconfig else None)
@@ -74,18 +67,12 @@ def _quote(project: str) -> str:
 def complete_agent_names(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    from pathlib import Path
-
-    from click.shell_completion import CompletionItem
-
     repo = ctx.params.get("repo") or os.environ.get("KASBOOT_REPO")
     names = agent_names_for(repo, Path.cwd(), dict(os.environ))
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 
 def completion_script(shell: str, root: Any = None) -> str:
-    from click.shell_completion import get_completion_class
-
     from kasboot.cli import cli
 
     cls = get_completion_class(shell)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,6 @@ from pathlib import Path
 import click
 
 from kasboot.errors import ExitCode, KasbootError
-from kasboot.sandbox.world import parse_env
 
 AGENT = "demo-agent"
 MANIFEST_PATH = "clusters/sandbox/gitlab-agent"
@@ -49,6 +49,8 @@ def _kasboot(args: list[str], env: dict[str, str], expect: int = 0) -> str:
 
 
 def _up(directory: Path, env: dict[str, str], *flags: str) -> dict[str, str]:
+    from kasboot.sandbox.world import parse_env
+
     output = _kasboot(["sandbox", "up", "--dir", str(directory), "--detach", *flags], env)
     exports = parse_env(output)
     return {**env, **exports}
@@ -65,6 +67,10 @@ def _up(directory: Path, env: dict[str, str], *flags: str) -> dict[str, str]:
 @click.option("--keep", is_flag=True, help="Leave the sandboxes running at the end.")
 def demo(directory: Path | None, keep: bool) -> None:
     """Run the narrated demo on the embedded sandbox (nothing outside 127.0.0.1)."""
+    from kasboot.cli.sandbox_extras import require_sandbox_extras
+
+    require_sandbox_extras()
+    temporary = directory is None  # created here, so removed here (unless --keep)
     base = directory or Path(tempfile.mkdtemp(prefix="kasboot-demo-"))
     base.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "KASBOOT_"))}
@@ -96,11 +102,23 @@ def demo(directory: Path | None, keep: bool) -> None:
         if keep:
             for path in started:
                 click.echo(f"sandbox kept in {path}: source {path / 'sandbox.env'}", err=True)
+                click.echo(f"stop it with: kasboot sandbox down --dir {path}", err=True)
+            return
+        _say("Stopping the sandboxes (their state stays in --dir until it is removed)")
+        for path in list(started):
+            _kasboot(["sandbox", "down", "--dir", str(path)], env)
+            started.remove(path)
     finally:
         if not keep:
-            for path in started:
-                subprocess.run(
-                    [sys.executable, "-m", "kasboot", "sandbox", "down", "--dir", str(path)],
-                    env=env,
-                    capture_output=True,
-                )
+            _stop_quietly(started, env)  # after a failure: the ones still running
+            if temporary:
+                shutil.rmtree(base, ignore_errors=True)
+
+
+def _stop_quietly(started: list[Path], env: dict[str, str]) -> None:
+    for path in started:
+        subprocess.run(
+            [sys.executable, "-m", "kasboot", "sandbox", "down", "--dir", str(path)],
+            env=env,
+            capture_output=True,
+        )

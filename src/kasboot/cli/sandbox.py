@@ -199,6 +199,14 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
     help="Clusters sharing the GitLab (contexts sandbox, sandbox-2, …; Flux of each extra "
     "cluster at ./clusters/sandbox-N), for trying `kasboot fleet`.",
 )
+@click.option(
+    "--fault-seed",
+    type=click.IntRange(0, 2**31 - 1),
+    default=None,
+    metavar="N",
+    help="Seed the emulators' fault draws, to replay a fault run (default: random; "
+    "GET /-/sandbox/faults shows it).",
+)
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
     directory: Path,
@@ -212,9 +220,13 @@ def up(
     flux_version: str | None,
     flux_receiver: bool,
     clusters: int,
+    fault_seed: int | None,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
+    from kasboot.cli.sandbox_extras import require_sandbox_extras
+
+    require_sandbox_extras()
     if "/" not in project.strip("/"):
         raise UsageError(f"--project must be GROUP/NAME, got {project!r}")
     if gitlab_version is not None:
@@ -228,8 +240,27 @@ def up(
     flux_args = _flux_world_args(flux_version, flux_receiver)
     if clusters > 1:
         flux_args += ["--clusters", str(clusters)]
+    if fault_seed is not None:
+        flux_args += ["--fault-seed", str(fault_seed)]
+    from kasboot.cli.sandbox_reuse import check_reuse
+
+    running = _running_pid(directory) is not None
+    given = {
+        "project": project,
+        "flux_path": flux_path,
+        "no_flux": no_flux,
+        "flux_version": flux_version,
+        "no_kas": no_kas,
+        "kas_version": kas_version,
+        "gitlab_version": gitlab_version,
+        "external_url": external_url,
+        "flux_receiver": flux_receiver,
+        "clusters": clusters,
+        "fault_seed": fault_seed,
+    }
+    check_reuse(click.get_current_context(), directory, _state(directory), running, given)
     directory.mkdir(parents=True, exist_ok=True)
-    if _running_pid(directory) is not None:
+    if running:
         click.echo(f"# the sandbox in {directory} is already running", err=True)
         _print_exports(directory)
         return
@@ -301,6 +332,17 @@ def down(directory: Path) -> None:
     click.echo(f"the sandbox in {directory} is stopped")
 
 
+def running_gitlab_url(directory: Path) -> str:
+    """The GitLab URL of the sandbox running in `directory` (UsageError when none runs)."""
+    state = _state(directory)
+    if state is None or _running_pid(directory) is None:
+        raise UsageError(
+            f"no sandbox is running in {directory}",
+            hint=f"start it: kasboot sandbox up --dir {directory} --detach",
+        )
+    return _urls(state)[0]
+
+
 @sandbox.command()
 @_dir_option
 def status(directory: Path) -> None:
@@ -326,3 +368,12 @@ def status(directory: Path) -> None:
         click.echo(f"{label:<11} {value}")
     if not (_answers(gitlab_url) and _answers(kube_url)):
         sys.exit(int(ExitCode.CLUSTER))
+
+
+def _add_commands() -> None:
+    from kasboot.cli.sandbox_token import token
+
+    sandbox.add_command(token)
+
+
+_add_commands()

@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kasboot.cli.completion import complete_agent_names
-from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.cli.help import KasbootCommand
+from kasboot.cli.options import command_options, settings_from_click
 from kasboot.cli.reporting import finish, listener_for
 
+if TYPE_CHECKING:
+    from kasboot.bootstrap import BootstrapRun
+    from kasboot.settings import Settings
 
-def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
+
+def _print_summary(outcome: dict[str, Any], settings: Settings, run: BootstrapRun) -> None:
     if not outcome:
         return
+    dry_run = settings.dry_run
     agent = outcome.get("agent") or {}
     previous = outcome["previous_token_id"]
+    token_id = outcome["token_id"]
+    new = "minted on apply" if dry_run and token_id is None else (token_id or "-")
     lines = [
         "",
-        "Planned (nothing written):" if dry_run else "Rotated the agent token:",
+        "Planned (nothing written yet):" if dry_run else "Rotated the agent token:",
         f"  project      {outcome['project']}",
         f"  agent        {agent.get('name', '-')} (id {agent.get('id', '-')})",
-        f"  token id     {outcome['token_id'] if outcome['token_id'] is not None else '-'}"
-        f" (was {previous if previous is not None else '-'})",
+        f"  token id     {new} (replaces {previous if previous is not None else 'none'})",
         f"  secret       {outcome['secret']}",
     ]
     if outcome["revoked_token_ids"]:
-        lines.append(f"  revoked      {', '.join(map(str, outcome['revoked_token_ids']))}")
+        verb = "to revoke" if dry_run else "revoked"
+        lines.append(f"  {verb:<12} {', '.join(map(str, outcome['revoked_token_ids']))}")
     if outcome["previous_token_active"] and not dry_run:
         agent_name = agent.get("name") or "AGENT"
         lines.append(
@@ -35,7 +43,8 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
             f"uses the new one (`kasboot token list {agent_name}` shows it used), revoke it "
             f"with `kasboot token revoke {agent_name} {previous}`"
         )
-    lines.append(f"  flux         {outcome['flux'] or '-'}")
+    flux = outcome["flux"] or ("reconciled on apply" if dry_run else "-")
+    lines.append(f"  flux         {flux}")
     click.echo("\n".join(lines))
 
 
@@ -44,7 +53,14 @@ def token() -> None:
     """Manage the agent token."""
 
 
-@token.command(context_settings={"help_option_names": ["-h", "--help"]})
+@token.command(
+    cls=KasbootCommand,
+    examples=(
+        "kasboot token rotate prod",
+        "# and revoke the old token once GitLab shows the new one used",
+        "kasboot token rotate prod --revoke-previous --timeout 10m",
+    ),
+)
 @click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
 @click.option(
     "--revoke-previous/--keep-previous",
@@ -54,7 +70,7 @@ def token() -> None:
     help="Once GitLab shows the new token used (within --timeout), revoke the token the "
     "cluster held before. Default: keep it active.",
 )
-@bootstrap_options
+@command_options("token rotate")
 def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
     """Rotate AGENT's token with no downtime.
 
@@ -85,9 +101,10 @@ def rotate(agent: str, revoke_previous: bool, **params: Any) -> None:
     finish("token rotate", run, rotation_outcome(run), settings, _print_summary)
 
 
-def _print_tokens(outcome: dict[str, Any], dry_run: bool) -> None:
+def _print_tokens(outcome: dict[str, Any], settings: Settings, run: BootstrapRun) -> None:
     if not outcome:
         return
+    dry_run = settings.dry_run
     agent = outcome.get("agent") or {}
     lines = [f"Active tokens of agent {agent.get('name', '-')} (id {agent.get('id', '-')}):"]
     header = f"  {'ID':>6}  {'NAME':<36}  {'CREATED':<24}  {'LAST USED':<24}  HELD BY"
@@ -100,10 +117,14 @@ def _print_tokens(outcome: dict[str, Any], dry_run: bool) -> None:
         )
     if not outcome["tokens"]:
         lines.append("  (none)")
-    if outcome["revoked_token_ids"]:
-        lines.append(f"Revoked token {', '.join(map(str, outcome['revoked_token_ids']))}.")
+    revoked = ", ".join(map(str, outcome["revoked_token_ids"]))
+    if revoked:
+        verb = "Would revoke" if dry_run else "Revoked"
+        lines.append(
+            f"{verb} token {revoked}." + (" (Planned: nothing written.)" if dry_run else "")
+        )
     elif dry_run:
-        lines.append("Planned (nothing written).")
+        lines.append("Planned: nothing to revoke, nothing written.")
     click.echo("\n".join(lines))
 
 
@@ -127,19 +148,26 @@ def _token_run(agent: str, params: dict[str, Any], command: str, revoke_id: int 
     finish(command, run, token_outcome(run), settings, _print_tokens)
 
 
-@token.command(name="list", context_settings={"help_option_names": ["-h", "--help"]})
+@token.command(
+    name="list",
+    cls=KasbootCommand,
+    examples=("kasboot token list prod", "kasboot token list prod -o json | jq '.tokens[].id'"),
+)
 @click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
-@bootstrap_options
+@command_options("token list")
 def list_tokens(agent: str, **params: Any) -> None:
     """List AGENT's active tokens: id, name, created, last used, and which Secret (and
     cluster) holds each, when known. Finds the agent's Secret from its record."""
     _token_run(agent, params, "token list", None)
 
 
-@token.command(context_settings={"help_option_names": ["-h", "--help"]})
+@token.command(
+    cls=KasbootCommand,
+    examples=("kasboot token revoke prod 42", "kasboot token revoke prod 42 --dry-run"),
+)
 @click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
 @click.argument("token_id", metavar="ID", type=int)
-@bootstrap_options
+@command_options("token revoke")
 def revoke(agent: str, token_id: int, **params: Any) -> None:
     """Revoke AGENT's token ID. Refuses (exit 3) the token this cluster holds unless
     --force: the running agent would lose its credential. A token already revoked is

@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kasboot.cli.completion import complete_agent_names
-from kasboot.cli.options import bootstrap_options, settings_from_click
+from kasboot.cli.help import KasbootCommand
+from kasboot.cli.options import command_options, settings_from_click
 from kasboot.cli.reporting import finish, listener_for
 
+if TYPE_CHECKING:
+    from kasboot.bootstrap import BootstrapRun
+    from kasboot.settings import Settings
 
-def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
+
+def _print_summary(outcome: dict[str, Any], settings: Settings, run: BootstrapRun) -> None:
     if not outcome:
+        return
+    if settings.dry_run:
+        _print_planned(outcome, run)
         return
     agent = outcome.get("agent") or {}
     lines = [
         "",
-        "Planned (nothing written):" if dry_run else "Uninstalled the GitLab agent:",
+        "Uninstalled the GitLab agent:",
         f"  project      {outcome['project']} (branch {outcome['branch']})",
         f"  agent        {agent.get('name', '-')} (id {agent.get('id', '-')})"
         + (", registration deleted" if outcome["agent_deleted"] else ""),
@@ -41,7 +49,38 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def _print_planned(outcome: dict[str, Any], run: BootstrapRun) -> None:
+    """--dry-run: what will go, in the future tense — the changes are the plan."""
+    agent = outcome.get("agent") or {}
+    changes = [c for report in run.reports for c in report.changes]
+    lines = [
+        "",
+        "Planned (nothing written yet):",
+        f"  project      {outcome['project']} (branch {outcome['branch']})",
+        f"  agent        {agent.get('name', '-')} (id {agent.get('id', '-')})",
+    ]
+    lines += [f"  {c.action:<12} {c.target}" for c in changes]
+    if outcome.get("settings_from"):
+        lines.append(f"  settings     {outcome['settings_from']}")
+    count = len(changes)
+    lines.append(
+        f"\nPlan: {count} change(s); run it again without --dry-run to apply them."
+        if count
+        else "\nNo changes: nothing of this agent is left to remove."
+    )
+    click.echo("\n".join(lines))
+
+
+@click.command(
+    cls=KasbootCommand,
+    examples=(
+        "# see what would go, then remove it (asks on a terminal)",
+        "kasboot uninstall prod --dry-run",
+        "kasboot uninstall prod",
+        "# in CI, the registration too",
+        "kasboot uninstall prod --delete-agent --yes",
+    ),
+)
 @click.argument("agent", envvar="KASBOOT_AGENT", shell_complete=complete_agent_names)
 @click.option(
     "--delete-agent/--keep-agent",
@@ -50,7 +89,7 @@ def _print_summary(outcome: dict[str, Any], dry_run: bool) -> None:
     show_envvar=True,
     help="Also delete the agent registration and .gitlab/agents/AGENT/config.yaml.",
 )
-@bootstrap_options
+@command_options("uninstall")
 def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
     """Remove AGENT from the cluster and the repository: the reverse of bootstrap,
     touching only what is AGENT's.
@@ -67,8 +106,8 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
     shown and confirmed first (--yes skips that; CI never prompts).
     """
     from kasboot.cli.recorded import explicit_options
-    from kasboot.interactive import prompt_blocker
     from kasboot.steps.uninstall import run_uninstall, uninstall_outcome
+    from kasboot.wizard.prompting import prompt_blocker
 
     non_interactive = bool(params.pop("non_interactive", False))
     config_file = params.pop("config", None)
@@ -94,7 +133,7 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
         if preview.error is not None:
             raise preview.error
         if not any(report.changes for report in preview.reports):
-            _print_summary(uninstall_outcome(preview), dry_run=False)
+            _print_summary(uninstall_outcome(preview), settings, preview)
             return
         import questionary
 

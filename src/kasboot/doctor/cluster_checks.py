@@ -10,12 +10,13 @@ import dataclasses
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
+from kasboot.advice import FLUX_MISSING_HINT
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.doctor.context import DoctorContext
 from kasboot.doctor.flux_scoped import UNKNOWN_VERSION, ScopedView, is_forbidden, scoped_view
 from kasboot.doctor.model import Check, failed, failed_with, passed, skipped, warned
 from kasboot.doctor.versions import Compatibility, agent_compatibility, image_tag, parse_version
-from kasboot.errors import ClusterError, ExitCode, KasbootError, PreflightError
+from kasboot.errors import ClusterError, ExitCode, KasbootError
 from kasboot.flux.diagnose import diagnose
 from kasboot.flux.health import Phase, assess
 
@@ -32,10 +33,7 @@ REQUIRED_CRDS = (
     "helmreleases.helm.toolkit.fluxcd.io",
 )
 REQUIRED_CONTROLLERS = ("source-controller", "kustomize-controller", "helm-controller")
-FLUX_INSTALL_FIX = (
-    "install Flux: `flux bootstrap gitlab --owner <group> --repository <project> "
-    "--path clusters/<name>` (or pass --no-reconcile to bootstrap without it)"
-)
+FLUX_INSTALL_FIX = FLUX_MISSING_HINT
 
 
 def check_cluster(ctx: DoctorContext) -> Check:
@@ -262,44 +260,3 @@ def check_agent_version(ctx: DoctorContext) -> Check:
         fix,
         ExitCode.PREFLIGHT,
     )
-
-
-def check_topology(ctx: DoctorContext) -> Check:
-    """The topology guard, as bootstrap's pre-flight runs it, on the files it would add."""
-    title = "Flux topology"
-    if ctx.gitlab is None or ctx.project is None or ctx.cluster is None:
-        return skipped("topology", title, "needs the project and the cluster")
-    if ctx.flux_version is None:
-        return skipped("topology", title, "Flux is not installed")
-    from kasboot.agent_config import merge_agent_config
-    from kasboot.steps.guard import run_guard
-    from kasboot.steps.manifests import rendered_manifests
-
-    bootstrap = ctx.bootstrap_context()
-    settings = bootstrap.settings
-    try:
-        config = ctx.gitlab.get_file(bootstrap.project_path, settings.agent_config_path, ctx.branch)
-        planned = {
-            settings.agent_config_path: merge_agent_config(
-                config.text if config else None, bootstrap.project_path
-            ),
-            **rendered_manifests(bootstrap),
-        }
-        verdict = run_guard(bootstrap, planned)
-    except PreflightError as refusal:
-        fixes = (refusal.hint or "").removeprefix("fixes: ") or None
-        return failed("topology", title, refusal.message, fixes, ExitCode.PREFLIGHT)
-    except KasbootError as error:
-        return failed_with("topology", title, error)
-    if verdict is None:
-        return skipped("topology", title, "no Flux Git/OCI source to predict")
-    names = ", ".join(k.ref for k in verdict.manifest_reconciled_by) or "-"
-    directory = settings.manifest_path or "."
-    summary = f"Flux builds {ctx.branch} with the agent's files; {directory}/ applied by {names}"
-    # The partial view's notes are in guard_partial already (steps/guard.py).
-    notes = [n for n in verdict.notes if n not in verdict.partial_notes] + (
-        [f"guard {bootstrap.guard_partial}"] if bootstrap.guard_partial else []
-    )
-    if notes:
-        return warned("topology", title, summary + "; " + "; ".join(notes))
-    return passed("topology", title, summary)

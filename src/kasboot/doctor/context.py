@@ -40,6 +40,7 @@ class DoctorContext:
     # learnt by the checks, for the checks after them
     gitlab_answers: bool = False
     token_valid: bool = False
+    user: dict[str, Any] = field(default_factory=dict)  # the token's user, once checked
     metadata: dict[str, Any] = field(default_factory=dict)
     project: ProjectInfo | None = None
     branch: str = ""

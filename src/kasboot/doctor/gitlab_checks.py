@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from kasboot.doctor.context import DoctorContext
 from kasboot.doctor.model import Check, failed, failed_with, passed, skipped, warned
 from kasboot.errors import ExitCode, GitLabError
+from kasboot.project_lookup import read_project
 
 REQUIRED_SCOPE = "api"
 MAINTAINER = 40
@@ -46,6 +47,7 @@ def check_token(ctx: DoctorContext) -> Check:
     except GitLabError as error:
         return failed_with("token", title, error)
     ctx.token_valid = True
+    ctx.user = user
     who = f"valid for {user.get('username', '?')}"
     if info is None:
         return warned(
@@ -94,7 +96,7 @@ def check_project(ctx: DoctorContext) -> Check:
     if ctx.gitlab is None or not ctx.token_valid or ctx.project_path is None:
         return skipped("project", title, "needs GitLab and a valid token")
     try:
-        ctx.project = ctx.gitlab.project(ctx.project_path)
+        ctx.project = read_project(ctx.gitlab, ctx.project_path, ctx.user)
         ctx.branch = ctx.settings.manifest_branch or ctx.project.default_branch
         branch = ctx.gitlab.branch(ctx.project.path, ctx.branch)
         head = branch.head if branch else None

@@ -3,6 +3,9 @@ Colours only on a terminal without NO_COLOR; the marks carry the meaning without
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +24,21 @@ _STYLE = {
     Outcome.SKIP: "dim",
 }
 _WIDTH = max(len(t) for t in ("Agent registered", "Name collisions", "agentk version")) + 2
+
+
+@contextlib.contextmanager
+def waiting(what: str, *, json_output: bool = False) -> Iterator[None]:
+    """A spinner on stderr while the checks run (they can wait seconds on a host that
+    does not answer), for a person at a terminal only: never with -o json, in a pipe,
+    in CI or with NO_COLOR. The answer itself goes to stdout afterwards."""
+    from kasboot.ui.console import make_console
+
+    console = make_console()  # stderr
+    if json_output or not console.is_terminal or os.environ.get("NO_COLOR"):
+        yield
+        return
+    with console.status(f"{what} …"):
+        yield
 
 
 def print_report(console: Console, report: Report) -> None:

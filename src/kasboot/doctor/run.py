@@ -13,6 +13,7 @@ from kasboot.doctor.agent_checks import agent_checks, read_agent
 from kasboot.doctor.context import open_doctor_context
 from kasboot.doctor.model import Report
 from kasboot.doctor.plugin_checks import check_plugins
+from kasboot.doctor.topology import check_topology
 
 if TYPE_CHECKING:
     from kasboot.gitlab_api import RequestLogger
@@ -46,7 +47,7 @@ def run_doctor(
     # Read before the version check: it looks where the agent really runs.
     reading = read_agent(ctx) if agent_given else None
     report.add(cluster_checks.check_agent_version(ctx))
-    report.add(cluster_checks.check_topology(ctx))
+    report.add(check_topology(ctx))
     plugins = check_plugins(os.environ if env is None else env)
     if plugins is not None:
         report.add(plugins)

@@ -80,7 +80,11 @@ def status_document(state: AgentState, now: datetime) -> dict[str, Any]:
             "phase": release.phase.value if release.phase else None,
             "reason": release.reason,
             "message": release.message,
-            "diagnosis": {"cause": release.diagnosis.cause, "fix": release.diagnosis.fix}
+            "diagnosis": {
+                "code": release.diagnosis.code,  # docs/troubleshooting.md lists each
+                "cause": release.diagnosis.cause,
+                "fix": release.diagnosis.fix,
+            }
             if release.diagnosis
             else None,
         },

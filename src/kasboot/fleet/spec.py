@@ -40,7 +40,7 @@ class ClusterSpec:
     def flags(self) -> list[str]:
         """The options as `kasboot bootstrap` flags (they win over KASBOOT_* variables
         and .kasboot.yaml, as the fleet file is the more specific source)."""
-        from kasboot.cli.options import SPECS_BY_NAME
+        from kasboot.option_specs import SPECS_BY_NAME
 
         argv: list[str] = []
         for name, value in sorted(self.options.items()):
@@ -159,7 +159,7 @@ def _cluster(entry: Any, defaults: dict[Any, Any], where: str) -> ClusterSpec:
 
 
 def _options(source: dict[Any, Any], where: str) -> dict[str, Any]:
-    from kasboot.cli.options import SPECS_BY_NAME
+    from kasboot.option_specs import COMMAND_OPTIONS, SPECS_BY_NAME
 
     options: dict[str, Any] = {}
     for key, value in source.items():
@@ -171,7 +171,7 @@ def _options(source: dict[Any, Any], where: str) -> dict[str, Any]:
                 f"{where}: {key!r} is decided by the fleet command",
                 hint="use `kasboot fleet plan` for a dry run and `-o json` for JSON",
             )
-        spec = SPECS_BY_NAME.get(field)
+        spec = SPECS_BY_NAME.get(field) if field in COMMAND_OPTIONS["bootstrap"] else None
         if spec is None:
             raise UsageError(
                 f"{where}: unknown option {key!r}",

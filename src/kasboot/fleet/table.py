@@ -96,12 +96,15 @@ class FleetDisplay:
 # bootstrap's steps in order (kasboot.steps.bootstrap_steps; a unit test keeps them equal)
 BUILTIN_STEPS = [
     "preflight",
+    "options",
     "agent",
+    "receptive",
     "agent-config",
     "environment",
     "flux-environment",
     "token",
     "secret",
+    "proxy-secret",
     "manifests",
     "commit",
     "reconcile",
@@ -114,12 +117,15 @@ def _short(step: str) -> str:
     """Column headers narrow enough for a dozen steps on one line."""
     return {
         "preflight": "pre",
+        "options": "opts",
         "agent": "agent",
+        "receptive": "recept",
         "agent-config": "cfg",
         "environment": "env",
         "flux-environment": "flux-env",
         "token": "token",
         "secret": "secret",
+        "proxy-secret": "proxy",
         "manifests": "files",
         "commit": "commit",
         "reconcile": "flux",

@@ -51,9 +51,10 @@ def _decode_failure(match: re.Match[str], message: str) -> Diagnosis:
             ),
             detail=message,
             fix=(
-                "exclude .gitlab/ from the source (a root .sourceignore with /.gitlab/, or "
-                "spec.ignore on the GitRepository), or add a kustomization.yaml at the Flux path "
-                "listing what to apply, or point Flux at a sub-directory"
+                f"run `kasboot bootstrap {agent.group(1)} --fix sourceignore` (commits a root "
+                ".sourceignore excluding /.gitlab/) or `--fix add-kustomization` (commits a "
+                "kustomization.yaml at the Flux path listing what to apply); or by hand: "
+                "spec.ignore on the GitRepository, or point Flux at a sub-directory"
             ),
             file=file,
             code="root-path-trap",

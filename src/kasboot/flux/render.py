@@ -9,104 +9,23 @@ Matching that output keeps a re-run by either tool from producing a diff.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import ScalarNode
 
-from kasboot.errors import UsageError
-from kasboot.goyaml import go_float, marshal
+from kasboot.flux.values import load_values_file
+from kasboot.goyaml import marshal
 from kasboot.ownership import OWNER_ANNOTATION
 from kasboot.resources import flux_template
+from kasboot.seed_options import receptive_secret_name, seed_values
 from kasboot.settings import Settings
 
+__all__ = ["deep_merge", "load_values_file", "render_helm_release", "render_manifests"]
 _PLACEHOLDER = re.compile(r"^\$\{([a-z_]+)\}$")
-
-
-# ---------------------------------------------------------------- values files
-
-
-def _timestamp_as_text(constructor: SafeConstructor, node: ScalarNode) -> str:
-    # go-yaml v2 keeps timestamp-looking scalars as strings when decoding into
-    # interface{}, which is what sigs.k8s.io/yaml.YAMLToJSON does.
-    return str(constructor.construct_scalar(node))
-
-
-def _int_unless_sexagesimal(constructor: SafeConstructor, node: ScalarNode) -> Any:
-    text = str(constructor.construct_scalar(node))
-    if ":" in text:  # YAML 1.1 base-60 ("1:20"): go-yaml v2 reads it as a string
-        return text
-    return SafeConstructor.construct_yaml_int(constructor, node)
-
-
-def _values_loader() -> YAML:
-    # The flux CLI reads values files with go-yaml v2: YAML 1.1 (yes/no/on/off are
-    # booleans, 0777 is octal).
-    loader = YAML(typ="safe", pure=True)
-    loader.version = (1, 1)
-    loader.constructor.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-    loader.constructor.add_constructor("tag:yaml.org,2002:int", _int_unless_sexagesimal)
-    return loader
-
-
-def load_values_file(path: Path) -> dict[str, Any]:
-    """A Helm values file as the flux CLI reads it: a map (an empty file is {})."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read values file {str(path)!r}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"values file {str(path)!r} is not UTF-8 text") from None
-    try:
-        data = _values_loader().load(text)
-    except YAMLError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise UsageError(
-            f"values file {str(path)!r} is not valid YAML: {first_line}",
-            hint="check it with a YAML linter",
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(
-            f"values file {str(path)!r} is not a YAML map",
-            hint="Helm values are a map at the top level, e.g. `replicas: 1`",
-        )
-    return _as_json(data, str(path))
-
-
-def _as_json(value: Any, where: str) -> Any:
-    """What survives the flux CLI's YAML -> JSON -> YAML trip (keys become strings,
-    integral floats become integers, NaN and infinity cannot be written)."""
-    if isinstance(value, dict):
-        return {_json_key(key): _as_json(item, where) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_json(item, where) for item in value]
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise UsageError(f"values file {where!r} holds {value}, which JSON cannot carry")
-        if value.is_integer() and abs(value) < 1e21 and -(2**63) <= value < 2**64:
-            return int(value)
-        return value
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return str(value)
-
-
-def _json_key(key: Any) -> str:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if key is None:
-        return "null"
-    if isinstance(key, float):
-        return go_float(key)
-    return str(key)
+# What a plan (or render) shows before GitLab has made the URL configuration's key pair.
+RECEPTIVE_KEY_PLACEHOLDER = "<public key of the agent's URL configuration>"
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,23 +96,48 @@ def helm_release_values(
     kas_ca_cert: str | None = None,
     receptive_public_key: str | None = None,
 ) -> dict[str, Any]:
-    """The HelmRelease's spec.values: kasboot's own, then the user's files in order."""
+    """The HelmRelease's spec.values: kasboot's own, then the user's files in order.
+
+    A receptive agent (--receptive) has no config.kasAddress (GitLab connects to it),
+    config.receptive.enabled and config.api.jwtPublicKey from its URL configuration; the
+    chart then renders a Secret of its own under config.secretName, so that name is NOT
+    the token Secret's (Helm would take that one over and drop ``token``): the token
+    reaches config.token through valuesFrom instead (render_helm_release)."""
     config: dict[str, Any] = {}
-    if kas_address:
+    receptive = settings.receptive
+    if kas_address and not receptive:
         config["kasAddress"] = kas_address
     # The Secret's real name: glab hard-codes gitlab-agent-token here.
-    config["secretName"] = settings.gitlab_agent_token_secret_name
+    config["secretName"] = (
+        receptive_secret_name(settings) if receptive else settings.gitlab_agent_token_secret_name
+    )
     if kas_ca_cert:
         config["kasCaCert"] = kas_ca_cert
-    if receptive_public_key:
+    if receptive:
         config["receptive"] = {"enabled": True}
-        config["api"] = {"jwtPublicKey": receptive_public_key}
-    values: dict[str, Any] = {"config": config}
+        config["api"] = {"jwtPublicKey": receptive_public_key or RECEPTIVE_KEY_PLACEHOLDER}
+    values: dict[str, Any] = {"config": config, **seed_values(settings, kas_address)}
     if image_tag:
         values["image"] = {"tag": image_tag}
     for path in settings.helm_release_values:
         values = deep_merge(values, load_values_file(path))
     return values
+
+
+def values_from(settings: Settings) -> list[dict[str, str]]:
+    """spec.valuesFrom: the user's references, then (receptive) the token Secret's
+    ``token`` key as config.token, so the token never reaches git."""
+    refs = [{"kind": ref.kind, "name": ref.name} for ref in settings.helm_release_values_from]
+    if settings.receptive:
+        refs.append(
+            {
+                "kind": "Secret",
+                "name": settings.gitlab_agent_token_secret_name,
+                "valuesKey": "token",
+                "targetPath": "config.token",
+            }
+        )
+    return refs
 
 
 def render_helm_release(
@@ -216,10 +160,9 @@ def render_helm_release(
     )
     if values:
         release["spec"]["values"] = values
-    if settings.helm_release_values_from:
-        release["spec"]["valuesFrom"] = [
-            {"kind": ref.kind, "name": ref.name} for ref in settings.helm_release_values_from
-        ]
+    references = values_from(settings)
+    if references:
+        release["spec"]["valuesFrom"] = references
     return export(release)
 
 
@@ -229,6 +172,7 @@ def render_manifests(
     kas_address: str | None,
     image_tag: str | None,
     kas_ca_cert: str | None = None,
+    receptive_public_key: str | None = None,
     owner: str | None = None,
 ) -> dict[str, str]:
     """Repository path -> file content, for the one commit; ``owner`` ("<project>/<agent>")
@@ -240,6 +184,7 @@ def render_manifests(
             kas_address=kas_address,
             image_tag=image_tag,
             kas_ca_cert=kas_ca_cert,
+            receptive_public_key=receptive_public_key,
             owner=owner,
         ),
     }

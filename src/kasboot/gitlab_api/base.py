@@ -198,4 +198,11 @@ def _transport_hint(error: BaseException) -> str:
         )
     if cause.startswith("the server answered plain HTTP"):
         return "set GITLAB_HOST to the http:// URL, or the port GitLab serves TLS on"
+    if cause == "connection refused":
+        return (
+            "nothing listens there: check the scheme, host and port of GITLAB_HOST (or the "
+            "-R URL); without a scheme https:// is assumed"
+        )
+    if cause.startswith("DNS:"):
+        return "check the host name in GITLAB_HOST (or the -R URL) for a typo, and your DNS"
     return "check GITLAB_HOST and your network"

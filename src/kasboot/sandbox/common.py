@@ -5,18 +5,23 @@ Both are ASGI middleware, so every route of an emulator gets them without code o
 its own. Tests and benchmarks drive them over HTTP through the control routes
 under ``/-/sandbox/`` (never logged, never faulted):
 
-    GET    /-/sandbox/requests    the log: [{method, path, query, status, user_agent, ms, at}]
+    GET    /-/sandbox/requests    the log: [{method, path, query, status, user_agent, ms,
+                                  at, fault}]
     DELETE /-/sandbox/requests    clear it
-    GET    /-/sandbox/faults      the active fault rules
-    PUT    /-/sandbox/faults      replace them: {"rules": [FaultRule…]}
+    GET    /-/sandbox/faults      the active fault rules and the seed: {"seed", "rules"}
+    PUT    /-/sandbox/faults      replace them: {"rules": [FaultRule…], "seed": int?,
+                                  "release": bool?} (release: end every hold now)
     DELETE /-/sandbox/faults      remove them all
 
-A FaultRule is ``{"path": regex, "method": "GET"|…|null, "status": 429|500|502|503|null,
-"latency_ms": int, "rate": 0..1, "times": int|null, "retry_after": int, "mode": str,
-"hold_ms": int, "cut_after_chunks": int|null}``: a request whose method matches and whose
-path matches the regex (re.search) waits latency_ms, then — with probability ``rate`` — is
-faulted according to ``mode``. ``times`` bounds how many requests a rule hits (null =
-unbounded). Modes:
+A FaultRule is ``{"path": regex, "method": "GET"|…|null, "user_agent": regex|null,
+"status": 429|500|502|503|null, "latency_ms": int, "rate": 0..1, "times": int|null,
+"retry_after": int, "mode": str, "hold_ms": int, "cut_after_chunks": int|null}``: a
+request whose method matches, whose path matches the regex and whose User-Agent matches
+``user_agent`` (both ``re.search``; null = any client) waits latency_ms, then — with
+probability ``rate``, drawn from the injector's seed (faults.py) — is faulted according
+to ``mode``. ``times`` bounds how many requests a rule hits (null = unbounded). The PUT
+body may carry ``"seed": int`` (the draws restart from it); GET answers ``{"seed",
+"rules"}``. Modes:
 
     reject           (default) answered with ``status``; the app never sees the request
     applied_status   the app handles it (the write happens), its answer is thrown away and
@@ -28,15 +33,15 @@ unbounded). Modes:
                      ``cut_after_chunks`` body chunks — a watch stream reset mid-way
                      (each watch event is one chunk)
 
-``status`` is needed by ``reject`` and ``applied_status`` only.
+``status`` is needed by ``reject`` and ``applied_status`` only; a rule without one only
+adds latency. Each log record says which fault answered (``fault``: the mode, "latency"
+for a request only delayed, or "").
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
-import re
 import socket
 import threading
 import time
@@ -44,6 +49,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+# Re-exported: the emulators and tests import the fault types from here.
+from kasboot.sandbox.faults import FAULT_MODES as FAULT_MODES
+from kasboot.sandbox.faults import FaultInjector as FaultInjector
+from kasboot.sandbox.faults import FaultRule as FaultRule
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -61,40 +71,8 @@ _REASONS = {
 }
 
 
-FAULT_MODES = {"reject", "applied_status", "applied_drop", "applied_timeout", "cut", "latency"}
-
-
 class _CutConnection(Exception):
     """Raised from the wrapped send to end a response mid-way (never reaches a client)."""
-
-
-@dataclass
-class FaultRule:
-    path: str = ".*"
-    method: str | None = None
-    status: int | None = None
-    latency_ms: int = 0
-    rate: float = 1.0
-    times: int | None = None
-    retry_after: int = 1
-    mode: str = "reject"
-    hold_ms: int = 60_000
-    cut_after_chunks: int | None = None
-    hits: int = 0
-
-    def __post_init__(self) -> None:
-        if self.mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {self.mode!r}: one of {sorted(FAULT_MODES)}")
-        if self.mode in {"reject", "applied_status"} and not self.status:
-            # A rule without a status only adds latency (the original meaning).
-            self.mode = "latency"
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method.upper():
-            return False
-        if self.times is not None and self.hits >= self.times:
-            return False
-        return re.search(self.path, path) is not None
 
 
 @dataclass
@@ -106,6 +84,7 @@ class RequestRecord:
     user_agent: str
     ms: float
     at: float = field(default_factory=time.time)
+    fault: str = ""  # the mode of the rule that faulted it, "" for none
 
 
 class RequestLog:
@@ -130,32 +109,6 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
-
-
-class FaultInjector:
-    def __init__(self, seed: int | None = None) -> None:
-        self.rules: list[FaultRule] = []
-        self._random = random.Random(seed)
-        self._lock = threading.Lock()
-
-    def replace(self, rules: list[dict[str, Any]]) -> None:
-        with self._lock:
-            self.rules = [FaultRule(**{k: v for k, v in r.items() if k != "hits"}) for r in rules]
-
-    def pick(self, method: str, path: str) -> tuple[float, FaultRule | None]:
-        """Latency to add (seconds) and the rule whose status answers, if any."""
-        latency = 0.0
-        chosen: FaultRule | None = None
-        with self._lock:
-            for rule in self.rules:
-                if not rule.matches(method, path):
-                    continue
-                rule.hits += 1
-                latency += rule.latency_ms / 1000
-                faults = rule.mode != "latency"
-                if chosen is None and faults and self._random.random() < rule.rate:
-                    chosen = rule
-        return latency, chosen
 
 
 async def _send_json(
@@ -238,9 +191,11 @@ class SandboxMiddleware:
                 status_holder["status"] = int(message["status"])
             await send(message)
 
-        latency, rule = self.faults.pick(method, path)
+        request_headers = dict(scope.get("headers") or [])
+        user_agent = request_headers.get(b"user-agent", b"").decode("latin-1")
+        latency, rule = self.faults.pick(method, path, user_agent)
         if latency:
-            await asyncio.sleep(latency)
+            await self.hold(latency)
         try:
             if rule is None:
                 await self.app(scope, receive, tracking_send)
@@ -251,17 +206,30 @@ class SandboxMiddleware:
             else:
                 await self._run_applied(scope, receive, tracking_send, rule)
         finally:
-            request_headers = dict(scope.get("headers") or [])
             self.log.add(
                 RequestRecord(
                     method=method,
                     path=path,
                     query=scope.get("query_string", b"").decode("latin-1"),
                     status=status_holder["status"],
-                    user_agent=request_headers.get(b"user-agent", b"").decode("latin-1"),
+                    user_agent=user_agent,
                     ms=round((time.perf_counter() - started) * 1000, 3),
+                    fault=rule.mode if rule is not None else ("latency" if latency else ""),
                 )
             )
+
+    async def hold(self, seconds: float) -> None:
+        """Wait `seconds`, or less when a PUT with ``"release": true`` comes first."""
+        releases = self.faults.releases
+        deadline = time.monotonic() + seconds
+        while self.faults.releases == releases:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.02))
+
+    def _faults_body(self) -> dict[str, Any]:
+        return {"seed": self.faults.seed, "rules": [asdict(r) for r in self.faults.rules]}
 
     async def _send_fault(self, send: Send, rule: FaultRule) -> None:
         status = int(rule.status or 500)
@@ -282,7 +250,7 @@ class SandboxMiddleware:
             await self._send_fault(send, rule)
             return
         if rule.mode == "applied_timeout":
-            await asyncio.sleep(rule.hold_ms / 1000)
+            await self.hold(rule.hold_ms / 1000)
         await _drop(scope)
 
     async def _run_cut(self, scope: Scope, receive: Receive, send: Send, rule: FaultRule) -> None:
@@ -310,18 +278,19 @@ class SandboxMiddleware:
             self.log.clear()
             await _send_json(send, 200, {"cleared": True}, [])
         elif path == "faults" and method == "GET":
-            await _send_json(send, 200, {"rules": [asdict(r) for r in self.faults.rules]}, [])
+            await _send_json(send, 200, self._faults_body(), [])
         elif path == "faults" and method == "PUT":
-            body = json.loads(await _read_body(receive) or b"{}")
             try:
-                self.faults.replace(body.get("rules", []))
-            except (TypeError, ValueError) as error:
+                body = json.loads(await _read_body(receive) or b"{}")
+                rules, seed = body.get("rules", []), body.get("seed")
+                self.faults.replace(rules, seed, release=bool(body.get("release")))
+            except (TypeError, ValueError, AttributeError) as error:
                 await _send_json(send, 400, {"message": str(error)}, [])
                 return
-            await _send_json(send, 200, {"rules": [asdict(r) for r in self.faults.rules]}, [])
+            await _send_json(send, 200, self._faults_body(), [])
         elif path == "faults" and method == "DELETE":
             self.faults.replace([])
-            await _send_json(send, 200, {"rules": []}, [])
+            await _send_json(send, 200, self._faults_body(), [])
         else:
             await self.app(scope, receive, send)  # emulator-specific control routes
 

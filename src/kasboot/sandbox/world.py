@@ -4,7 +4,7 @@ of URLs stored in that state) kept in one directory so it survives down/up.
 
     python -m kasboot.sandbox.world serve --dir DIR [--project G/P] [--flux-path P]
         [--no-kas] [--kas-version X.Y.Z|null] [--gitlab-version X.Y.Z]
-        [--external-url URL] [--no-flux] [--clusters N]
+        [--external-url URL] [--no-flux] [--fault-seed N] [--clusters N]
 
 Files in DIR: ``world.json`` (pid, ports, seed), ``world.log``, ``kubeconfig``,
 ``sandbox.env``, and the emulators' state under ``gitlab/``, ``kube/``, ``flux/``.
@@ -69,6 +69,9 @@ class WorldOptions:
     gitlab_version: str = DEFAULT_GITLAB_VERSION
     external_url: str | None = None  # where GitLab believes it lives (its links)
     clusters: int = 1  # clusters sharing the GitLab: sandbox, sandbox-2, … (a seed option)
+    # The fault draws' seed of both emulators (None: random, shown by GET
+    # /-/sandbox/faults): the same rules and seed fault the same requests again.
+    fault_seed: int | None = None
 
 
 def cluster_names(count: int) -> list[str]:
@@ -175,6 +178,7 @@ class World:
             previous.options.kas_version = options.kas_version
             previous.options.gitlab_version = options.gitlab_version
             previous.options.external_url = options.external_url
+            previous.options.fault_seed = options.fault_seed
             self.state = previous
         for port in (self.state.gitlab_port, self.state.kube_port, *self.state.extra_kube_ports):
             if not _port_free(port):
@@ -196,8 +200,11 @@ class World:
             kas_version=options.kas_version,
             gitlab_version=options.gitlab_version,
             external_url=options.external_url,
+            fault_seed=options.fault_seed,
         ).start()
-        self.kube = KubeEmulator(self.directory / "kube", port=self.state.kube_port).start()
+        self.kube = KubeEmulator(
+            self.directory / "kube", port=self.state.kube_port, fault_seed=options.fault_seed
+        ).start()
         self.gitlab.backend.set_kas(
             options.kas_enabled, options.kas_version or options.gitlab_version
         )
@@ -206,7 +213,9 @@ class World:
         for name, port in zip(
             cluster_names(options.clusters)[1:], self.state.extra_kube_ports, strict=True
         ):
-            kube = KubeEmulator(self.directory / f"kube-{name}", port=port).start()
+            kube = KubeEmulator(
+                self.directory / f"kube-{name}", port=port, fault_seed=options.fault_seed
+            ).start()
             flux = (
                 self._start_flux(kube.url, self.directory / f"flux-{name}")
                 if options.flux
@@ -229,6 +238,9 @@ class World:
         self.state.ready = True
         self.state.save(self.directory)
         LOG.info("sandbox ready: GitLab %s, Kubernetes %s", self.gitlab.url, self.kube.url)
+        LOG.info(
+            "fault seeds: GitLab %s, Kubernetes %s", self.gitlab.faults.seed, self.kube.faults.seed
+        )
 
     def _start_flux(self, kube_url: str, directory: Path) -> Any:
         from kasboot.sandbox.flux import FluxSimulator
@@ -351,6 +363,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--flux-version", default="")
     serve.add_argument("--flux-receiver", action="store_true")
     serve.add_argument("--clusters", type=int, default=1)
+    serve.add_argument("--fault-seed", type=int, default=None)
     return parser.parse_args(argv)
 
 
@@ -366,6 +379,7 @@ def options_from(args: argparse.Namespace) -> WorldOptions:
         gitlab_version=args.gitlab_version,
         external_url=args.external_url,
         clusters=args.clusters,
+        fault_seed=args.fault_seed,
     )
 
 

@@ -11,20 +11,26 @@ from kasboot.steps.context import BootstrapContext
 from kasboot.steps.environments import AgentEnvironment, FluxEnvironment
 from kasboot.steps.manifests import RenderManifests
 from kasboot.steps.preflight import Preflight
+from kasboot.steps.proxy_secret import StoreProxySecret
+from kasboot.steps.receptive import ReceptiveUrl
 from kasboot.steps.reconcile import ReconcileFlux
 from kasboot.steps.secret import StoreTokenSecret
+from kasboot.steps.seed_checks import SeedChecks
 from kasboot.steps.token import MintToken
 
 
 def bootstrap_steps() -> list[Step[BootstrapContext]]:
     return [
         Preflight(),
+        SeedChecks(),  # the seed options' checks, before the first write
         RegisterAgent(),
+        ReceptiveUrl(),
         ConfigureAgent(),
         AgentEnvironment(),
         FluxEnvironment(),
         MintToken(),
         StoreTokenSecret(),
+        StoreProxySecret(),
         RenderManifests(),
         CommitFiles(),
         ReconcileFlux(),

@@ -66,4 +66,6 @@ class CommitFiles:
     def summary(self, ctx: BootstrapContext) -> str:
         if ctx.commit_sha:
             return f"commit {ctx.commit_sha[:12]} ({len(ctx.staged)} files)"
+        if ctx.dry_run and ctx.staged:
+            return f"would commit {len(ctx.staged)} file(s) in one commit"
         return "nothing to commit"

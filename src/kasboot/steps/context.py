@@ -73,6 +73,7 @@ class BootstrapContext:
     commit_sha: str | None = None
     flux_state: str = ""
     token_lease: Any = None  # the Lease this run holds while it stores a token
+    receptive_public_key: str | None = None  # the agent's URL configuration's (--receptive)
 
     @property
     def agent_id(self) -> int:

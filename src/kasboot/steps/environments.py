@@ -14,6 +14,7 @@ from kasboot.doctor.versions import parse_version
 from kasboot.ownership import environment_description
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.shared_flux import keeps_other_agent, shared_note
 
 DASHBOARD_FIELDS = ("cluster_agent_id", "kubernetes_namespace", "flux_resource_path")
 DASHBOARD_SINCE = (17, 5)
@@ -64,14 +65,21 @@ class _Environment:
         wanted = self.wanted(ctx)
         current = ctx.gitlab.find_environment(ctx.project_path, wanted["name"])
         if current is None:
-            detail = ", ".join(f"{k}={v}" for k, v in wanted.items() if k != "name")
+            detail = ", ".join(_field_text(k, v) for k, v in wanted.items() if k != "name")
             return [Change("create", f"environment {wanted['name']}", detail or "by name")]
         ctx.environments[self.name] = current
+        wanted = self.settle(ctx, current, wanted)
         differences = self._differences(current, wanted)
         if not differences:
             return []
-        detail = ", ".join(f"{k}={v}" for k, v in differences.items())
+        detail = ", ".join(_field_text(k, v) for k, v in differences.items())
         return [Change("update", f"environment {wanted['name']}", detail)]
+
+    def settle(
+        self, ctx: BootstrapContext, current: dict[str, Any], wanted: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What to send given the environment as it is (the Flux one may be shared)."""
+        return wanted
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         wanted = self.wanted(ctx)
@@ -86,7 +94,7 @@ class _Environment:
             if not update:
                 return
         else:
-            update = self._differences(current, wanted)
+            update = self._differences(current, self.settle(ctx, current, wanted))
         answer = ctx.gitlab.update_environment(ctx.project_path, int(current["id"]), update)
         ctx.environments[self.name] = answer or {**current, **update}
 
@@ -101,6 +109,13 @@ class _Environment:
                 "namespace and Flux resource of an environment (17.5 and later keep them)"
             )
         return done
+
+
+def _field_text(key: str, value: Any) -> str:
+    """A planned field as people read it: an agent not registered yet has no id."""
+    if key == "cluster_agent_id" and value is None:
+        return "cluster_agent=the agent registered by this run"
+    return f"{key}={value}"
 
 
 class AgentEnvironment(_Environment):
@@ -123,6 +138,7 @@ class AgentEnvironment(_Environment):
 class FluxEnvironment(_Environment):
     name = "flux-environment"
     title = "Configuring environment with dashboard for Flux"
+    _before: dict[str, Any] | None = None  # as plan found it (the agent it named)
 
     def enabled(self, ctx: BootstrapContext) -> bool:
         return ctx.settings.create_flux_environment
@@ -135,3 +151,13 @@ class FluxEnvironment(_Environment):
             "kubernetes_namespace": settings.flux_env_namespace,
             "flux_resource_path": settings.flux_env_flux_resource_path,
         }
+
+    def settle(
+        self, ctx: BootstrapContext, current: dict[str, Any], wanted: dict[str, Any]
+    ) -> dict[str, Any]:
+        self._before = current
+        kept = keeps_other_agent(ctx, current)  # a second agent of this cluster's Flux
+        return wanted if kept is None else {**wanted, "cluster_agent_id": kept}
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        return super().summary(ctx) + shared_note(ctx, self._before)

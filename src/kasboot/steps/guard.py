@@ -10,6 +10,7 @@ from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import ClusterError, PreflightError
+from kasboot.flux.clash_advice import own_names_fix
 from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
 from kasboot.flux.topology import (
@@ -90,13 +91,15 @@ def refusal(ctx: BootstrapContext, verdict: TopologyVerdict) -> PreflightError:
     else:
         message = f"Flux would not apply the agent's manifests: {problems}"
         found = list(verdict.fixes)
-        if "already registered id" in problems:
+        own_names = own_names_fix(
+            problems,
+            ctx.settings.agent,
+            ctx.settings.helm_release_target_namespace == Settings.helm_release_target_namespace,
+        )
+        if own_names is not None:
             # Two agents under one Flux path with the same object names: kustomize refuses.
-            found.insert(
-                0,
-                "give this agent its own names: --helm-release-name and --helm-repository-name "
-                "(objects with these names already exist under the same Flux path)",
-            )
+            # The other fixes would have the user edit or drop files of the build.
+            found = [own_names, "put this agent's manifests under another Flux path"]
         fixes = [f"({n}) {fix}" for n, fix in enumerate(found, 1)]
     if ctx.guard_partial:
         message += f" (topology guard {ctx.guard_partial})"

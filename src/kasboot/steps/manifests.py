@@ -73,6 +73,7 @@ def rendered_manifests(ctx: BootstrapContext) -> dict[str, str]:
         kas_address=kas_address(ctx),
         image_tag=image_tag(ctx),
         kas_ca_cert=ca_cert,
+        receptive_public_key=ctx.receptive_public_key,
         owner=ctx.agent_identity,
     )
 

@@ -4,11 +4,13 @@ here leaves the world untouched."""
 
 from __future__ import annotations
 
+from kasboot.advice import FLUX_MISSING_HINT
 from kasboot.agent_config import merge_agent_config
 from kasboot.cluster import SOURCE_KINDS
 from kasboot.errors import PreflightError
 from kasboot.input_targets import check_input_targets
 from kasboot.pipeline import Change
+from kasboot.project_lookup import read_project
 from kasboot.steps import flux_checks
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
@@ -31,7 +33,7 @@ class Preflight:
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
         ctx.user = ctx.gitlab.current_user()
-        ctx.project = ctx.gitlab.project(ctx.project_path)
+        ctx.project = read_project(ctx.gitlab, ctx.project_path, ctx.user)  # 404 names the user
         ctx.project_path = ctx.project.path  # canonical spelling, as GitLab has it
         ctx.branch = settings.manifest_branch or ctx.project.default_branch
         check_branch(ctx)  # exists, and the token may push to it
@@ -86,7 +88,7 @@ class Preflight:
         if ctx.flux_version is None:
             raise PreflightError(
                 "Flux is not installed in the cluster (no Flux CRDs found)",
-                hint="install Flux with `flux bootstrap gitlab`, or pass --no-reconcile",
+                hint=FLUX_MISSING_HINT,
             )
         kind = SOURCE_KINDS[settings.flux_source_type]
         source = ctx.cluster.get_object(

@@ -284,4 +284,6 @@ class ReconcileFlux:
         return last, health(last)
 
     def summary(self, ctx: BootstrapContext) -> str:
+        if ctx.dry_run and not ctx.flux_state:
+            return "Flux would be asked to reconcile, then watched until Ready"
         return ctx.flux_state or "Flux reconciled"

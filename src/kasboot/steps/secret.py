@@ -136,4 +136,6 @@ class StoreTokenSecret:
 
     def summary(self, ctx: BootstrapContext) -> str:
         namespace, name = self._target(ctx)
+        if ctx.token_id is None:  # a dry run: the token is minted on apply
+            return f"Secret {namespace}/{name} would hold the token minted on apply"
         return f"Secret {namespace}/{name} holds token {ctx.token_id}"

@@ -159,7 +159,8 @@ class MintToken:
 
     def summary(self, ctx: BootstrapContext) -> str:
         if ctx.token is not None:
-            revoked = f", revoked {ctx.revoked_token_ids}" if ctx.revoked_token_ids else ""
+            ids = ", ".join(map(str, ctx.revoked_token_ids))
+            revoked = f", revoked token {ids}" if ids else ""
             return f"minted token {ctx.token.id}{revoked}"
         if ctx.token_id is not None:
             return f"kept token {ctx.token_id} (active, held by the cluster)"

@@ -49,9 +49,17 @@ def make_console(stream: Any = None) -> Console:
 class ConsoleReporter:
     """Listener that draws the step list; with verbose, also each change planned."""
 
-    def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        verbose: bool = False,
+        changes_on_stdout: bool = False,
+    ) -> None:
         self.console = console or make_console()
         self.verbose = verbose
+        # A plan prints its changes on stdout (ui/plan.py); the step list stays progress.
+        self.changes_on_stdout = changes_on_stdout
         # A spinner only for a person at a terminal: never in CI, in a pipe, or with NO_COLOR.
         self.spinner = self.console.is_terminal and not os.environ.get("NO_COLOR")
         self._status: Status | None = None
@@ -73,16 +81,22 @@ class ConsoleReporter:
         if report.summary and report.result is not Result.FAILED:
             line += f" [dim]{report.summary}[/]"
         self.console.print(line)
+        if self.changes_on_stdout:
+            return
         if self.verbose or report.result is Result.PLANNED:
             for change in report.changes:
                 self.console.print(f"    {change.action} {change.target}", markup=False)
-                if change.detail and (self.verbose or report.result is Result.PLANNED):
+                if change.detail:
                     for detail_line in change.detail.rstrip("\n").splitlines():
                         self.console.print(f"      {detail_line}", markup=False)
 
     def request(self, method: str, url: str, status: int, seconds: float) -> None:
         """-v/--debug: each HTTP request (URLs carry no secrets; bodies are never shown)."""
         self.console.print(f"  [dim]{method} {url} → {status} ({seconds * 1000:.0f} ms)[/]")
+
+    def cluster_request(self, method: str, url: str, status: int) -> None:
+        """-v/--debug: each Kubernetes API request (urllib3's record has no timing)."""
+        self.console.print(f"  [dim]kube {method} {url} → {status}[/]")
 
     def text(self, message: str) -> None:
         self.console.print(message, markup=False)

@@ -197,7 +197,41 @@ def test_receptive_url_configuration(gl: gitlab.Gitlab, project: Project) -> Non
     assert gl.http_get(f"{path}/{created['id']}")["url"] == created["url"]  # type: ignore[index]
     gl.http_delete(f"{path}/{created['id']}")
     assert gl.http_get(path) == []
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in (("c", "CERT"), ("k", "KEY"))}
     with_cert: Any = gl.http_post(
-        path, post_data={"url": "grpc://a:1", "client_cert": "CERT", "client_key": "KEY"}
+        path,
+        post_data={"url": "grpc://a:1", "client_cert": encoded["c"], "client_key": encoded["k"]},
     )
-    assert "public_key" not in with_cert and with_cert["client_cert"] == "CERT"
+    # GitLab decodes the base64 parameters; the entity shows every key, null when unset.
+    assert with_cert["public_key"] is None and with_cert["client_cert"] == "CERT"
+    assert set(with_cert) == {
+        "id", "agent_id", "url", "public_key", "client_cert", "ca_cert", "tls_host"
+    }  # fmt: skip
+
+
+def test_url_configurations_only_where_receptive_agents_are_offered(
+    world: World, gl: gitlab.Gitlab, project: Project
+) -> None:
+    """Not licensed (below Ultimate) or switched off by the instance: every route is
+    ``404 Not found`` (agent_url_configurations.rb's before block); Developers get 403."""
+    agent = project.cluster_agents.create({"name": "offered"})
+    path = f"/projects/{project.id}/cluster_agents/{agent.id}/url_configurations"
+    backend = world.emulator.backend
+    for switch in ("receptive_licensed", "receptive_agents_enabled"):
+        setattr(backend, switch, False)
+        try:
+            with pytest.raises(gitlab.GitlabHttpError) as caught:
+                gl.http_post(path, post_data={"url": "grpcs://agent.example.com:8082"})
+            assert caught.value.response_code == 404
+        finally:
+            setattr(backend, switch, True)
+    developer = world.client(world.developer_token)
+    with pytest.raises(gitlab.GitlabHttpError) as denied:
+        developer.http_get(path)
+    assert denied.value.response_code == 403
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nX\n").decode()
+    created: Any = gl.http_post(
+        path, post_data={"url": "grpcs://a:8082", "ca_cert": ca, "tls_host": "agent.internal"}
+    )
+    assert created["ca_cert"].startswith("-----BEGIN CERTIFICATE-----")
+    assert created["tls_host"] == "agent.internal"

@@ -152,3 +152,62 @@ def test_python_gitlab_retries_injected_429(world: World, gl: gitlab.Gitlab) -> 
         assert caught.value.error_message == "500 Internal Server Error"
     finally:
         httpx.delete(faults)
+
+
+def clone_as(project: Project, token: str, into: Path) -> Path:
+    done = run_git("clone", authed(project.http_url_to_repo, token), str(into))
+    assert done.returncode == 0, done.stderr
+    return into
+
+
+def commit_file(clone: Path, name: str) -> None:
+    (clone / name).write_text(f"{name}\n")
+    run_git("add", name, cwd=clone)
+    run_git("commit", "-m", f"Add {name}", cwd=clone)
+
+
+def test_a_push_to_a_protected_branch_needs_its_push_level(
+    world: World, project: Project, tmp_path: Path
+) -> None:
+    """GitLab's pre-receive checks (change_access.rb): main is protected for Maintainers."""
+    clone = clone_as(project, world.developer_token, tmp_path / "dev")
+    commit_file(clone, "dev.txt")
+    refused = run_git("push", "origin", "main", cwd=clone)
+    assert refused.returncode != 0
+    assert (
+        "remote: GitLab: You are not allowed to push code to protected branches on this project."
+        in refused.stderr
+    )
+    assert "(pre-receive hook declined)" in refused.stderr
+    assert project.commits.list(per_page=1, get_all=False)[0].title != "Add dev.txt"
+    # the same commit on an unprotected branch goes in
+    pushed = run_git("push", "origin", "HEAD:topic", cwd=clone)
+    assert pushed.returncode == 0, pushed.stderr
+    # once Developers may push, it does
+    project.protectedbranches.delete("main")
+    project.protectedbranches.create({"name": "main", "push_access_level": 30})
+    assert run_git("push", "origin", "main", cwd=clone).returncode == 0
+
+
+def test_a_protected_branch_takes_no_force_push_and_no_deletion(
+    world: World, project: Project, tmp_path: Path
+) -> None:
+    clone = clone_as(project, world.owner_token, tmp_path / "owner")
+    commit_file(clone, "one.txt")
+    assert run_git("push", "origin", "main", cwd=clone).returncode == 0
+    run_git("reset", "--hard", "HEAD~1", cwd=clone)
+    commit_file(clone, "other.txt")
+    forced = run_git("push", "--force", "origin", "main", cwd=clone)
+    assert (
+        "GitLab: You are not allowed to force push code to a protected branch on this project."
+        in forced.stderr
+    )
+    project.branches.create({"branch": "release/1", "ref": "main"})
+    project.protectedbranches.create({"name": "release/*"})
+    deleted = run_git("push", "origin", ":release/1", cwd=clone)
+    assert "GitLab: You can only delete protected branches using the web interface." in (
+        deleted.stderr
+    )
+    default = run_git("push", "origin", ":main", cwd=clone)
+    assert "GitLab: The default branch of a project cannot be deleted." in default.stderr
+    assert project.branches.get("release/1").name == "release/1"

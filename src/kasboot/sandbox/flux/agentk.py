@@ -10,6 +10,8 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from kasboot.sandbox.flux.chart_rbac import object_path, rendered_rbac
+
 AGENTK_IMAGE = "registry.gitlab.com/gitlab-org/cluster-integration/gitlab-agent/agentk"
 CHART_NAME = "gitlab-agent"
 
@@ -85,10 +87,10 @@ def chart_secret(
     data: dict[str, str] = {}
     if config.get("token"):
         data["token"] = base64.b64encode(str(config["token"]).encode()).decode()
-    elif receptive(values):
+    if receptive(values):
         jwt = str((config.get("api") or {}).get("jwtPublicKey"))
         data["api.jwt.public.key"] = base64.b64encode(jwt.encode()).decode()
-    else:
+    if not data:
         return None
     return {
         "apiVersion": "v1",
@@ -218,6 +220,9 @@ def ownership_conflict(
 
 def _path(obj: dict[str, Any]) -> str:
     metadata = obj["metadata"]
+    other = object_path(obj)
+    if other is not None:
+        return other
     if obj["kind"] == "Secret":
         return f"/api/v1/namespaces/{metadata['namespace']}/secrets/{metadata['name']}"
     return f"/apis/apps/v1/namespaces/{metadata['namespace']}/deployments/{metadata['name']}"
@@ -248,6 +253,16 @@ def uninstall_release(api: Any, namespace: str, release: str, values: dict[str, 
     annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
     if annotations.get("meta.helm.sh/release-name") == release:
         api.delete("v1", "Secret", namespace, name)
+    for obj in rendered_rbac(
+        namespace,
+        chart_fullname(release, values),
+        chart_service_account(release, values),
+        values,
+        {},
+        release,
+    ):
+        kind, api_version = obj["kind"], obj["apiVersion"]
+        api.delete(api_version, kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])
 
 
 def release_secret(

@@ -17,12 +17,16 @@ from kasboot.sandbox.flux.agentk import (
     agentk_deployment,
     apply_rendered,
     chart_deployment_name,
+    chart_fullname,
+    chart_labels,
     chart_secret,
     chart_secret_name,
+    chart_service_account,
     release_secret,
     rollout_failure,
     uninstall_release,
 )
+from kasboot.sandbox.flux.chart_rbac import rendered_rbac, start_failure
 from kasboot.sandbox.flux.conditions import (
     format_duration,
     get_condition,
@@ -53,6 +57,17 @@ def merge_values(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
+
+
+def at_path(path: str, value: str) -> dict[str, Any]:
+    """``a.b.c`` = value as a nested map (helm-controller's targetPath; lists not needed)."""
+    node: dict[str, Any] = {}
+    keys = path.split(".")
+    cursor = node
+    for key in keys[:-1]:
+        cursor = cursor.setdefault(key, {})
+    cursor[keys[-1]] = value
+    return node
 
 
 def chart_location(hr: dict[str, Any]) -> tuple[str, str]:
@@ -252,6 +267,9 @@ class HelmReconciler(ReleaseActions):
                     f"could not resolve {kind} chart values reference '{namespace}/{name}' "
                     f"with key '{key}': {cause}",
                 )
+            if reference.get("targetPath"):  # the raw value at that path (strvals)
+                values = merge_values(values, at_path(str(reference["targetPath"]), data[key]))
+                continue
             loaded = yaml.safe_load(data[key]) or {}
             values = merge_values(values, loaded if isinstance(loaded, dict) else {})
         return merge_values(values, spec.get("values") or {})
@@ -309,12 +327,23 @@ class HelmReconciler(ReleaseActions):
             hr, namespace, release, values, app_version, chart_name, chart_version
         )
         secret = chart_secret(namespace, release, values, app_version, chart_version)
+        rbac = rendered_rbac(
+            namespace,
+            chart_fullname(release, values),
+            chart_service_account(release, values),
+            values,
+            chart_labels(release, values, app_version, chart_version),
+            release,
+        )
         try:
             action = "install" if number == 1 else "upgrade"
-            conflict = apply_rendered(self.api, [secret, deployment], release, namespace, action)
+            conflict = apply_rendered(
+                self.api, [*rbac, secret, deployment], release, namespace, action
+            )
             if conflict is not None:
                 raise ReleaseFailure("", conflict)
-            waited = rollout_failure(self.api, deployment)  # helm's wait for the pods
+            # helm's wait for the pods
+            waited = start_failure(self.api, deployment) or rollout_failure(self.api, deployment)
             if waited is not None:
                 raise ReleaseFailure("", waited)
             if self.api.get_or_none(f"/api/v1/namespaces/{storage}") is not None:

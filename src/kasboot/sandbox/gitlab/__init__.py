@@ -33,10 +33,12 @@ class GitLabEmulator:
         kas_version: str | None = None,
         gitlab_version: str = DEFAULT_GITLAB_VERSION,
         external_url: str | None = None,
+        fault_seed: int | None = None,
     ) -> None:
         """``kas_version`` None: KAS runs the same release as GitLab; ``"null"``: GitLab
         cannot ask KAS. ``external_url``: where GitLab believes it is reached (its links
-        point there), default the listening address."""
+        point there), default the listening address. ``fault_seed``: the fault draws'
+        seed (None: a random one, reported by GET /-/sandbox/faults)."""
         self.state_dir = Path(state_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,7 +51,7 @@ class GitLabEmulator:
             external_url=external_url,
         )
         self.request_log = RequestLog()
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(fault_seed)
         self.app = SandboxMiddleware(
             GitLabApp(self.backend), self.request_log, self.faults, status_line_body
         )

@@ -1,15 +1,14 @@
-"""Cluster agents, their tokens, receptive URL configurations, and KAS's token check."""
+"""Cluster agents, their tokens, and KAS's token check (receptive agents' URL
+configurations: url_configurations.py)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import secrets
 import string
 from typing import TYPE_CHECKING, Any
 
-from kasboot.sandbox.gitlab import ed25519
 from kasboot.sandbox.gitlab import exceptions as err
 from kasboot.sandbox.gitlab.store import Row, now_iso
 
@@ -206,83 +205,3 @@ class AgentsBackend:
             "UPDATE agent_tokens SET last_used_at = ? WHERE id = ?", (now_iso(), token["id"])
         )
         return agent, token
-
-    # -- receptive agents ----------------------------------------------------
-    def list_url_configurations(
-        self, project: Row, principal: Principal, agent_id: str
-    ) -> list[Row]:
-        self.core.require_access(project, principal, DEVELOPER)
-        agent = self._find(project, agent_id)
-        return self.store.all(
-            "SELECT * FROM agent_url_configurations WHERE agent_id = ?", (agent["id"],)
-        )
-
-    def get_url_configuration(
-        self, project: Row, principal: Principal, agent_id: str, config_id: str
-    ) -> Row:
-        self.core.require_access(project, principal, DEVELOPER)
-        return self._find_url_configuration(self._find(project, agent_id), config_id)
-
-    def _find_url_configuration(self, agent: Row, config_id: str) -> Row:
-        row = (
-            self.store.one(
-                "SELECT * FROM agent_url_configurations WHERE id = ? AND agent_id = ?",
-                (int(config_id), agent["id"]),
-            )
-            if config_id.isdigit()
-            else None
-        )
-        if row is None:
-            raise err.not_found()
-        return row
-
-    def create_url_configuration(
-        self, project: Row, principal: Principal, agent_id: str, params: dict[str, Any]
-    ) -> Row:
-        self.core.require_access(project, principal, MAINTAINER)
-        agent = self._find(project, agent_id)
-        url = params.get("url")
-        if not url:
-            raise err.missing_param("url")
-        client_cert, client_key = params.get("client_cert"), params.get("client_key")
-        if bool(client_cert) != bool(client_key):
-            raise err.api_error("Both client_cert and client_key must be provided, or neither", 400)
-        public_key = private_key = None
-        if not client_cert:
-            seed, public = ed25519.generate()
-            public_key = base64.b64encode(public).decode()
-            private_key = base64.b64encode(seed).decode()
-        with self.store.transaction():
-            if self.store.one(
-                "SELECT id FROM agent_url_configurations WHERE agent_id = ?", (agent["id"],)
-            ):
-                raise err.api_error("URL configuration already exists for this agent", 400)
-            config_id = self.store.execute(
-                "INSERT INTO agent_url_configurations (agent_id, url, ca_cert, tls_host, "
-                "client_cert, client_key, public_key, private_key, created_at, "
-                "created_by_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    agent["id"],
-                    url,
-                    params.get("ca_cert"),
-                    params.get("tls_host"),
-                    client_cert,
-                    client_key,
-                    public_key,
-                    private_key,
-                    now_iso(),
-                    principal.user_id,
-                ),
-            )
-            self.store.execute("UPDATE agents SET is_receptive = 1 WHERE id = ?", (agent["id"],))
-        return self._find_url_configuration(agent, str(config_id))
-
-    def delete_url_configuration(
-        self, project: Row, principal: Principal, agent_id: str, config_id: str
-    ) -> None:
-        self.core.require_access(project, principal, MAINTAINER)
-        agent = self._find(project, agent_id)
-        row = self._find_url_configuration(agent, config_id)
-        with self.store.transaction():
-            self.store.execute("DELETE FROM agent_url_configurations WHERE id = ?", (row["id"],))
-            self.store.execute("UPDATE agents SET is_receptive = 0 WHERE id = ?", (agent["id"],))

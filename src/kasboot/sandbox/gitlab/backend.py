@@ -60,6 +60,10 @@ class GitLabBackend(Identities):
         kas.update({"enabled": kas_enabled, "version": normalise_kas_version(kas_version)})
         self.store.put_setting("kas", kas)
         self.agents = AgentsBackend(self)
+        # Receptive agents (url_configurations.py): the licence's cluster_receptive_agents
+        # (Ultimate) and the instance setting receptive_cluster_agents_enabled.
+        self.receptive_licensed = True
+        self.receptive_agents_enabled = True
         self.environments = EnvironmentsBackend(self)
         self.repository = RepositoryBackend(self)
         self.protected = ProtectedBranches(self)

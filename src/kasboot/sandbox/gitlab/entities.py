@@ -180,19 +180,6 @@ class Entities:
             data["token"] = token["token"]
         return data
 
-    @staticmethod
-    def url_configuration(row: Row) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": row["id"], "agent_id": row["agent_id"], "url": row["url"]}
-        if row["public_key"]:
-            data["public_key"] = row["public_key"]
-        else:
-            data["client_cert"] = row["client_cert"]
-        if row["ca_cert"]:
-            data["ca_cert"] = row["ca_cert"]
-        if row["tls_host"]:
-            data["tls_host"] = row["tls_host"]
-        return data
-
     def environment(self, row: Row) -> dict[str, Any]:
         agent = (
             self.backend.agents.agent_by_id(int(row["cluster_agent_id"]))

@@ -2,7 +2,8 @@
 
 The CGI program that ships with git does the protocol; this module only authenticates
 (any username, a personal access token as password, as GitLab accepts), checks the
-caller may read or write the project, and streams bodies both ways."""
+caller may read or write the project, and streams bodies both ways. Pushes then pass
+GitLab's branch checks in a pre-receive hook (prereceive.py)."""
 
 from __future__ import annotations
 
@@ -109,7 +110,10 @@ async def serve_git(backend: GitLabBackend, scope: Scope, receive: Receive, send
         )
         return
     full_path = backend.full_path(project)
-    await _run_backend(backend, scope, receive, send, f"/{full_path}.git{rest}", principal)
+    from kasboot.sandbox.gitlab.prereceive import hook_env
+
+    checks = hook_env(backend, project, principal.user_id) if writing else {}
+    await _run_backend(backend, scope, receive, send, f"/{full_path}.git{rest}", principal, checks)
 
 
 async def _run_backend(
@@ -119,15 +123,22 @@ async def _run_backend(
     send: Send,
     path_info: str,
     principal: Principal,
+    checks: dict[str, str],
 ) -> None:
+    from kasboot.sandbox.gitlab.prereceive import hooks_dir
+
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "GIT_PROJECT_ROOT": str(backend.repositories_root),
         "GIT_HTTP_EXPORT_ALL": "1",
-        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_COUNT": "2",
         "GIT_CONFIG_KEY_0": "http.receivepack",
         "GIT_CONFIG_VALUE_0": "true",
+        # GitLab's branch checks, as its pre-receive hook runs them (prereceive.py)
+        "GIT_CONFIG_KEY_1": "core.hooksPath",
+        "GIT_CONFIG_VALUE_1": str(hooks_dir(backend)),
+        **checks,
         "REMOTE_USER": str(principal.user["username"]),
         "REMOTE_ADDR": (scope.get("client") or ("127.0.0.1", 0))[0],
         "REQUEST_METHOD": scope["method"],

@@ -187,6 +187,18 @@ class RepositoryBackend:
             raise err.not_found("Branch")
         return name, info
 
+    def delete_branch(self, project: Row, principal: Principal, name: str) -> None:
+        """``DELETE …/repository/branches/:branch`` (lib/api/branches.rb, then
+        DeleteBranchService): 404 for a missing branch, 405 for the default one."""
+        repo = self._readable(project, principal)
+        if name not in repo.branches():
+            raise err.not_found("Branch")
+        if name == project["default_branch"]:
+            raise err.api_error("Cannot remove HEAD branch", 405)
+        self.require_push(project, principal, name)
+        with repo.lock:
+            repo.git("update-ref", "-d", f"refs/heads/{name}")
+
     def create_branch(
         self, project: Row, principal: Principal, name: Any, ref: Any
     ) -> tuple[str, CommitInfo]:

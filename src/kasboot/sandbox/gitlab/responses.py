@@ -143,36 +143,6 @@ def revoke_agent_token(ctx: RequestContext) -> Response:
     return no_content()
 
 
-def list_url_configurations(ctx: RequestContext) -> Response:
-    project, principal = ctx.project()
-    rows = ctx.backend.agents.list_url_configurations(project, principal, ctx.path["agent_id"])
-    return paginated(ctx, [ctx.entities.url_configuration(row) for row in rows])
-
-
-def get_url_configuration(ctx: RequestContext) -> Response:
-    project, principal = ctx.project()
-    row = ctx.backend.agents.get_url_configuration(
-        project, principal, ctx.path["agent_id"], ctx.path["config_id"]
-    )
-    return json_response(ctx.entities.url_configuration(row))
-
-
-def create_url_configuration(ctx: RequestContext) -> Response:
-    project, principal = ctx.project()
-    row = ctx.backend.agents.create_url_configuration(
-        project, principal, ctx.path["agent_id"], ctx.params
-    )
-    return json_response(ctx.entities.url_configuration(row), 201)
-
-
-def delete_url_configuration(ctx: RequestContext) -> Response:
-    project, principal = ctx.project()
-    ctx.backend.agents.delete_url_configuration(
-        project, principal, ctx.path["agent_id"], ctx.path["config_id"]
-    )
-    return no_content()
-
-
 # -- environments ----------------------------------------------------------------
 def list_environments(ctx: RequestContext) -> Response:
     project, principal = ctx.project()

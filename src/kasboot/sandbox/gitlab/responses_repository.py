@@ -134,3 +134,9 @@ def create_branch(ctx: RequestContext) -> Response:
         project, principal, ctx.param("branch"), ctx.param("ref")
     )
     return json_response(ctx.entities.branch(name, info, project, principal.user_id), 201)
+
+
+def delete_branch(ctx: RequestContext) -> Response:
+    project, principal = ctx.project()
+    ctx.backend.repository.delete_branch(project, principal, ctx.path["branch"])
+    return no_content()

@@ -11,8 +11,9 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from kasboot.sandbox.gitlab import deployments
+from kasboot.sandbox.gitlab import deployments, graphql_api, url_configurations
 from kasboot.sandbox.gitlab import responses as core
+from kasboot.sandbox.gitlab import responses_archive as archive
 from kasboot.sandbox.gitlab import responses_protected as protected
 from kasboot.sandbox.gitlab import responses_repository as repo
 from kasboot.sandbox.gitlab.context import RequestContext
@@ -23,6 +24,15 @@ API = "/api/v4"
 PROJECT = f"{API}/projects/{{id}}"
 AGENT = f"{PROJECT}/cluster_agents/{{agent_id}}"
 FILE = f"{PROJECT}/repository/files/{{file_path}}"
+
+
+def _with_format(suffix: str) -> Handler:
+    def handler(ctx: RequestContext) -> Response:
+        ctx.path["format"] = suffix
+        return archive.archive(ctx)
+
+    return handler
+
 
 URLS: list[tuple[str, str, Handler]] = [
     ("GET", f"{API}/user", core.current_user),
@@ -39,10 +49,14 @@ URLS: list[tuple[str, str, Handler]] = [
     ("POST", f"{AGENT}/tokens", core.create_agent_token),
     ("GET", f"{AGENT}/tokens/{{token_id}}", core.get_agent_token),
     ("DELETE", f"{AGENT}/tokens/{{token_id}}", core.revoke_agent_token),
-    ("GET", f"{AGENT}/url_configurations", core.list_url_configurations),
-    ("POST", f"{AGENT}/url_configurations", core.create_url_configuration),
-    ("GET", f"{AGENT}/url_configurations/{{config_id}}", core.get_url_configuration),
-    ("DELETE", f"{AGENT}/url_configurations/{{config_id}}", core.delete_url_configuration),
+    ("GET", f"{AGENT}/url_configurations", url_configurations.list_url_configurations),
+    ("POST", f"{AGENT}/url_configurations", url_configurations.create_url_configuration),
+    ("GET", f"{AGENT}/url_configurations/{{config_id}}", url_configurations.get_url_configuration),
+    (
+        "DELETE",
+        f"{AGENT}/url_configurations/{{config_id}}",
+        url_configurations.delete_url_configuration,
+    ),
     ("GET", f"{PROJECT}/environments", core.list_environments),
     ("POST", f"{PROJECT}/environments", core.create_environment),
     ("GET", f"{PROJECT}/environments/{{environment_id}}", core.get_environment),
@@ -58,17 +72,25 @@ URLS: list[tuple[str, str, Handler]] = [
     ("PUT", FILE, repo.update_file),
     ("DELETE", FILE, repo.delete_file),
     ("GET", f"{PROJECT}/repository/tree", repo.tree),
+    ("GET", f"{PROJECT}/repository/archive", archive.archive),
+    *(
+        ("GET", f"{PROJECT}/repository/archive.{suffix}", _with_format(suffix))
+        for suffix in archive.ARCHIVE_SUFFIXES
+    ),
     ("GET", f"{PROJECT}/repository/commits", repo.list_commits),
     ("POST", f"{PROJECT}/repository/commits", repo.create_commit),
     ("GET", f"{PROJECT}/repository/commits/{{sha}}", repo.get_commit),
     ("GET", f"{PROJECT}/repository/branches", repo.list_branches),
     ("POST", f"{PROJECT}/repository/branches", repo.create_branch),
     ("GET", f"{PROJECT}/repository/branches/{{branch}}", repo.get_branch),
+    ("DELETE", f"{PROJECT}/repository/branches/{{branch}}", repo.delete_branch),
     ("GET", f"{PROJECT}/protected_branches", protected.list_protected),
     ("POST", f"{PROJECT}/protected_branches", protected.create_protected),
     ("GET", f"{PROJECT}/protected_branches/{{name}}", protected.get_protected),
     ("DELETE", f"{PROJECT}/protected_branches/{{name}}", protected.delete_protected),
     ("GET", "/-/kubernetes-agent/agent_info", core.agent_info),
+    ("GET", "/api/graphql", graphql_api.execute),
+    ("POST", "/api/graphql", graphql_api.execute),
 ]
 
 

@@ -25,8 +25,11 @@ class KubeEmulator:
         port: int = 0,
         server_version: str = "v1.33.2",
         watch_history: int = DEFAULT_HISTORY,
+        fault_seed: int | None = None,
     ) -> None:
-        """``watch_history`` bounds the events kept for watch resumption (older → 410)."""
+        """``watch_history`` bounds the events kept for watch resumption (older → 410);
+        ``fault_seed`` seeds the fault draws (None: a random one, reported by GET
+        /-/sandbox/faults)."""
         self.state_dir = state_dir
         self.port = port or free_port()
         self.server_version = server_version
@@ -35,7 +38,7 @@ class KubeEmulator:
         self.backend = KubeBackend(self.store, self.registry)
         self.http = KubeHttpApi(self.backend, server_version)
         self.request_log = RequestLog(state_dir / "kube-requests.jsonl" if state_dir else None)
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(fault_seed)
         self.app = SandboxMiddleware(self.http.app, self.request_log, self.faults, status_for_fault)
         self._server: ServerThread | None = None
 

@@ -138,6 +138,17 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         has_status=True,
         tracks_generation=True,
     ),
+    # RBAC objects as the gitlab-agent chart renders them (and users pre-create).
+    _builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False),
+    _builtin(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        namespaced=False,
+    ),
+    _builtin("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+    _builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _builtin(
         "apiextensions.k8s.io",
         "v1",

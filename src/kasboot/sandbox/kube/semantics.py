@@ -69,6 +69,17 @@ def validate(resource_type: ResourceType, obj: Obj, api_version: str) -> None:
                 "Required value: name or generateName is required",
             )
         )
+    elif resource_type.group == "rbac.authorization.k8s.io":
+        # ValidateRBACName is path.IsValidPathSegmentName: anything but "."/".." and "/"
+        # or "%" (the chart's ClusterRoleBinding is "<namespace>:<fullname>-<role>").
+        if name in (".", "..") or "/" in name or "%" in name:
+            causes.append(
+                FieldCause(
+                    "metadata.name",
+                    "FieldValueInvalid",
+                    f"Invalid value: \"{name}\": may not contain '/' or '%'",
+                )
+            )
     else:
         label_only = resource_type.key == NAMESPACE_KEY
         pattern, message = (

@@ -1,27 +1,25 @@
 """The interactive bootstrap: questionary prompts, each with a detected default and the
-same checks `kasboot bootstrap` applies, then a review (the dry-run plan and the
-equivalent command line) before anything is written.
-
-Prompts raise KeyboardInterrupt on Ctrl-C (`unsafe_ask`), which the entry point turns
-into exit 130; until the last confirmation the wizard has only read."""
+same checks `kasboot bootstrap` applies, then a review (the answers, the dry-run plan
+and the equivalent command line) before anything is written. Each answer is asked
+once: a verdict that is good needs no second confirmation, and a layout no manifest
+path can cure is offered only the fixes that cure it."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import click
 import questionary
 
 from kasboot.credentials import gitlab_credentials, normalise_url
-from kasboot.errors import UsageError
-from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings
+from kasboot.errors import GitLabError, UsageError, printed_line
+from kasboot.settings import FIXES, SETTINGS_FIELDS, Settings, build_settings
 from kasboot.steps.context import BootstrapContext
-from kasboot.wizard_discovery import (
+from kasboot.wizard.discovery import (
+    GuardVerdict,
     WizardGitLab,
     baseline_settings,
     collision,
@@ -34,8 +32,7 @@ from kasboot.wizard_discovery import (
     open_probe,
     resolve_presets,
 )
-from kasboot.wizard_model import (
-    RBAC_CHOICES,
+from kasboot.wizard.model import (
     check_agent_name,
     check_option,
     check_project_path,
@@ -44,36 +41,25 @@ from kasboot.wizard_model import (
     default_manifest_path,
     default_release_names,
     equivalent_args,
-    generated_values,
     order_contexts,
     pick_source,
     suggest_agent_name,
 )
+from kasboot.wizard.prompts import ask_confirm, ask_select, ask_text, reading, say
+from kasboot.wizard.reach import (
+    ask_flux_environment_agent,
+    ask_seed_options,
+    say_shared_flux,
+)
+from kasboot.wizard.review import answers_review, apply, next_step, show_plan
 
-FIX_CHOICES = {
-    "path": "choose another manifest path",
+FIX_TITLES = {
     "add-kustomization": "--fix add-kustomization: commit a kustomization.yaml listing what "
     "Flux applies today",
     "sourceignore": "--fix sourceignore: commit a root .sourceignore excluding /.gitlab/",
 }
-
-
-def say(text: str = "", *, style: str | None = None) -> None:
-    click.echo(click.style(text, fg=style) if style and not os.environ.get("NO_COLOR") else text)
-
-
-def ask_text(message: str, default: str = "", validate: Any = None) -> str:
-    answer = questionary.text(message, default=default, validate=validate).unsafe_ask()
-    return str(answer).strip()
-
-
-def ask_select(message: str, choices: Mapping[str, str], default: str) -> str:
-    options = [questionary.Choice(title, value=value) for value, title in choices.items()]
-    return str(questionary.select(message, choices=options, default=default).unsafe_ask())
-
-
-def ask_confirm(message: str, default: bool) -> bool:
-    return bool(questionary.confirm(message, default=default).unsafe_ask())
+PATH_CHOICE = "path"
+STOP_CHOICE = "stop"
 
 
 def with_fields(settings: Settings, **changes: Any) -> Settings:
@@ -88,8 +74,6 @@ class Wizard:
         self.presets = resolve_presets(params)
         self.settings = self.presets.settings
         self.env_prefix: dict[str, str] = {}
-        self.values_text: str | None = None
-        self.values_path: str | None = None
 
     def preset(self, field: str) -> bool:
         return field in self.presets.explicit
@@ -163,41 +147,66 @@ class Wizard:
         ctx.settings = self.settings
 
     def ask_manifest_path(self, ctx: BootstrapContext, gitlab: WizardGitLab) -> None:
-        paths = kustomization_paths(ctx)
+        with reading("Reading what Flux applies from this project"):
+            paths = kustomization_paths(ctx)
         if paths:
             say(f"Flux applies: {', '.join(paths)}")
-        default = (
-            self.settings.manifest_path
-            if self.preset("manifest_path")
-            else default_manifest_path(paths, self.settings.agent)
-        )
+        candidate = default_manifest_path(paths, self.settings.agent)
+        default = self.settings.manifest_path if self.preset("manifest_path") else candidate
         while True:
             path = ask_text(
                 "Manifest path (directory for the Flux Helm resources):",
                 default,
                 check_option("manifest_path"),
             )
-            self.settings = with_fields(self.settings, manifest_path=path, fix=())
-            self.default_names(ctx, gitlab)
-            while True:
-                ctx.settings = self.settings
-                verdict = guard_verdict(ctx)
-                say(("✔ " if verdict.ok else "✖ ") + verdict.text, style=None)
-                if verdict.ok:
-                    if ask_confirm(f"Use manifest path {path or '(root)'}?", True):
-                        return
-                    break
-                if not verdict.about_layout and verdict.error is not None:
-                    raise verdict.error  # no path can cure it: exit 3, nothing written
-                choices = FIX_CHOICES if verdict.fixable else {"path": FIX_CHOICES["path"]}
-                choice = ask_select(
-                    "The topology guard refuses this layout. How to go on?", choices, "path"
-                )
-                if choice == "path":
-                    break
-                fixes = tuple(dict.fromkeys((*self.settings.fix, choice)))
-                self.settings = with_fields(self.settings, fix=fixes)
-            default = path
+            verdict = self.try_path(ctx, gitlab, path, ())
+            say(("✔ " if verdict.ok else "✖ ") + verdict.text)
+            if verdict.ok:
+                return
+            if not verdict.about_layout and verdict.error is not None:
+                raise verdict.error  # no path can cure it: exit 3, nothing written
+            choices = self.remedies(ctx, gitlab, path, candidate)
+            choice = ask_select(
+                "The topology guard refuses this layout. How to go on?",
+                choices,
+                next(iter(choices)),
+            )
+            if choice == STOP_CHOICE:
+                assert verdict.error is not None
+                raise verdict.error
+            if choice == PATH_CHOICE:
+                default = candidate if candidate != path else path
+                continue
+            verdict = self.try_path(ctx, gitlab, path, tuple(choice.split(",")))
+            say(("✔ " if verdict.ok else "✖ ") + verdict.text)
+            return
+
+    def try_path(
+        self, ctx: BootstrapContext, gitlab: WizardGitLab, path: str, fixes: tuple[str, ...]
+    ) -> GuardVerdict:
+        self.settings = with_fields(self.settings, manifest_path=path, fix=fixes)
+        self.default_names(ctx, gitlab)
+        ctx.settings = self.settings
+        with reading("Checking the layout with the topology guard"):
+            return guard_verdict(ctx)
+
+    def remedies(
+        self, ctx: BootstrapContext, gitlab: WizardGitLab, path: str, candidate: str
+    ) -> dict[str, str]:
+        """Only what works: each --fix (or both) that the guard accepts for `path`, and
+        another path when the suggested one passes (never on a root-path layout, where
+        every path fails alike) — then a way out. Leaves the settings at `path`."""
+        choices: dict[str, str] = {}
+        for fixes in ((fix,) for fix in FIXES):
+            if self.try_path(ctx, gitlab, path, fixes).ok:
+                choices[",".join(fixes)] = FIX_TITLES[fixes[0]]
+        if not choices and self.try_path(ctx, gitlab, path, FIXES).ok:
+            choices[",".join(FIXES)] = "--fix add-kustomization --fix sourceignore: both"
+        if candidate != path and self.try_path(ctx, gitlab, candidate, ()).ok:
+            choices[PATH_CHOICE] = f"choose another manifest path (e.g. {candidate})"
+        choices[STOP_CHOICE] = "stop here (nothing written)"
+        self.try_path(ctx, gitlab, path, ())
+        return choices
 
     def default_names(self, ctx: BootstrapContext, gitlab: WizardGitLab) -> None:
         if any(
@@ -249,7 +258,7 @@ class Wizard:
         )
         self.settings = with_fields(s, create_environment=wanted, create_flux_environment=wanted)
 
-    def ask_advanced(self) -> None:
+    def ask_advanced(self, shared_with: str | None = None) -> None:
         if not ask_confirm(
             "Customise advanced options (values files, CA certificate, proxy, RBAC, agent "
             "version)?",
@@ -267,82 +276,63 @@ class Wizard:
             str(s.kas_ca_cert or ""),
             lambda t: True if not t.strip() else check_option("kas_ca_cert")(t),
         )
-        https_proxy = ask_text("HTTPS proxy for agentk (empty for none):")
-        no_proxy = ask_text("NO_PROXY for agentk (empty for none):") if https_proxy else ""
-        rbac = ask_select("RBAC for agentk:", RBAC_CHOICES, "cluster-admin")
-        role = ask_text("Name of the existing ClusterRole:") if rbac == "existing" else ""
+        seeds = ask_seed_options(s)  # proxy, RBAC, replicas: flags (option_specs.SEED_SPECS)
         version = ask_text(
             "agentk version (empty: the GitLab instance's KAS version):",
             s.agent_version or "",
             lambda t: True if not t.strip() else check_option("agent_version")(t),
         )
+        if shared_with is not None:
+            seeds["flux_environment_agent"] = ask_flux_environment_agent(s, shared_with)
         values = [v for v in files.split(",") if v.strip()]
-        self.values_text = generated_values(
-            https_proxy=https_proxy, no_proxy=no_proxy, rbac=rbac, role=role
-        )
-        if self.values_text is not None:
-            self.values_path = ask_text(
-                "File for the generated values (written on confirmation):",
-                f"kasboot-values-{s.agent}.yaml",
-            )
         self.settings = with_fields(
             s,
             helm_release_values=tuple(values),
             kas_ca_cert=ca_cert or None,
             agent_version=version or None,
+            **seeds,
         )
 
     # -- review and run ----------------------------------------------------------------
 
-    def final_args(self, values_file: str | None) -> list[str]:
+    def final_args(self) -> list[str]:
         settings = self.settings
-        if values_file is not None:
-            settings = dataclasses.replace(
-                settings, helm_release_values=(*settings.helm_release_values, Path(values_file))
-            )
         baseline = baseline_settings(settings.agent, self.presets.config)
         args = equivalent_args(settings, baseline)
         if self.presets.config is not None:
             args += ["--config", str(self.presets.config)]
         return args
 
-    def review_and_run(self) -> None:
-        from kasboot.cli.bootstrap import bootstrap, plan
+    def review_and_run(self, gitlab_url: str) -> None:
+        say()
+        say("Review: your answers", style="cyan")
+        for line in answers_review(self.settings, gitlab_url, self.settings.context):
+            say(line)
+        say()
+        say("Review: the plan (nothing has been written)", style="cyan")
+        from kasboot.ui.plan import pending_changes
 
-        with tempfile.TemporaryDirectory(prefix="kasboot-wizard-") as scratch:
-            preview_values = None
-            if self.values_text is not None:
-                preview_values = str(Path(scratch) / "values.yaml")
-                Path(preview_values).write_text(self.values_text, encoding="utf-8")
-            say()
-            say("Review: the plan (nothing has been written)", style="cyan")
-            plan.main(args=self.final_args(preview_values), prog_name="kasboot plan",
-                      standalone_mode=False)  # fmt: skip
-        args = self.final_args(self.values_path)
+        planned = show_plan(self.settings)
+        args = self.final_args()
         say()
         say("Equivalent command (repeats this bootstrap without questions, e.g. in CI):")
         say("  " + command_line(args, self.env_prefix), style="green")
-        if self.values_path:
-            say(f"  ({self.values_path} is written when you confirm; commit it for CI)")
         say()
+        if not pending_changes(planned.reports):
+            next_step(self.settings, self.env_prefix)
+            return
         if not ask_confirm("Apply these changes now?", True):
             say("Nothing written.")
             return
-        if self.values_path and self.values_text is not None:
-            Path(self.values_path).write_text(self.values_text, encoding="utf-8")
-        bootstrap.main(args=args, prog_name="kasboot bootstrap", standalone_mode=False)
+        apply(self.settings)
         self.offer_to_save()
+        next_step(self.settings, self.env_prefix)
 
     def offer_to_save(self) -> None:
         """Offer the answers as .kasboot.yaml, so the next run starts from them."""
-        from kasboot.ui.wizard_save import answers, config_target, save_answers
+        from kasboot.wizard.save import answers, config_target, save_answers
 
         settings = self.settings
-        if self.values_path:
-            settings = dataclasses.replace(
-                settings,
-                helm_release_values=(*settings.helm_release_values, Path(self.values_path)),
-            )
         saved = answers(settings, baseline_settings(settings.agent, self.presets.config))
         if not saved:
             return
@@ -354,18 +344,27 @@ class Wizard:
         say(f"Saved to {target}; later runs here start from it (flags still win).")
 
     def run(self) -> None:
-        gitlab, project = self.ask_gitlab()
-        existing = gitlab.agent_names(project)
+        while True:  # a host that does not answer (or a project not found) is asked again
+            gitlab, project = self.ask_gitlab()
+            try:
+                with reading(f"Reading the agents of {project}"):
+                    existing = gitlab.agent_names(project)
+                break
+            except GitLabError as error:
+                say(f"✖ {printed_line(error)}", style="red")
+                say("Try another host or project (Ctrl-C to stop).")
         context = self.ask_context()
         agent = self.ask_agent(existing, context)
         self.settings = with_fields(self.settings, agent=agent, repo=project, context=context)
-        ctx = open_probe(self.settings, gitlab, project)
-        self.ask_flux_source(ctx, project)
+        with reading("Reading the cluster's Flux setup"):
+            ctx = open_probe(self.settings, gitlab, project)
+            self.ask_flux_source(ctx, project)
         self.ask_manifest_path(ctx, gitlab)
         self.ask_release(ctx, gitlab)
         self.ask_environments()
-        self.ask_advanced()
-        self.review_and_run()
+        shared = say_shared_flux(ctx, self.settings)  # another agent's Flux: said, kept
+        self.ask_advanced(shared)
+        self.review_and_run(gitlab.url)
 
 
 def run_wizard(params: Mapping[str, Any]) -> None:

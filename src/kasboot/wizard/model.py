@@ -11,10 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from kasboot.cli.options import SPECS
 from kasboot.errors import UsageError
+from kasboot.option_specs import SPECS
 from kasboot.settings import Settings, build_settings
 from kasboot.validation import normalise_repo_path, validate_agent_name
 
@@ -163,44 +161,6 @@ def release_collision(
             "not this agent's: choose another target namespace"
         )
     return None
-
-
-RBAC_CHOICES = {
-    "cluster-admin": "cluster-admin (the chart's default)",
-    "existing": "bind an existing ClusterRole",
-    "none": "create no RBAC (bring your own)",
-}
-
-
-def generated_values(
-    *, https_proxy: str = "", no_proxy: str = "", rbac: str = "cluster-admin", role: str = ""
-) -> str | None:
-    """Helm values for the agent chart from the advanced answers, or None when the
-    chart's defaults already say it. The proxy goes in as extraEnv, which agentk reads
-    like any Go program (HTTPS_PROXY, NO_PROXY)."""
-    values: dict[str, Any] = {}
-    env = []
-    if https_proxy.strip():
-        env.append({"name": "HTTPS_PROXY", "value": https_proxy.strip()})
-    if no_proxy.strip():
-        env.append({"name": "NO_PROXY", "value": no_proxy.strip()})
-    if env:
-        values["extraEnv"] = env
-    if rbac == "none":
-        values["rbac"] = {"create": False}
-    elif rbac == "existing":
-        if not role.strip():
-            raise UsageError("an existing ClusterRole needs a name")
-        values["rbac"] = {"create": True, "useExistingRole": role.strip()}
-    if not values:
-        return None
-    import io
-
-    stream = io.StringIO()
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.dump(values, stream)
-    return "# Helm values for the GitLab agent, written by `kasboot wizard`.\n" + stream.getvalue()
 
 
 def _flag_value(value: Any) -> list[str]:

@@ -11,7 +11,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from kasboot.cli.options import CONFIG_FILE_NAME, SPECS
+from kasboot.option_sources import CONFIG_FILE_NAME
+from kasboot.option_specs import SPECS
 from kasboot.settings import Settings
 
 # One run's or one machine's, not the repository's.

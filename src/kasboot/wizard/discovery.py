@@ -5,24 +5,28 @@ verdict. Reads only: nothing here writes to GitLab or the cluster."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
-from kasboot.cli.options import bootstrap_options, find_config_file, load_config_file
 from kasboot.cluster import SOURCE_KINDS, TOKEN_ID_ANNOTATION, Cluster
 from kasboot.credentials import DEFAULT_URL, gitlab_credentials, normalise_url
 from kasboot.errors import KasbootError, PreflightError, UsageError
 from kasboot.gitlab_api import GitLabAPI
 from kasboot.localrepo import detect_project
+from kasboot.option_sources import (
+    find_config_file,
+    load_config_file,
+    params_from_environment,
+    settings_from_params,
+)
 from kasboot.settings import SETTINGS_FIELDS, Settings, build_settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.guard import source_kustomizations
 from kasboot.steps.preflight import Preflight
-from kasboot.wizard_model import FluxSource, ReleaseNames, release_collision
+from kasboot.wizard.model import FluxSource, ReleaseNames, release_collision
 
 
 class WizardGitLab(GitLabAPI):
@@ -52,8 +56,6 @@ class Presets:
 
 def resolve_presets(params: Mapping[str, Any]) -> Presets:
     """`params` as click gives them (flag or environment merged), plus the config file."""
-    from kasboot.cli.options import settings_from_click
-
     values = dict(params)
     config = values.pop("config", None)
     agent = values.pop("agent", None) or None
@@ -63,25 +65,13 @@ def resolve_presets(params: Mapping[str, Any]) -> Presets:
     explicit = {
         name for name in SETTINGS_FIELDS if values.get(name) not in (None, ()) or name in from_file
     }
-    settings = settings_from_click({**values, "agent": agent or "x"}, config_path)
+    settings = settings_from_params({**values, "agent": agent or "x"}, config_path)
     return Presets(settings, frozenset(explicit), agent, config_path)
-
-
-def params_from_environment() -> dict[str, Any]:
-    """The bootstrap options as a run with no flags at all would see them (KASBOOT_*)."""
-
-    @click.command()
-    @bootstrap_options
-    def probe(**params: Any) -> None:
-        return None
-
-    with probe.make_context("kasboot", []) as ctx:
-        return dict(ctx.params)
 
 
 def baseline_settings(agent: str, config: Path | None) -> Settings:
     """What `kasboot bootstrap AGENT` resolves to without flags: env > file > default."""
-    presets = resolve_presets({**params_from_environment(), "config": config})
+    presets = resolve_presets({**params_from_environment(os.environ), "config": config})
     return build_settings(
         **{
             **{f: getattr(presets.settings, f) for f in SETTINGS_FIELDS},

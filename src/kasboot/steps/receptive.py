@@ -1,0 +1,94 @@
+"""Receptive agents (--receptive): the agent's URL configuration in GitLab, whose public
+key the HelmRelease's config.api.jwtPublicKey carries. Idempotent: a configuration with
+the same URL, CA and TLS host is kept (its key with it); a different one is replaced
+(delete, then create: GitLab allows one per agent), which changes the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kasboot.gitlab_api.receptive import (
+    create_url_configuration,
+    delete_url_configuration,
+    url_configurations,
+)
+from kasboot.pipeline import Change
+from kasboot.steps.context import BootstrapContext
+
+
+def _wanted(ctx: BootstrapContext) -> dict[str, Any]:
+    settings = ctx.settings
+    ca_cert = settings.receptive_ca_cert.read_text() if settings.receptive_ca_cert else None
+    return {
+        "url": settings.receptive_url,
+        "ca_cert": ca_cert,
+        "tls_host": settings.receptive_tls_host,
+    }
+
+
+def _matches(found: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return (
+        found.get("url") == wanted["url"]
+        and (found.get("ca_cert") or None) == wanted["ca_cert"]
+        and (found.get("tls_host") or None) == wanted["tls_host"]
+        and bool(found.get("public_key"))
+    )
+
+
+class ReceptiveUrl:
+    name = "receptive"
+    title = "Configuring the receptive agent's URL"
+
+    def __init__(self) -> None:
+        self._existing: dict[str, Any] | None = None
+
+    def skipped(self, ctx: BootstrapContext) -> str | None:
+        # Not SKIPPED when off: a re-run of a plain bootstrap stays all UNCHANGED.
+        return None
+
+    def _version(self, ctx: BootstrapContext) -> str | None:
+        version = ctx.metadata.get("version")
+        return str(version) if version else None
+
+    def plan(self, ctx: BootstrapContext) -> list[Change]:
+        if not ctx.settings.receptive:
+            return []
+        wanted = _wanted(ctx)
+        self._existing = None
+        if ctx.agent is not None:
+            found = url_configurations(
+                ctx.gitlab, ctx.project_path, ctx.agent_id, self._version(ctx)
+            )
+            self._existing = found[0] if found else None
+        if self._existing is not None and _matches(self._existing, wanted):
+            ctx.receptive_public_key = str(self._existing["public_key"])
+            return []
+        target = f"URL configuration of agent {ctx.settings.agent}"
+        if self._existing is not None:
+            return [Change("replace", target, f"{self._existing.get('url')} -> {wanted['url']}")]
+        return [Change("create", target, f"{wanted['url']} (JWT; GitLab makes the key pair)")]
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        version = self._version(ctx)
+        if self._existing is not None:
+            delete_url_configuration(
+                ctx.gitlab, ctx.project_path, ctx.agent_id, int(self._existing["id"])
+            )
+        wanted = _wanted(ctx)
+        created = create_url_configuration(
+            ctx.gitlab,
+            ctx.project_path,
+            ctx.agent_id,
+            url=str(wanted["url"]),
+            ca_cert=wanted["ca_cert"],
+            tls_host=wanted["tls_host"],
+            gitlab_version=version,
+        )
+        ctx.receptive_public_key = str(created.get("public_key") or "") or None
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        if not ctx.settings.receptive:
+            return "not a receptive agent (agentk connects to KAS)"
+        if ctx.receptive_public_key is None:
+            return f"GitLab would connect to {ctx.settings.receptive_url}"
+        return f"GitLab connects to {ctx.settings.receptive_url} (JWT public key in the values)"
