@@ -87,6 +87,7 @@ def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
         "commit": "CHANGED",
         "reconcile": "CHANGED",
         "secret": "CHANGED",
+        "proxy-secret": "UNCHANGED",  # no proxy credentials: none to delete
         "tokens": "CHANGED",
         "environments": "CHANGED",
         "agent": "CHANGED",
@@ -201,3 +202,18 @@ def test_on_a_terminal_the_plan_is_confirmed_first(sandbox: Any, gl: gitlab.Gitl
     accepted = answer("y")
     assert "Uninstalled the GitLab agent" in accepted
     assert not exists(sandbox, "helmreleases.helm.toolkit.fluxcd.io", "flux-system", agent)
+
+
+def test_uninstall_deletes_the_proxy_secret_bootstrap_made(sandbox: Any) -> None:
+    """A proxy URL with credentials lives in `<token Secret>-proxy` (never in git):
+    uninstall removes it with the agent's other objects."""
+    agent = "un-proxy"
+    proxy = {"KASBOOT_HTTPS_PROXY": "http://agent:pr0xy-s3cret@proxy.example.com:3128"}
+    created = run_kasboot(sandbox, *command(agent, "bootstrap", "--no-reconcile"), env=proxy)
+    assert created.code == 0, created.stderr
+    assert exists(sandbox, "secret", agent, "gitlab-agent-token-proxy")
+    removed = run_kasboot(sandbox, *command(agent, "uninstall", "--no-reconcile"))
+    assert removed.code == 0, removed.stderr
+    assert "Deleting the proxy Secret … CHANGED" in removed.stderr
+    assert not exists(sandbox, "secret", agent, "gitlab-agent-token-proxy")
+    assert "pr0xy-s3cret" not in created.stderr + removed.stderr

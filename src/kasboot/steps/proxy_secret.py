@@ -73,3 +73,43 @@ class StoreProxySecret:
             return "no proxy credentials to keep"
         namespace = ctx.settings.helm_release_target_namespace
         return f"Secret {namespace}/{proxy_secret_name(ctx.settings)} holds the proxy URLs"
+
+
+class DeleteProxySecret:
+    """Uninstall: the proxy Secret bootstrap made for this agent goes with it. One that
+    names another agent (its kasboot.dev/agent annotation) is not this agent's: kept."""
+
+    name = "proxy-secret"
+    title = "Deleting the proxy Secret"
+
+    def __init__(self) -> None:
+        self._found: dict[str, Any] | None = None
+        self._kept = ""
+
+    def skipped(self, ctx: BootstrapContext) -> str | None:
+        return None
+
+    def plan(self, ctx: BootstrapContext) -> list[Change]:
+        namespace = ctx.settings.helm_release_target_namespace
+        name = proxy_secret_name(ctx.settings)
+        found = ctx.cluster.get_secret(namespace, name)
+        if found is None:
+            return []
+        owner = ((found.get("metadata") or {}).get("annotations") or {}).get(AGENT_ANNOTATION)
+        if owner != ctx.agent_identity:
+            self._kept = f"kept: it is {owner or 'not kasboot'}'s"
+            return []
+        self._found = found
+        return [Change("delete", f"Secret {namespace}/{name}", "the proxy URLs of this agent")]
+
+    def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
+        ctx.cluster.delete_secret(
+            ctx.settings.helm_release_target_namespace, proxy_secret_name(ctx.settings)
+        )
+
+    def summary(self, ctx: BootstrapContext) -> str:
+        name = f"Secret {ctx.settings.helm_release_target_namespace}/"
+        name += proxy_secret_name(ctx.settings)
+        if self._found is not None:
+            return f"{name} deleted" if not ctx.dry_run else f"{name} to delete"
+        return f"{name} {self._kept or 'absent'}"

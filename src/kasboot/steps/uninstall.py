@@ -20,6 +20,7 @@ from kasboot.gitlab_api import RequestLogger
 from kasboot.pipeline import Listener, Runner, Step
 from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.proxy_secret import DeleteProxySecret
 from kasboot.steps.rotate import widen
 from kasboot.steps.uninstall_steps import (
     CommitRemoval,
@@ -43,6 +44,7 @@ def uninstall_steps() -> list[Step[BootstrapContext]]:
         CommitRemoval(),
         PruneFlux(),
         DeleteTokenSecret(),
+        DeleteProxySecret(),
         RevokeTokens(),
         RemoveEnvironments(),
         DeleteAgent(),
