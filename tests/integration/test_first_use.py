@@ -198,7 +198,7 @@ def test_doctor_takes_the_agent_from_kasboot_agent(fresh: Sandbox, slow_only: No
     env = {**fresh.env, "KASBOOT_AGENT": "my-agent"}
     doctor = kasboot("doctor", "-o", "json", env=env, cwd=fresh.dir)
     assert doctor.code == 0, doctor.stdout + doctor.stderr
-    assert doctor.json()["agent"] == "my-agent"
+    assert doctor.json()["agent"]["name"] == "my-agent"  # the envelope's agent object
 
 
 def plan_args(name: str) -> list[str]:
