@@ -121,7 +121,19 @@ def test_failed_install_stalls_until_reset_then_installs_and_agent_connects(
         f"Helm install failed for release {target}/gitlab-agent.v1 with chart gitlab-agent@2.11.0: "
     )
     assert 'secret "gitlab-agent-token" not found' in failed["message"]
-    status = fluxapi.get("HelmRelease", "gitlab-agent")["status"]
+    # The status between two passes (a reconcile that started since, e.g. on the chart's
+    # next artifact, marks Reconciling for its duration): the settled one is asserted.
+    status = wait_for(
+        lambda: (
+            found
+            if _condition(
+                found := fluxapi.get("HelmRelease", "gitlab-agent")["status"], "Reconciling"
+            )
+            is None
+            else None
+        ),
+        "a status between reconciles",
+    )
     stalled = _condition(status, "Stalled")
     assert (stalled["status"], stalled["reason"]) == ("True", "RetriesExceeded")
     assert stalled["message"] == "Failed to install after 1 attempt(s)"
