@@ -26,7 +26,10 @@ FLEET.yaml:
 """
 
 
-@click.group(epilog=FLEET_FORMAT)
+HELP = {"help_option_names": ["-h", "--help"]}  # as every kasboot command, however reached
+
+
+@click.group(epilog=FLEET_FORMAT, context_settings=HELP)
 def fleet() -> None:
     """Bootstrap many clusters from one fleet file: plan, apply, or a CI pipeline.
 
@@ -62,14 +65,14 @@ def _run_options(f: Any) -> Any:
     return click.argument("fleet_file", type=click.Path(path_type=Path, dir_okay=False))(f)
 
 
-@fleet.command()
+@fleet.command(context_settings=HELP)
 @_run_options
 def plan(fleet_file: Path, only: tuple[str, ...], parallel: int, output: str) -> None:
     """Show what bootstrap would change on each cluster; write nothing."""
     _run(fleet_file, only, parallel, output, dry_run=True)
 
 
-@fleet.command()
+@fleet.command(context_settings=HELP)
 @_run_options
 def apply(fleet_file: Path, only: tuple[str, ...], parallel: int, output: str) -> None:
     """Bootstrap every cluster (re-runs change nothing where nothing differs)."""
@@ -129,7 +132,7 @@ def _document(path: Path, runs: list[Any], code: int, dry_run: bool) -> dict[str
     }
 
 
-@fleet.command()
+@fleet.command(context_settings=HELP)
 @click.argument("fleet_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--write",

@@ -37,7 +37,8 @@ def _commands(group: click.Group, ctx: click.Context, prefix: str) -> Iterator[E
         if command is None or command.hidden:
             continue
         path = f"{prefix} {name}"
-        sub = click.Context(command, info_name=name, parent=ctx)
+        # as click makes it when the command runs: its context_settings (-h) apply
+        sub = click.Context(command, info_name=name, parent=ctx, **command.context_settings)
         if isinstance(command, click.Group):
             yield path, command, sub
             yield from _commands(command, sub, path)
@@ -72,7 +73,7 @@ def _command_section(path: str, command: click.Command, ctx: click.Context) -> l
 def render_reference() -> str:
     from kasboot.cli import cli
 
-    root = click.Context(cli, info_name="kasboot")
+    root = click.Context(cli, info_name="kasboot", **cli.context_settings)
     lines = [
         "# kasboot command reference",
         "",
