@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,11 +71,30 @@ def _home(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or str(Path.home()))
 
 
-def glab_config_path(env: Mapping[str, str]) -> Path:
+def xdg_config_home(env: Mapping[str, str], platform: str = sys.platform) -> Path:
+    if env.get("XDG_CONFIG_HOME"):
+        return Path(env["XDG_CONFIG_HOME"])
+    home = _home(env)
+    if platform == "darwin":
+        return home / "Library" / "Application Support"
+    if platform.startswith("win") and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"])
+    return home / ".config"
+
+
+def glab_config_dir(env: Mapping[str, str], platform: str = sys.platform) -> Path:
+    """As glab finds it (internal/config ConfigDir): $GLAB_CONFIG_DIR; the legacy
+    ~/.config/glab-cli while its config.yml exists; else <XDG config home>/glab-cli."""
     if env.get("GLAB_CONFIG_DIR"):
-        return Path(env["GLAB_CONFIG_DIR"]) / "config.yml"
-    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else _home(env) / ".config"
-    return base / "glab-cli" / "config.yml"
+        return Path(env["GLAB_CONFIG_DIR"])
+    legacy = _home(env) / ".config" / "glab-cli"
+    if (legacy / "config.yml").is_file():
+        return legacy
+    return xdg_config_home(env, platform) / "glab-cli"
+
+
+def glab_config_path(env: Mapping[str, str]) -> Path:
+    return glab_config_dir(env) / "config.yml"
 
 
 def python_gitlab_config_paths(env: Mapping[str, str]) -> list[Path]:

@@ -127,7 +127,7 @@ def test_bad_token_exit_4_and_gitlab_still_answers(sandbox: Sandbox) -> None:
     assert "glpat-wrong" not in result.stdout + result.stderr
 
 
-def test_token_without_api_scope_exit_4(sandbox: Sandbox) -> None:
+def test_token_without_api_scope_exit_3_as_bootstraps_refusal(sandbox: Sandbox) -> None:
     body = json.dumps({"username": "root", "name": "ro", "scopes": ["read_api"]}).encode()
     request = urllib.request.Request(
         f"{sandbox.gitlab_url}/-/sandbox/personal_access_tokens", data=body, method="POST"
@@ -136,7 +136,7 @@ def test_token_without_api_scope_exit_4(sandbox: Sandbox) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         read_only = json.loads(response.read())["token"]
     result = run_kasboot(sandbox, *doctor_args(AGENT), env={"GITLAB_TOKEN": read_only})
-    assert result.code == 4, result.stdout + result.stderr
+    assert result.code == 3, result.stdout + result.stderr
     token_line = line(result, "Token")
     assert token_line.startswith("✖") and "read_api" in token_line and "'api'" in token_line
 

@@ -78,6 +78,22 @@ def test_glab_config_per_host(home: Path) -> None:
     assert (local.url, local.token) == ("http://local.test:8443", "glpat-local")
 
 
+def test_glab_legacy_config_dir_wins_over_xdg_as_in_glab(home: Path, tmp_path: Path) -> None:
+    """glab keeps reading ~/.config/glab-cli while its config.yml exists, even with
+    XDG_CONFIG_HOME set elsewhere; kasboot reads the token from the same file."""
+    legacy = write_glab_config(home, GLAB_CONFIG)
+    xdg = tmp_path / "xdg"
+    (xdg / "glab-cli").mkdir(parents=True)
+    (xdg / "glab-cli" / "config.yml").write_text(
+        GLAB_CONFIG.replace("glpat-example", "glpat-xdg"), encoding="utf-8"
+    )
+    found = gitlab_credentials(env={"HOME": str(home), "XDG_CONFIG_HOME": str(xdg)})
+    assert found.token == "glpat-example" and str(legacy) in found.source
+    legacy.unlink()
+    moved = gitlab_credentials(env={"HOME": str(home), "XDG_CONFIG_HOME": str(xdg)})
+    assert moved.token == "glpat-xdg"
+
+
 def test_env_token_beats_config(home: Path) -> None:
     write_glab_config(home, GLAB_CONFIG)
     assert gitlab_credentials(env={"HOME": str(home), "GITLAB_TOKEN": "env"}).token == "env"

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kasboot.cli.glab import add_aliases, glab_config_dir, remove_aliases, xdg_config_home
+from kasboot.cli.glab import add_aliases, remove_aliases
+from kasboot.credentials import glab_config_dir, xdg_config_home
 from kasboot.errors import UsageError
 
 # What `glab alias set co 'mr checkout'` and `glab alias set --shell igrep 'glab issue

@@ -25,37 +25,17 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
+from kasboot.credentials import glab_config_dir
 from kasboot.errors import UsageError
 
 # name -> what follows the kasboot command in the shell expansion
 ALIASES: dict[str, str] = {"kasboot": '"$@"', "cluster-bootstrap": 'bootstrap "$@"'}
 _OURS = re.compile(r'^!(?:kasboot|\S+ -m kasboot) (?:bootstrap )?"\$@"$')
-
-
-def xdg_config_home(env: Mapping[str, str], platform: str = sys.platform) -> Path:
-    if env.get("XDG_CONFIG_HOME"):
-        return Path(env["XDG_CONFIG_HOME"])
-    home = Path(env.get("HOME") or str(Path.home()))
-    if platform == "darwin":
-        return home / "Library" / "Application Support"
-    if platform.startswith("win") and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"])
-    return home / ".config"
-
-
-def glab_config_dir(env: Mapping[str, str], platform: str = sys.platform) -> Path:
-    if env.get("GLAB_CONFIG_DIR"):
-        return Path(env["GLAB_CONFIG_DIR"])
-    legacy = Path(env.get("HOME") or str(Path.home())) / ".config" / "glab-cli"
-    if (legacy / "config.yml").is_file():
-        return legacy
-    return xdg_config_home(env, platform) / "glab-cli"
 
 
 def kasboot_command() -> str:

@@ -68,7 +68,8 @@ def check_token(ctx: DoctorContext) -> Check:
             f"{summary}: bootstrap needs the '{REQUIRED_SCOPE}' scope",
             f"create a personal access token with the '{REQUIRED_SCOPE}' scope and set "
             "GITLAB_TOKEN to it",
-            ExitCode.GITLAB,
+            # bootstrap refuses such a token in pre-flight (3), before GitLab's 403 (4)
+            ExitCode.PREFLIGHT,
         )
     if expiry[1]:
         return warned("token", title, summary, "create a new token before this one expires")

@@ -196,7 +196,8 @@ _RULES: list[tuple[frozenset[str], str, _Builder]] = [
         r"no '(?P<chart>[^']+)' chart with version matching '(?P<version>[^']*)'",
         _fixed(
             "chart {chart} has no version matching '{version}' in its Helm repository",
-            "use an existing chart version (--chart-version) or leave it unset",
+            "set spec.chart.spec.version of the HelmRelease to a version the repository has, "
+            "or remove it to follow the latest chart",
             "chart-version-not-found",
         ),
     ),

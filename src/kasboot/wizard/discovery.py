@@ -15,7 +15,7 @@ from kasboot.cluster import SOURCE_KINDS, TOKEN_ID_ANNOTATION, Cluster
 from kasboot.credentials import DEFAULT_URL, gitlab_credentials, normalise_url
 from kasboot.errors import KasbootError, PreflightError, UsageError
 from kasboot.gitlab_api import GitLabAPI
-from kasboot.localrepo import detect_project
+from kasboot.localrepo import resolve_project
 from kasboot.option_sources import (
     find_config_file,
     load_config_file,
@@ -87,26 +87,19 @@ class GitLabGuess:
 
 
 def guess_gitlab(cwd: Path, env: Mapping[str, str]) -> GitLabGuess:
-    """GitLab host and project: GITLAB_HOST, the local clone, CI_SERVER_URL, glab's
-    default host; project from the clone, CI_PROJECT_PATH or KASBOOT_PROJECT."""
-    remote = detect_project(cwd, env)
-    project = (
-        (remote.path if remote else None)
-        or env.get("CI_PROJECT_PATH")
-        or env.get("KASBOOT_PROJECT")
-        or None
-    )
+    """GitLab host and project in bootstrap's own order (localrepo.resolve_project):
+    KASBOOT_REPO > GITLAB_REPO > the local clone > CI_PROJECT_PATH > KASBOOT_PROJECT; the
+    host from a URL there, else GITLAB_HOST, the clone, CI_SERVER_URL, glab's default."""
     try:
-        url = gitlab_credentials(host_hint=remote.base_url if remote else None, env=env).url
+        project, host_hint = resolve_project(env.get("KASBOOT_REPO"), cwd, env)
+    except UsageError:  # nothing names a project: the wizard asks without a default
+        project, host_hint = None, None
+    try:
+        url = gitlab_credentials(host_hint=host_hint, env=env).url
     except UsageError:
-        host = (
-            env.get("GITLAB_HOST")
-            or env.get("GL_HOST")
-            or (remote.base_url if remote else None)
-            or env.get("CI_SERVER_URL")
-        )
+        host = host_hint or env.get("GITLAB_HOST") or env.get("GL_HOST") or env.get("CI_SERVER_URL")
         url = normalise_url(host) if host else DEFAULT_URL
-    return GitLabGuess(url, project)
+    return GitLabGuess(url, project or None)
 
 
 def kube_contexts(kubeconfig: Path | None) -> tuple[list[str], str | None]:
