@@ -45,7 +45,7 @@ def run_kasboot(
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
 
-def agent_args(name: str, *extra: str) -> list[str]:
+def agent_args(name: str, *extra: str, timeout: str = "60s") -> list[str]:
     """Flags that keep one test's agent apart from another's in a shared sandbox: its own
     manifest directory, release, namespaces and HelmRepository name (two HelmRepository
     objects with one name under one Flux path would make kustomize refuse the build)."""
@@ -61,7 +61,7 @@ def agent_args(name: str, *extra: str) -> list[str]:
         "--helm-repository-name",
         f"gitlab-{name}",
         "--timeout",
-        "60s",
+        timeout,
         *extra,
     ]
 

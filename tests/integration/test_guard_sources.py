@@ -16,7 +16,12 @@ import gitlab
 import kubernetes
 import pytest
 
-from tests.integration.bootstrap_helpers import CliResult, kasboot_writes, run_kasboot
+from tests.integration.bootstrap_helpers import (
+    CliResult,
+    agent_args,
+    kasboot_writes,
+    run_kasboot,
+)
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 
 pytestmark = pytest.mark.sandbox
@@ -84,22 +89,7 @@ def _source_with_ref(world: Sandbox, name: str, ref: dict[str, str] | None) -> N
 
 
 def _bootstrap(world: Sandbox, name: str, *extra: str) -> CliResult:
-    return run_kasboot(
-        world,
-        "bootstrap",
-        name,
-        "--manifest-path",
-        f"clusters/sandbox/{name}",
-        "--helm-release-name",
-        name,
-        "--helm-release-target-namespace",
-        name,
-        "--helm-repository-name",
-        f"gitlab-{name}",
-        "--timeout",
-        "120s",
-        *extra,
-    )
+    return run_kasboot(world, *agent_args(name, *extra, timeout="120s"))
 
 
 def test_no_ref_on_a_main_project_is_refused_before_any_write(world: Sandbox) -> None:
