@@ -8,7 +8,8 @@ failure in words (cluster_errors.py); nothing here prints.
 
 The calls live in mixins by subject: cluster_flux.py (Flux's CRDs and objects, the
 watch), cluster_secrets.py (namespaces, the token Secret), cluster_workloads.py
-(Deployments, Events, the server version), cluster_lease.py, cluster_cleanup.py."""
+(Deployments, Events, the server version), cluster_lease.py, cluster_cleanup.py,
+cluster_logs.py (agentk's pods and their logs, for doctor)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from kasboot.cluster_kinds import (
     FluxKind,
 )
 from kasboot.cluster_lease import LeaseSeam, LeaseTaken
+from kasboot.cluster_logs import LogSeam
 from kasboot.cluster_rest import RestSeam
 from kasboot.cluster_secrets import SecretSeam
 from kasboot.cluster_transport import DIAGNOSIS_GRACE, Deadline, retry_policy
@@ -60,7 +62,7 @@ __all__ = [
 ]
 
 
-class Cluster(RestSeam, FluxSeam, SecretSeam, WorkloadSeam, LeaseSeam, CleanupSeam):
+class Cluster(RestSeam, FluxSeam, SecretSeam, WorkloadSeam, LeaseSeam, CleanupSeam, LogSeam):
     def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
         from kasboot.kubeconfig_checks import check_kube_config
 

@@ -5,16 +5,20 @@ or read-only token, Flux missing, the root-path trap and a name collision."""
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import gitlab
 import pytest
 
 from kasboot.sandbox.common import free_port
 from tests.integration.bootstrap_helpers import CliResult, agent_args, kasboot_writes, run_kasboot
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
+from tests.integration.test_bootstrap import KUBECTL
+from tests.integration.test_chart_runtime import eventually
 
 pytestmark = pytest.mark.sandbox
 AGENT = "doc-ok"
@@ -291,3 +295,51 @@ def test_root_path_trap_that_bit_is_diagnosed_exit_6(root_path: Sandbox) -> None
     assert "`kasboot bootstrap bitten --fix sourceignore`" in skipped.stderr
     assert line(result, "Flux topology").startswith("✖")
     assert line(result, "HelmRelease").startswith("✖")  # never applied
+
+
+def test_agent_that_cannot_connect_is_diagnosed_from_agentks_log(sandbox: Sandbox) -> None:
+    """A token revoked behind kasboot's back: agentk keeps retrying and logs KAS's
+    refusal; doctor reads the agentk pods' log (as `kubectl logs deploy/…` shows it) and
+    names the cause and the fix instead of "see kubectl logs"."""
+    name = "doc-revoked"
+    assert run_kasboot(sandbox, *agent_args(name)).code == 0
+    gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
+    project = gl.projects.get(sandbox.project)
+    agent = next(a for a in project.cluster_agents.list(get_all=True) if a.name == name)
+    tokens_path = f"/projects/{project.id}/cluster_agents/{agent.id}/tokens"
+    for token in gl.http_list(tokens_path, get_all=True):
+        gl.http_delete(f"{tokens_path}/{token['id']}")  # type: ignore[index]
+    subprocess.run(
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(sandbox.kubeconfig),
+            "annotate",
+            "--overwrite",
+            "helmrelease",
+            "-n",
+            "flux-system",
+            name,
+            f"reconcile.fluxcd.io/requestedAt={datetime.now(timezone.utc).isoformat()}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    def logged_refusal() -> bool:
+        deployment = f"deploy/{name}-gitlab-agent-v2"
+        found = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), "logs", "-n", name, deployment],
+            capture_output=True,
+            text=True,
+        )
+        return "Unauthenticated" in found.stdout
+
+    eventually(logged_refusal, "agentk logging KAS's refusal")
+    result = run_kasboot(sandbox, *doctor_args(name, "--output", "json"))
+    assert result.code == 6, result.stdout + result.stderr
+    check = next(c for c in result.json()["checks"] if c["id"] == "agent-connected")
+    assert check["status"] == "fail"
+    assert "[agent-token-rejected]" in check["summary"], check
+    assert f"log of pod {name}/{name}-gitlab-agent-v2-" in check["summary"]
+    assert "kasboot token rotate" in check["fix"]

@@ -73,3 +73,9 @@ def test_kas_behind_a_private_ca(tls_world: Sandbox) -> None:
     assert next(c for c in hr["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
     eventually(lambda: token_used(tls_world, "trusting"), "agentk reaching KAS with the CA")
     assert not token_used(tls_world, "untrusting")
+    # doctor reads why from agentk's log, and names the option that fixes it
+    doctor = run_kasboot(tls_world, "doctor", *agent_args("untrusting", "--output", "json")[1:])
+    assert doctor.code == 6, doctor.stdout + doctor.stderr
+    check = next(c for c in doctor.json()["checks"] if c["id"] == "agent-connected")
+    assert "[kas-x509-unknown-authority]" in check["summary"], check
+    assert "--kas-ca-cert" in check["fix"]

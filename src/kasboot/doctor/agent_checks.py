@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kasboot.doctor.agent_logs import read_agentk_logs
 from kasboot.doctor.agent_state import (
     AgentState,
     read_cluster_side,
@@ -236,25 +237,27 @@ def _release(ctx: DoctorContext, state: AgentState, error: KasbootError | None) 
 def _connected(ctx: DoctorContext, state: AgentState) -> Check:
     title = "Agent connected"
     latest = state.last_contact
-    if latest is None:
-        return failed(
-            "agent-connected",
-            title,
-            "no token of the agent was ever used: agentk has never connected",
-            "see the HelmRelease and Secret lines; `kubectl logs` of the agentk pods",
-            ExitCode.FLUX,
-        )
-    when = ago(latest.last_used_at, ctx.now)
-    if state.connected(ctx.now):
+    if latest is not None and state.connected(ctx.now):
+        when = ago(latest.last_used_at, ctx.now)
         return passed("agent-connected", title, f"last contact {when} (token {latest.id})")
-    return failed(
-        "agent-connected",
-        title,
-        f"last contact {when} (token {latest.id}); GitLab shows an agent as connected for "
-        f"{CONNECTED_WITHIN_SECONDS // 60} minutes after its last contact",
-        "check that the agentk pods run and can reach KAS (`kubectl logs` of agentk)",
-        ExitCode.FLUX,
-    )
+    if latest is None:
+        summary = "no token of the agent was ever used: agentk has never connected"
+        fix = "see the HelmRelease and Secret lines; `kubectl logs` of the agentk pods"
+    else:
+        summary = (
+            f"last contact {ago(latest.last_used_at, ctx.now)} (token {latest.id}); GitLab "
+            f"shows an agent as connected for {CONNECTED_WITHIN_SECONDS // 60} minutes after "
+            "its last contact"
+        )
+        fix = "check that the agentk pods run and can reach KAS (`kubectl logs` of agentk)"
+    finding = read_agentk_logs(ctx.cluster, state) if ctx.cluster is not None else None
+    if finding is not None and finding.diagnosis is not None:
+        found = finding.diagnosis
+        summary = f"{summary}; {finding.read_from}: {found.cause} [{found.code}]"
+        fix = found.fix
+    elif finding is not None:
+        summary = f"{summary}; {finding.read_from}"
+    return failed("agent-connected", title, summary, fix, ExitCode.FLUX)
 
 
 def _collisions(ctx: DoctorContext, state: AgentState) -> Check:

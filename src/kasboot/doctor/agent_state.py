@@ -50,6 +50,8 @@ class ReleaseInfo:
     reason: str = ""
     message: str = ""
     diagnosis: Diagnosis | None = None
+    # where the chart runs agentk: (target namespace, the pods' selector), from the object
+    agentk_pods: tuple[str, dict[str, str]] | None = None
 
     @property
     def ready(self) -> bool:
@@ -158,7 +160,26 @@ def release_info(cluster: Cluster, namespace: str, name: str) -> ReleaseInfo:
     found = None
     if health.phase is not Phase.READY:
         found = diagnose("HelmRelease", obj, cluster.events_for("HelmRelease", namespace, name))
-    return ReleaseInfo(namespace, name, True, health.phase, health.reason, health.message, found)
+    return ReleaseInfo(
+        namespace,
+        name,
+        True,
+        health.phase,
+        health.reason,
+        health.message,
+        found,
+        agentk_pods(obj),
+    )
+
+
+def agentk_pods(obj: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The target namespace and the selector of the chart's agentk pods
+    (``app.kubernetes.io/name``: nameOverride or the chart's name; ``…/instance``: the
+    Helm release), as gitlab-agent's templates/_helpers.tpl selectorLabels say."""
+    target, release = release_identity(obj)
+    values = (obj.get("spec") or {}).get("values") or {}
+    chart = str(values.get("nameOverride") or "gitlab-agent")[:63].removesuffix("-")
+    return target, {"app.kubernetes.io/name": chart, "app.kubernetes.io/instance": release}
 
 
 def release_identity(obj: dict[str, Any]) -> tuple[str, str]:

@@ -282,7 +282,9 @@ _RULES: list[tuple[frozenset[str], str, _Builder]] = [
     ),
     (
         _AGENT_KINDS,
-        r"bad handshake|unexpected HTTP status 40[04]|websocket: .*404",
+        # coder/websocket's dial: "expected handshake response status code 101 but got 404"
+        r"bad handshake|unexpected HTTP status 40[04]|websocket: .*404|"
+        r"status code 101 but got 40[04]",
         _fixed(
             "the KAS address does not answer as KAS (wrong path or host)",
             "use GitLab's /metadata kas.externalUrl as kasAddress (wss://…/-/kubernetes-agent/)",

@@ -78,10 +78,11 @@ class FluxSimulator:
 
     def _connect(
         self, kas_address: str, token: str, namespace: str, ca_cert: str | None = None
-    ) -> bool:
-        accepted = connect_to_kas(kas_address, token, ca_cert=ca_cert)
-        self.connections.append(AgentConnection(kas_address, namespace, accepted))
-        return accepted
+    ) -> str | None:
+        """None when KAS accepted the agent, else agentk's error."""
+        error = connect_to_kas(kas_address, token, ca_cert=ca_cert)
+        self.connections.append(AgentConnection(kas_address, namespace, error is None))
+        return error
 
     def start(self) -> FluxSimulator:
         source_api = KubeApi(self.kube_url, SOURCE_CONTROLLER)

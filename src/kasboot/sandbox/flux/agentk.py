@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from kasboot.sandbox.flux.agentk_logs import attempt_error, request_for
 from kasboot.sandbox.flux.chart_rbac import object_path, rendered_rbac
 
 AGENTK_IMAGE = "registry.gitlab.com/gitlab-org/cluster-integration/gitlab-agent/agentk"
@@ -307,26 +308,26 @@ def agent_info_url(kas_address: str) -> str:
 
 def connect_to_kas(
     kas_address: str, token: str, agent_version: str = "v17.11.0", ca_cert: str | None = None
-) -> bool:
-    """One agentk connection attempt: True when KAS (the GitLab stand-in) accepts the token.
-    Over TLS agentk trusts the system CAs, or only ``config.kasCaCert`` when it is set."""
+) -> str | None:
+    """One agentk connection attempt: None when KAS (the GitLab stand-in) accepts the
+    token, else agentk's error for the log (agentk_logs). Over TLS agentk trusts the
+    system CAs, or only ``config.kasCaCert`` when it is set."""
     if not kas_address:
-        return False
-    request = urllib.request.Request(
-        agent_info_url(kas_address),
-        headers={"Authorization": f"Bearer {token}", "User-Agent": f"gitlab-agent/{agent_version}"},
-    )
+        return "kas address is empty: set config.kasAddress"
+    request = request_for(agent_info_url(kas_address), token, agent_version)
     context = None
     if request.full_url.startswith("https://"):
         try:
             context = ssl.create_default_context(cadata=ca_cert or None)
-        except ssl.SSLError:  # not a PEM certificate: agentk fails to start its client
-            return False
+        except ssl.SSLError as error:  # not a PEM certificate: agentk's TLS config fails
+            return f"failed to load CA certificate: {error}"
     try:
         with urllib.request.urlopen(request, timeout=5, context=context) as response:
-            return 200 <= int(response.status) < 300
-    except (urllib.error.URLError, OSError):
-        return False
+            if 200 <= int(response.status) < 300:
+                return None
+            return f"unexpected HTTP status {response.status}"
+    except (urllib.error.URLError, OSError) as error:
+        return attempt_error(error, kas_address)
 
 
 def rollout_failure(api: Any, deployment: dict[str, Any]) -> str | None:

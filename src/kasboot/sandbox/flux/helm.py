@@ -26,6 +26,7 @@ from kasboot.sandbox.flux.agentk import (
     rollout_failure,
     uninstall_release,
 )
+from kasboot.sandbox.flux.agentk_logs import log_line
 from kasboot.sandbox.flux.chart_rbac import rendered_rbac, start_failure
 from kasboot.sandbox.flux.conditions import (
     format_duration,
@@ -366,7 +367,20 @@ class HelmReconciler(ReleaseActions):
             token = base64.b64decode(encoded).decode().strip() if encoded else None
         if token:
             ca_cert = str(config.get("kasCaCert") or "") or None
-            accepted = self.connect(str(config.get("kasAddress") or ""), token, target, ca_cert)
-            LOG.info(
-                "agentk in %s: KAS %s the token", target, "accepted" if accepted else "rejected"
-            )
+            error = self.connect(str(config.get("kasAddress") or ""), token, target, ca_cert)
+            LOG.info("agentk in %s: KAS %s the token", target, "rejected" if error else "accepted")
+            if error is not None:
+                self._agentk_logs(hr, values, [log_line("Reverse tunnel", error)])
+
+    def _agentk_logs(self, hr: dict[str, Any], values: dict[str, Any], lines: list[str]) -> None:
+        """What agentk's pods log (the Kubernetes emulator keeps it for `kubectl logs`)."""
+        target, release, _ = release_identity(hr)
+        body = {
+            "namespace": target,
+            "deployment": chart_deployment_name(release, values),
+            "lines": lines,
+        }
+        try:
+            self.api.request("POST", "/-/sandbox/pod-logs", body)
+        except KubeRequestError:  # a real cluster's kubelet keeps logs; here it is best effort
+            LOG.debug("agentk's log lines were not kept")

@@ -28,7 +28,8 @@ from kasboot.sandbox.flux.kubeapi import KubeApi, now_rfc3339
 LOG = logging.getLogger("kasboot.sandbox.flux.helm")
 
 # (kas address, token, namespace) -> True when KAS accepted the token
-AgentConnector = Callable[[str, str, str, str | None], bool]  # KAS, token, ns, CA
+# (KAS, token, namespace, CA) -> None when KAS accepted the agent, else agentk's error
+AgentConnector = Callable[[str, str, str, str | None], str | None]
 
 
 class ReleaseFailure(Exception):

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import discovery, openapi, workloads
+from . import discovery, openapi, pods, workloads
 from .backend import KubeBackend, present
 from .errors import KubeApiError, bad_request, expired, status_body
 from .protobuf_envelope import UNKNOWN_FORMAT_MESSAGE, object_from_protobuf
@@ -79,6 +79,7 @@ class KubeHttpApi:
                 Route("/openapi/v3", self.openapi_root),
                 Route("/openapi/v3/{rest:path}", self.openapi_document),
                 Route("/-/sandbox/images", self.sandbox_images, methods=["GET", "PUT"]),
+                Route("/-/sandbox/pod-logs", self.sandbox_pod_logs, methods=["POST"]),
                 Route("/healthz", self.healthy),
                 Route("/livez", self.healthy),
                 Route("/readyz", self.healthy),
@@ -121,6 +122,23 @@ class KubeHttpApi:
                 return _json({"message": str(error)}, 400)
             workloads.refresh_deployments(self.backend)
         return _json({"unpullable": list(images.unpullable)})
+
+    async def sandbox_pod_logs(self, request: Request) -> Response:
+        """Control route for the simulated containers: ``{"namespace", "deployment",
+        "lines": [...]}`` appends the lines to the log of every running pod of that
+        Deployment; answers how many pods wrote them."""
+        body = json.loads(await request.body() or b"{}")
+        lines = body.get("lines")
+        if not isinstance(lines, list) or not body.get("deployment"):
+            return _json({"message": "give namespace, deployment and lines (a list)"}, 400)
+        with self.backend.store.transaction():
+            written = pods.append_log(
+                self.backend,
+                str(body.get("namespace") or ""),
+                str(body["deployment"]),
+                [str(line) for line in lines],
+            )
+        return _json({"pods": written})
 
     async def healthy(self, request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -173,7 +191,10 @@ class KubeHttpApi:
             raise _not_found()
         name = rest[1] if len(rest) > 1 else None
         subresource = rest[2] if len(rest) > 2 else None
-        if subresource is not None and not (subresource == "status" and resource_type.has_status):
+        if subresource is not None and not (
+            (subresource == "status" and resource_type.has_status)
+            or (subresource == "log" and resource_type.key == pods.POD_KEY)
+        ):
             raise _not_found()
         if resource_type.namespaced and name is not None and namespace is None:
             raise _not_found()
@@ -221,6 +242,14 @@ class KubeHttpApi:
                 "MethodNotAllowed",
             )
         name = target.name
+        if target.subresource == "log":
+            if method != "GET":
+                raise KubeApiError(
+                    405,
+                    "the server does not allow this method on the requested resource",
+                    "MethodNotAllowed",
+                )
+            return PlainTextResponse(pods.read_log(backend, namespace or "", name, query))
         if method == "GET":
             obj = backend.get(rt, version, namespace, name)
             if _wants_table(request):

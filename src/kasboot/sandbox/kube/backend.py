@@ -8,12 +8,13 @@ import copy
 import json
 import secrets
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from . import lifecycle, semantics, workloads
+from . import lifecycle, pods, semantics, workloads
 from .errors import KubeApiError, already_exists, bad_request, conflict, not_found
 from .images import ImageRegistry
 from .patch import apply_merge, json_merge_patch, json_patch, strategic_merge_patch
@@ -41,6 +42,8 @@ class KubeBackend:
         self.store = store
         self.registry = registry
         self.images = ImageRegistry()  # what the emulated kubelet can pull
+        # (namespace, pod) -> (timestamp, line): what the simulated containers logged
+        self.pod_logs: dict[tuple[str, str], deque[tuple[str, str]]] = {}
         for crd in store.list_objects(*CRD_KEY)[0]:
             registry.register_crd(crd)
         lifecycle.ensure_system_namespaces(self)
@@ -152,6 +155,7 @@ class KubeBackend:
                 self.registry.register_crd(obj)
             if resource_type.key == workloads.DEPLOYMENT_KEY:
                 workloads.record_pod_events(self, obj)
+                pods.sync_pods(self, obj)
         return present(obj, resource_type, version)
 
     @staticmethod
@@ -285,6 +289,7 @@ class KubeBackend:
             self.registry.register_crd(new)
         if resource_type.key == workloads.DEPLOYMENT_KEY and subresource != "status":
             workloads.record_pod_events(self, new)
+            pods.sync_pods(self, new)
         return present(new, resource_type, version)
 
     @staticmethod
@@ -326,6 +331,8 @@ class KubeBackend:
             key = self.key(resource_type, namespace, name)
             final = lifecycle.begin_delete(self, resource_type, key, old)
             still_there = self.store.get(key) is not None
+            if resource_type.key == workloads.DEPLOYMENT_KEY and not still_there:
+                pods.remove_pods(self, namespace, name)  # the garbage collector's part
         if still_there or resource_type.custom or resource_type.key in (NAMESPACE_KEY, CRD_KEY):
             # The object as deletion left it (finalizers pending: it is still there), as
             # the API server answers for these kinds.

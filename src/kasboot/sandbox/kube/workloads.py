@@ -46,8 +46,10 @@ def template_hash(obj: Obj) -> str:
     return hashlib.sha256(template.encode()).hexdigest()[:10]
 
 
-def pod_name(obj: Obj) -> str:
-    suffix = hashlib.sha256(obj["metadata"].get("uid", "").encode()).hexdigest()[:5]
+def pod_name(obj: Obj, index: int = 0) -> str:
+    """The name of the Deployment's ``index``-th pod (pods.py makes them)."""
+    seed = f"{obj['metadata'].get('uid', '')}/{template_hash(obj)}/{index}"
+    suffix = hashlib.sha256(seed.encode()).hexdigest()[:5]
     return f"{obj['metadata']['name']}-{template_hash(obj)}-{suffix}"
 
 
@@ -180,3 +182,6 @@ def refresh_deployments(backend: Any) -> None:
             subresource="status",
         )
         record_pod_events(backend, obj)
+        from .pods import sync_pods  # pods.py builds on this module
+
+        sync_pods(backend, obj)
