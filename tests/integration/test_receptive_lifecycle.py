@@ -1,0 +1,68 @@
+"""Receptive agents after the first bootstrap: a token rotation reaches the chart's copy
+of the token and agentk, and a first bootstrap into a namespace that does not exist yet.
+
+In receptive mode the chart renders its own Secret (``config.secretName`` =
+``<token Secret>-receptive``) holding ``config.token``, which Flux composes from the token
+Secret (``valuesFrom``). agentk reads the token file of that Secret when its pods start,
+and the chart's pod template carries no checksum of it (gitlab-agent chart
+templates/deployment.yaml): a new token in the chart's Secret reaches agentk only through
+a restart AFTER helm-controller upgraded the release with the new values."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.integration.bootstrap_helpers import agent_args, run_kasboot
+from tests.integration.test_bootstrap import kubectl_json
+from tests.integration.test_bootstrap_flags import ensure_namespace
+
+pytestmark = pytest.mark.sandbox
+URL = "grpcs://agent.example.com:8082"
+
+
+def receptive_args(name: str) -> list[str]:
+    return agent_args(name, "--receptive", "--receptive-url", URL, "--no-create-flux-environment")
+
+
+def secret_token(sandbox: Any, namespace: str, name: str) -> str:
+    secret = kubectl_json(sandbox, "get", "secret", "-n", namespace, name)
+    return base64.b64decode(secret["data"]["token"]).decode()
+
+
+def test_a_rotation_reaches_the_charts_copy_and_then_agentk(sandbox: Any) -> None:
+    name = "receptive-rotated"
+    ensure_namespace(sandbox, name)
+    first = run_kasboot(sandbox, *receptive_args(name))
+    assert first.code == 0, first.stderr
+    before = secret_token(sandbox, name, "gitlab-agent-token")
+    assert secret_token(sandbox, name, "gitlab-agent-token-receptive") == before
+
+    sandbox.clear_logs()
+    rotate = ["token", "rotate", *agent_args(name)[1:], "--no-create-flux-environment"]
+    rotated = run_kasboot(sandbox, *rotate)
+    assert rotated.code == 0, rotated.stderr
+    after = secret_token(sandbox, name, "gitlab-agent-token")
+    assert after != before
+    # helm-controller upgraded the release with the new valuesFrom: the chart's copy follows
+    assert secret_token(sandbox, name, "gitlab-agent-token-receptive") == after
+    records = sandbox.kube_requests()
+    copied = [
+        float(r["at"])
+        for r in records
+        if r["path"].endswith(f"/namespaces/{name}/secrets/gitlab-agent-token-receptive")
+        and r["method"] in ("PUT", "PATCH", "POST")
+        and r.get("user_agent", "").startswith("helm-controller")
+    ]
+    restarts = [
+        float(r["at"])
+        for r in records
+        if r["method"] == "PATCH"
+        and f"/namespaces/{name}/deployments/" in r["path"]
+        and r.get("user_agent", "").startswith("kasboot/")
+    ]
+    assert copied and restarts, (copied, restarts)
+    # agentk's pods start (and read the token file) after the chart's Secret has the new token
+    assert min(restarts) > max(copied), (copied, restarts)
