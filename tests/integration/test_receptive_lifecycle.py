@@ -66,3 +66,19 @@ def test_a_rotation_reaches_the_charts_copy_and_then_agentk(sandbox: Any) -> Non
     assert copied and restarts, (copied, restarts)
     # agentk's pods start (and read the token file) after the chart's Secret has the new token
     assert min(restarts) > max(copied), (copied, restarts)
+
+
+def test_a_first_receptive_bootstrap_into_a_new_namespace(sandbox: Any) -> None:
+    """The HelmRelease lives in the agent's namespace (Flux reads valuesFrom only there):
+    a first bootstrap whose namespace does not exist yet still ends Ready."""
+    name = "receptive-fresh"
+    result = run_kasboot(sandbox, *receptive_args(name))
+    assert result.code == 0, result.stderr
+    hr = kubectl_json(sandbox, "get", "helmrelease", "-n", name, name)
+    assert next(c for c in hr["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
+    assert secret_token(sandbox, name, "gitlab-agent-token-receptive") == secret_token(
+        sandbox, name, "gitlab-agent-token"
+    )
+    again = run_kasboot(sandbox, *receptive_args(name))
+    assert again.code == 0, again.stderr
+    assert "… CHANGED" not in again.stderr
