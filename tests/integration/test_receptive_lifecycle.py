@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import gitlab
 import pytest
 
 from tests.integration.bootstrap_helpers import agent_args, run_kasboot
@@ -82,3 +83,71 @@ def test_a_first_receptive_bootstrap_into_a_new_namespace(sandbox: Any) -> None:
     again = run_kasboot(sandbox, *receptive_args(name))
     assert again.code == 0, again.stderr
     assert "… CHANGED" not in again.stderr
+
+
+def url_configurations(sandbox: Any, name: str) -> tuple[Any, list[dict[str, Any]]]:
+    gl = gitlab.Gitlab(sandbox.gitlab_url, private_token=sandbox.token)
+    project = gl.projects.get(sandbox.project)
+    agent = next(a for a in project.cluster_agents.list(get_all=True) if a.name == name)
+    path = f"/projects/{project.id}/cluster_agents/{agent.id}/url_configurations"
+    return (gl, path), list(gl.http_list(path, get_all=True))  # type: ignore[arg-type]
+
+
+def uninstall_args(name: str) -> list[str]:
+    return ["uninstall", *agent_args(name)[1:], "--no-create-flux-environment", "-o", "json"]
+
+
+def test_uninstall_deletes_the_url_configuration_bootstrap_made(sandbox: Any) -> None:
+    name = "receptive-gone"
+    first = run_kasboot(sandbox, *receptive_args(name))
+    assert first.code == 0, first.stderr
+    _, made = url_configurations(sandbox, name)
+    assert [c["url"] for c in made] == [URL]
+    again = run_kasboot(sandbox, *receptive_args(name))  # a re-run keeps it recorded
+    assert again.code == 0, again.stderr
+
+    removed = run_kasboot(sandbox, *uninstall_args(name))
+    assert removed.code == 0, removed.stderr
+    steps = {s["name"]: s for s in removed.json()["steps"]}
+    assert steps["url-configuration"]["result"] == "CHANGED"
+    assert steps["url-configuration"]["summary"] == (
+        f"URL configuration {made[0]['id']} ({URL}) deleted"
+    )
+    _, left = url_configurations(sandbox, name)  # the agent stays registered, not receptive
+    assert left == []
+
+
+def test_uninstall_keeps_a_url_configuration_that_is_not_provably_kasboots(
+    sandbox: Any,
+) -> None:
+    """One replaced since bootstrap (another id), and one bootstrap found already made
+    with the same URL (never recorded): both stay, and the summary says why."""
+    name = "receptive-kept"
+    first = run_kasboot(sandbox, *receptive_args(name))
+    assert first.code == 0, first.stderr
+    (gl, path), made = url_configurations(sandbox, name)
+    gl.http_delete(f"{path}/{made[0]['id']}")  # someone replaces it with their own
+    theirs: Any = gl.http_post(path, post_data={"url": "grpcs://theirs.example.com:8082"})
+
+    removed = run_kasboot(sandbox, *uninstall_args(name))
+    assert removed.code == 0, removed.stderr
+    summary = {s["name"]: s for s in removed.json()["steps"]}["url-configuration"]
+    assert summary["result"] == "UNCHANGED"
+    assert "kept: it is not the one bootstrap created" in summary["summary"]
+    _, left = url_configurations(sandbox, name)
+    assert [c["id"] for c in left] == [theirs["id"]]
+
+    # The user's own configuration with kasboot's URL: bootstrap keeps it (same URL, no
+    # change) but never claims it, so uninstall leaves it.
+    gl.http_delete(f"{path}/{theirs['id']}")
+    own: Any = gl.http_post(path, post_data={"url": URL})
+    kept = run_kasboot(sandbox, *receptive_args(name))
+    assert kept.code == 0, kept.stderr
+    assert "Configuring the receptive agent's URL … UNCHANGED" in kept.stderr
+    removed = run_kasboot(sandbox, *uninstall_args(name))
+    assert removed.code == 0, removed.stderr
+    summary = {s["name"]: s for s in removed.json()["steps"]}["url-configuration"]
+    assert summary["result"] == "UNCHANGED"
+    assert summary["summary"].startswith("none recorded as kasboot's")
+    _, left = url_configurations(sandbox, name)
+    assert [c["id"] for c in left] == [own["id"]]
