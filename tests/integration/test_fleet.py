@@ -159,6 +159,7 @@ def test_a_fleet_applies_in_parallel_and_one_failure_stays_its_own(
     assert kasboot_writes(sandbox.gitlab_requests()) == []
 
 
+@pytest.mark.slow  # the default suite's budget: apply covers the fleet's path
 def test_fleet_plan_writes_nothing_and_the_table_names_every_cluster(
     clusters: tuple[Sandbox, int],
 ) -> None:

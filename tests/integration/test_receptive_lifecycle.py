@@ -117,6 +117,7 @@ def test_uninstall_deletes_the_url_configuration_bootstrap_made(sandbox: Any) ->
     assert left == []
 
 
+@pytest.mark.slow  # four runs; the default suite has the deleting case
 def test_uninstall_keeps_a_url_configuration_that_is_not_provably_kasboots(
     sandbox: Any,
 ) -> None:
