@@ -21,6 +21,7 @@ from typing import Any
 import gitlab
 import pytest
 
+from kasboot.gitlab_api import CommitAction
 from tests.integration.bootstrap_helpers import agent_args
 from tests.integration.conftest import Sandbox
 
@@ -125,3 +126,43 @@ def test_a_later_commit_that_contains_kasboots_counts_as_reached(sandbox: Sandbo
         and r.get("user_agent", "").startswith("kasboot/")
     ]
     assert [(r["method"], r["status"]) for r in asked] == [("GET", 200)]
+
+
+def test_the_seam_asks_gitlab_once_per_pair_of_commits(tmp_path: Any) -> None:
+    """GitLabAPI.commit_contains: GitLab's merge base decides; each pair is asked once;
+    an unknown commit (400) or unrelated history (404) is no."""
+    from kasboot.gitlab_api import GitLabAPI
+    from kasboot.sandbox.gitlab import GitLabEmulator
+
+    emulator = GitLabEmulator(tmp_path).start()
+    try:
+        backend = emulator.backend
+        backend.ensure_user("root", "Administrator", "admin@example.com")
+        token = backend.create_personal_access_token("root", "t", ["api"])
+        backend.ensure_project("group/fleet", owner="root")
+        sent: list[str] = []
+        api = GitLabAPI(
+            emulator.url, token, request_logger=lambda method, url, *_: sent.append(url)
+        )
+
+        def commit(name: str) -> str:
+            return api.commit(
+                "group/fleet",
+                branch="main",
+                message=name,
+                actions=[CommitAction(action="create", path=name, content=name)],
+                author_name=None,
+                author_email=None,
+            )
+
+        ours, later = commit("ours"), commit("later")
+        sent.clear()
+        assert api.commit_contains("group/fleet", later, ours) is True
+        assert api.commit_contains("group/fleet", later, ours) is True  # kept
+        assert api.commit_contains("group/fleet", ours, later) is False  # older: no
+        assert api.commit_contains("group/fleet", "f" * 40, ours) is False  # unknown: 400
+        assert api.commit_contains("group/fleet", ours, ours) is True  # itself: no request
+        assert [u for u in sent if "merge_base" in u] == [u for u in sent]
+        assert len(sent) == 3
+    finally:
+        emulator.stop()
