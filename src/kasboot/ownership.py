@@ -10,6 +10,9 @@
   it (environments API ``description``, GitLab 17.x). An environment kasboot found and
   only linked has no such description: it is "linked, not owned".
 - Agent tokens kasboot minted are named ``kasboot-<agent>-<unix time>-<random>``.
+- A receptive agent's URL configuration has no field to mark it: the record on the
+  token Secret names the one kasboot created (``receptive_url_configuration``: its id
+  and URL), and only that one, unchanged, is kasboot's to delete.
 
 Nothing here makes a request: the callers pass what the seams read."""
 
@@ -51,6 +54,7 @@ RECORDED_FIELDS: tuple[str, ...] = (
     "create_flux_environment",
     "flux_environment_name",
 )
+RECEPTIVE_RECORD = "receptive_url_configuration"  # {"id": int, "url": str}
 FLAG_OF = {name: "--" + name.replace("_", "-") for name in RECORDED_FIELDS}
 FLAG_OF["gitlab_agent_token_secret_name"] = "--gitlab-agent-token-secret-name"
 
@@ -160,10 +164,12 @@ def record_of(
     branch: str,
     owner: str = "",
     environments: Iterable[Mapping[str, Any]] = (),
+    url_configuration: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The options to record, as this run resolved them (environment names included),
-    and the environments kasboot found and linked but did not create: "linked, not
-    owned" (uninstall only unlinks those)."""
+    the environments kasboot found and linked but did not create: "linked, not
+    owned" (uninstall only unlinks those), and the receptive URL configuration kasboot
+    created (id and URL)."""
     record: dict[str, Any] = {
         name: getattr(settings, name) for name in RECORDED_FIELDS if hasattr(settings, name)
     }
@@ -173,6 +179,11 @@ def record_of(
     linked = sorted(str(env.get("name")) for env in environments if environment_owner(env) != owner)
     if linked:
         record["linked_environments"] = linked
+    if url_configuration is not None:
+        record[RECEPTIVE_RECORD] = {
+            "id": int(url_configuration["id"]),
+            "url": str(url_configuration["url"]),
+        }
     return record
 
 
@@ -181,8 +192,9 @@ def record_annotation(
     branch: str,
     owner: str = "",
     environments: Iterable[Mapping[str, Any]] = (),
+    url_configuration: Mapping[str, Any] | None = None,
 ) -> str:
-    record = record_of(settings, branch, owner, environments)
+    record = record_of(settings, branch, owner, environments, url_configuration)
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
@@ -200,8 +212,19 @@ def read_record(secret: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {
         key: value
         for key, value in record.items()
-        if key in RECORDED_FIELDS or key == "linked_environments"
+        if key in RECORDED_FIELDS or key in ("linked_environments", RECEPTIVE_RECORD)
     }
+
+
+def recorded_url_configuration(secret: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The receptive URL configuration the token Secret's record says kasboot created:
+    {"id": int, "url": str}, or None."""
+    found = (read_record(secret) or {}).get(RECEPTIVE_RECORD)
+    if not isinstance(found, dict) or not isinstance(found.get("id"), int):
+        return None
+    if not isinstance(found.get("url"), str):
+        return None
+    return {"id": found["id"], "url": found["url"]}
 
 
 def secret_ref(secret: Mapping[str, Any]) -> str:

@@ -66,9 +66,9 @@ def fleet(sandbox: Sandbox, *args: str, timeout: float = 600) -> subprocess.Comp
 @pytest.fixture(
     scope="module",
     params=[
-        # slow until a cluster's wait accepts a Flux revision that only contains its commit
-        # (another cluster's commit on the branch since): it sometimes ends in exit 6
-        pytest.param(3, id="3-clusters", marks=pytest.mark.slow),
+        # each cluster's wait accepts a Flux revision holding its commit (another
+        # cluster's commit may land on the branch first): 3 clusters in the default suite
+        pytest.param(3, id="3-clusters"),
         pytest.param(10, id="10-clusters", marks=pytest.mark.slow),
     ],
 )
@@ -159,6 +159,7 @@ def test_a_fleet_applies_in_parallel_and_one_failure_stays_its_own(
     assert kasboot_writes(sandbox.gitlab_requests()) == []
 
 
+@pytest.mark.slow  # the default suite's budget: apply covers the fleet's path
 def test_fleet_plan_writes_nothing_and_the_table_names_every_cluster(
     clusters: tuple[Sandbox, int],
 ) -> None:
@@ -184,6 +185,7 @@ def test_a_bad_fleet_file_is_refused_before_any_cluster_runs(clusters: tuple[San
     assert sandbox.gitlab_requests() == []
 
 
+@pytest.mark.slow  # a second fleet of bootstraps: ~12 s more for 3 clusters
 def test_ctrl_c_stops_every_bootstrap_and_a_re_run_finishes(
     clusters: tuple[Sandbox, int], tmp_path: Path
 ) -> None:

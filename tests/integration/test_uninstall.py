@@ -90,6 +90,7 @@ def test_uninstall_delete_agent_removes_everything_then_writes_nothing(
         "proxy-secret": "UNCHANGED",  # no proxy credentials: none to delete
         "tokens": "CHANGED",
         "environments": "CHANGED",
+        "url-configuration": "UNCHANGED",  # not a receptive agent: none recorded
         "agent": "CHANGED",
         "namespace": "CHANGED",  # kasboot created it for this agent, and it is empty now
     }

@@ -207,6 +207,14 @@ def _wait_ready(directory: Path, process: subprocess.Popen[bytes]) -> None:
     help="Seed the emulators' fault draws, to replay a fault run (default: random; "
     "GET /-/sandbox/faults shows it).",
 )
+@click.option(
+    "--receptive-agents",
+    type=click.Choice(["offered", "unlicensed", "disabled"]),
+    default="offered",
+    show_default=True,
+    help="Whether GitLab offers receptive agents: not on a tier without them (unlicensed) "
+    "or with the instance setting off (disabled): url_configurations answers 404.",
+)
 @click.option("--detach", is_flag=True, help="Return once it answers; stop with `down`.")
 def up(
     directory: Path,
@@ -221,6 +229,7 @@ def up(
     flux_receiver: bool,
     clusters: int,
     fault_seed: int | None,
+    receptive_agents: str,
     detach: bool,
 ) -> None:
     """Start (and on first use seed) the sandbox; print its shell exports."""
@@ -242,6 +251,7 @@ def up(
         flux_args += ["--clusters", str(clusters)]
     if fault_seed is not None:
         flux_args += ["--fault-seed", str(fault_seed)]
+    flux_args += ["--receptive-agents", receptive_agents]
     from kasboot.cli.sandbox_reuse import check_reuse
 
     running = _running_pid(directory) is not None
@@ -257,6 +267,7 @@ def up(
         "flux_receiver": flux_receiver,
         "clusters": clusters,
         "fault_seed": fault_seed,
+        "receptive_agents": receptive_agents,
     }
     check_reuse(click.get_current_context(), directory, _state(directory), running, given)
     directory.mkdir(parents=True, exist_ok=True)

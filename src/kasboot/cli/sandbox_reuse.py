@@ -4,8 +4,9 @@ to it are refused (exit 2) instead of silently ignored.
 A world is seeded once: its project, Flux path, Flux release, whether Flux is
 installed and how many clusters it has are fixed by the first ``up`` (the repository
 and the cluster hold them).
-KAS (on/off, version), the GitLab version, the external URL and the Receiver are
-applied on every start, so they work on a stopped world, but not on a running one."""
+KAS (on/off, version), the GitLab version, the external URL, the Receiver and whether
+receptive agents are offered are applied on every start, so they work on a stopped
+world, but not on a running one."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ _START_OPTIONS = {
     "external_url": ("--external-url", "external_url"),
     "flux_receiver": ("--flux-receiver", "flux_receiver"),
     "fault_seed": ("--fault-seed", "fault_seed"),
+    "receptive_agents": ("--receptive-agents", "receptive_agents"),
 }
 _NEGATED = {"no_flux", "no_kas"}  # stored as "flux" / "kas_enabled"
 
@@ -89,6 +91,8 @@ def check_reuse(
             stored = None  # "" in world.json: the default release
         if name == "clusters" and not stored:
             stored = 1  # a world.json from before --clusters
+        if name == "receptive_agents" and not stored:
+            stored = "offered"  # a world.json from before --receptive-agents
         if wanted == stored or (name in _NEGATED and not wanted and not stored):
             continue
         seeded_with = _describe(flag, _stored(name, key, options))

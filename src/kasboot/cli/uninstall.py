@@ -101,8 +101,9 @@ def uninstall(agent: str, delete_agent: bool, **params: Any) -> None:
     --delete-agent); Flux is reconciled so it prunes the agent (unless --no-reconcile);
     AGENT's token Secret is deleted; the token the cluster holds and the tokens kasboot
     minted are revoked (others are listed and left); environments kasboot created are
-    stopped (force, no on_stop job) and deleted, those it only linked are unlinked; with
-    --delete-agent the registration goes too. Idempotent. On a terminal the plan is
+    stopped (force, no on_stop job) and deleted, those it only linked are unlinked; a
+    receptive agent's URL configuration that bootstrap created (and the record names)
+    is deleted; with --delete-agent the registration goes too. Idempotent. On a terminal the plan is
     shown and confirmed first (--yes skips that; CI never prompts).
     """
     from kasboot.cli.recorded import explicit_options

@@ -88,6 +88,15 @@ def revision_matches(observed: str | None, expected: str) -> bool:
     )
 
 
+def revision_reached(observed: str | None, expected: str) -> bool:
+    """``revision_matches``, or — for an ExpectedRevision (flux/revision.py) — a later
+    revision of the branch whose history holds the expected commit."""
+    if revision_matches(observed, expected):
+        return True
+    contained_in = getattr(expected, "contained_in", None)
+    return contained_in is not None and bool(contained_in(observed))
+
+
 def _stale_failure(obj: dict[str, Any], expected_revision: str | None) -> bool:
     """A Ready=False about an older attempt than the one awaited: a Kustomization whose
     last attempt was another revision, a HelmRelease whose last attempt was an older
@@ -95,7 +104,7 @@ def _stale_failure(obj: dict[str, Any], expected_revision: str | None) -> bool:
     status = obj.get("status") or {}
     if obj.get("kind") == "Kustomization" and expected_revision is not None:
         attempted = status.get("lastAttemptedRevision")
-        return attempted is not None and not revision_matches(attempted, expected_revision)
+        return attempted is not None and not revision_reached(attempted, expected_revision)
     if obj.get("kind") == "HelmRelease":
         attempted_generation = status.get("lastAttemptedGeneration")
         generation = (obj.get("metadata") or {}).get("generation")
@@ -203,7 +212,7 @@ def assess(
         )
     if expected_revision is not None:
         revision = observed_revision(obj)
-        if not revision_matches(revision, expected_revision):
+        if not revision_reached(revision, expected_revision):
             return Health(
                 Phase.PROGRESSING,
                 "RevisionNotReached",

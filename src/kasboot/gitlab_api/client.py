@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from kasboot.gitlab_api.ancestry import Ancestry
 from kasboot.gitlab_api.base import USER_AGENT
 from kasboot.gitlab_api.model import RequestLogger
 from kasboot.gitlab_api.writes import Writes
@@ -16,7 +17,7 @@ __all__ = ["USER_AGENT", "GitLabAPI"]
 API = TypeVar("API", bound="GitLabAPI")
 
 
-class GitLabAPI(Writes):
+class GitLabAPI(Writes, Ancestry):
     """Build with ``GitLabAPI(url, token)`` or, keeping how the token must be sent and
     which CA to trust, ``GitLabAPI.for_credentials(credentials)``."""
 

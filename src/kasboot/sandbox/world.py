@@ -70,6 +70,7 @@ class WorldOptions:
     gitlab_version: str = DEFAULT_GITLAB_VERSION
     external_url: str | None = None  # where GitLab believes it lives (its links)
     clusters: int = 1  # clusters sharing the GitLab: sandbox, sandbox-2, … (a seed option)
+    receptive_agents: str = "offered"  # or "unlicensed" / "disabled" (url_configurations)
     # The fault draws' seed of both emulators (None: random, shown by GET
     # /-/sandbox/faults): the same rules and seed fault the same requests again.
     fault_seed: int | None = None
@@ -180,6 +181,7 @@ class World:
             previous.options.gitlab_version = options.gitlab_version
             previous.options.external_url = options.external_url
             previous.options.fault_seed = options.fault_seed
+            previous.options.receptive_agents = options.receptive_agents
             self.state = previous
         for port in (self.state.gitlab_port, self.state.kube_port, *self.state.extra_kube_ports):
             if not _port_free(port):
@@ -192,6 +194,7 @@ class World:
 
     def start(self) -> None:
         from kasboot.sandbox.gitlab import GitLabEmulator
+        from kasboot.sandbox.gitlab.url_configurations import set_receptive_agents
         from kasboot.sandbox.kube import KubeEmulator
 
         options = self.state.options
@@ -210,6 +213,7 @@ class World:
         self.gitlab.backend.set_kas(
             options.kas_enabled, options.kas_version or options.gitlab_version
         )
+        set_receptive_agents(self.gitlab.backend, options.receptive_agents)
         if os.environ.get(KAS_TLS_VARIABLE):  # KAS behind a private CA (sandbox/kas_tls.py)
             ca_cert, cert, key = make_certificates(self.directory)
             self.kas_tls = KasTlsFront(self.state.gitlab_port, cert, key)
@@ -373,6 +377,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--flux-receiver", action="store_true")
     serve.add_argument("--clusters", type=int, default=1)
     serve.add_argument("--fault-seed", type=int, default=None)
+    serve.add_argument(
+        "--receptive-agents", choices=("offered", "unlicensed", "disabled"), default="offered"
+    )
     return parser.parse_args(argv)
 
 
@@ -389,6 +396,7 @@ def options_from(args: argparse.Namespace) -> WorldOptions:
         external_url=args.external_url,
         clusters=args.clusters,
         fault_seed=args.fault_seed,
+        receptive_agents=args.receptive_agents,
     )
 
 

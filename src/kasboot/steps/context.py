@@ -77,6 +77,7 @@ class BootstrapContext:
     flux_state: str = ""
     token_lease: Any = None  # the Lease this run holds while it stores a token
     receptive_public_key: str | None = None  # the agent's URL configuration's (--receptive)
+    receptive_record: dict[str, Any] | None = None  # the URL configuration kasboot made
     seed_notes: list[str] = field(default_factory=list)  # said by pre-flight's summary
 
     @property

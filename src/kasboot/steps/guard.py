@@ -114,12 +114,14 @@ def check_namespaces(
 ) -> None:
     """Flux applies the HelmRepository and HelmRelease into their namespaces: refuse when
     such a namespace neither exists nor is created by the same Flux build (the apply
-    would fail with `namespaces "<ns>" not found` after the commit)."""
+    would fail with `namespaces "<ns>" not found` after the commit). The agent's own
+    namespace is no such case: the Secret step creates it before the commit (a receptive
+    agent's HelmRelease lives there, next to the token Secret its valuesFrom reads)."""
     settings = ctx.settings
     wanted = {
         verdict.placed("HelmRepository", *_repository(settings))[0],
         verdict.placed("HelmRelease", *_release(settings))[0],
-    }
+    } - {settings.helm_release_target_namespace}
     missing = {namespace for namespace in wanted if not ctx.cluster.namespace_exists(namespace)}
     if not missing:
         return

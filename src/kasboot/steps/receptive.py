@@ -1,7 +1,12 @@
 """Receptive agents (--receptive): the agent's URL configuration in GitLab, whose public
 key the HelmRelease's config.api.jwtPublicKey carries. Idempotent: a configuration with
 the same URL, CA and TLS host is kept (its key with it); a different one is replaced
-(delete, then create: GitLab allows one per agent), which changes the key."""
+(delete, then create: GitLab allows one per agent), which changes the key.
+
+The configuration has no field to mark it, so the token Secret's record names the one
+kasboot created (ctx.receptive_record, written by the Secret step): a kept configuration
+stays recorded only when the previous record named it — one found by chance with the
+same URL is never claimed (uninstall deletes only a recorded one)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from kasboot.gitlab_api.receptive import (
     delete_url_configuration,
     url_configurations,
 )
+from kasboot.ownership import recorded_url_configuration
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -33,6 +39,11 @@ def _matches(found: dict[str, Any], wanted: dict[str, Any]) -> bool:
         and (found.get("tls_host") or None) == wanted["tls_host"]
         and bool(found.get("public_key"))
     )
+
+
+def _identity(found: dict[str, Any]) -> dict[str, Any]:
+    """What the record keeps of a URL configuration: its id and URL."""
+    return {"id": int(found["id"]), "url": str(found.get("url") or "")}
 
 
 class ReceptiveUrl:
@@ -62,6 +73,9 @@ class ReceptiveUrl:
             self._existing = found[0] if found else None
         if self._existing is not None and _matches(self._existing, wanted):
             ctx.receptive_public_key = str(self._existing["public_key"])
+            recorded = recorded_url_configuration(ctx.token_secret)
+            if recorded is not None and recorded == _identity(self._existing):
+                ctx.receptive_record = recorded
             return []
         target = f"URL configuration of agent {ctx.settings.agent}"
         if self._existing is not None:
@@ -85,6 +99,7 @@ class ReceptiveUrl:
             gitlab_version=version,
         )
         ctx.receptive_public_key = str(created.get("public_key") or "") or None
+        ctx.receptive_record = _identity(created)
 
     def summary(self, ctx: BootstrapContext) -> str:
         if not ctx.settings.receptive:

@@ -15,6 +15,7 @@ from kasboot.errors import ClusterError, FluxError
 from kasboot.flux.diagnose import diagnose
 from kasboot.flux.health import Health, Phase, assess, is_static, transient_api_failure
 from kasboot.flux.paths import is_within, normalize_repo_path
+from kasboot.flux.revision import ExpectedRevision
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
 
@@ -57,6 +58,16 @@ def kustomizations_for(ctx: BootstrapContext, listed: bool = True) -> list[dict[
         ):
             found.append(item)
     return found
+
+
+def expected_revision(ctx: BootstrapContext, sha: str) -> ExpectedRevision:
+    """kasboot's commit as Flux names it; a later commit of the branch holding it counts
+    too (flux/revision.py), as GitLab's merge base answers."""
+    return ExpectedRevision(
+        ctx.flux_revision_prefix or ctx.branch,
+        sha,
+        lambda later: ctx.gitlab.commit_contains(ctx.project_path, later, sha),
+    )
 
 
 class _Absent(Exception):
@@ -110,7 +121,7 @@ class ReconcileFlux:
         settings = ctx.settings
         kind = SOURCE_KINDS[settings.flux_source_type]
         revision = (
-            f"{ctx.flux_revision_prefix or ctx.branch}@sha1:{ctx.commit_sha}"
+            expected_revision(ctx, ctx.commit_sha)
             if ctx.commit_sha and kind == "GitRepository"
             else None
         )

@@ -76,9 +76,12 @@ class RotationPreflight(Preflight):
 
 
 class ReconnectAgent(ReconcileFlux):
-    """Make agentk reconnect with the new Secret: restart its Deployment (agentk reads
-    its token file only at start, as `kubectl rollout restart` would) and reconcile the
-    HelmRelease, watched until Ready."""
+    """Make agentk reconnect with the new Secret: reconcile the HelmRelease, watched
+    until Ready, then restart its Deployment (agentk reads its token file only at start,
+    as `kubectl rollout restart` would). In that order: a receptive agent's pods mount
+    the chart's own Secret, whose copy of the token helm-controller writes only when it
+    upgrades the release with the new valuesFrom — a restart before would start them
+    with the old token (the chart's pod template has no checksum of that Secret)."""
 
     name = "reconnect"
     title = "Reconnecting the agent with the new token"
@@ -87,19 +90,18 @@ class ReconnectAgent(ReconcileFlux):
         if not ctx.secret_changed and not ctx.dry_run:
             return []
         settings = ctx.settings
-        changes = [
+        release = f"{settings.helm_release_namespace}/{settings.helm_release_name}"
+        changes = [Change("annotate", f"HelmRelease {release}", "then wait until Ready")]
+        changes += [
             Change("restart", f"Deployment {namespace}/{name}", "rollout restart")
             for namespace, name in self.agent_deployments(ctx)
         ]
-        release = f"{settings.helm_release_namespace}/{settings.helm_release_name}"
-        changes.append(Change("annotate", f"HelmRelease {release}", "then wait until Ready"))
         return changes
 
     def apply(self, ctx: BootstrapContext, changes: list[Change]) -> None:
         assert isinstance(ctx, RotationContext)
         settings = ctx.settings
         token = request_token()
-        ctx.restarted.extend(self.restart_agent(ctx, token))
         deadline = time.monotonic() + settings.timeout
         try:
             self._reconcile(
@@ -120,6 +122,7 @@ class ReconnectAgent(ReconcileFlux):
                 f"{error.message}; nothing was revoked (token {previous} is still active)",
                 hint=error.hint,
             ) from error
+        ctx.restarted.extend(self.restart_agent(ctx, token))
         ctx.flux_state = "HelmRelease Ready"
 
     def summary(self, ctx: BootstrapContext) -> str:

@@ -141,7 +141,9 @@ class StoreTokenSecret:
     def _record(self, ctx: BootstrapContext) -> str:
         """kasboot.ownership's record: the options, and the environments only linked."""
         environments = ctx.environments.values()
-        return record_annotation(ctx.settings, ctx.branch, ctx.agent_identity, environments)
+        return record_annotation(
+            ctx.settings, ctx.branch, ctx.agent_identity, environments, ctx.receptive_record
+        )
 
     def summary(self, ctx: BootstrapContext) -> str:
         namespace, name = self._target(ctx)

@@ -22,6 +22,7 @@ from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.proxy_secret import DeleteProxySecret
 from kasboot.steps.rotate import widen
+from kasboot.steps.uninstall_receptive import DeleteUrlConfiguration
 from kasboot.steps.uninstall_steps import (
     CommitRemoval,
     DeleteAgent,
@@ -47,6 +48,7 @@ def uninstall_steps() -> list[Step[BootstrapContext]]:
         DeleteProxySecret(),
         RevokeTokens(),
         RemoveEnvironments(),
+        DeleteUrlConfiguration(),
         DeleteAgent(),
         DeleteNamespace(),
     ]

@@ -204,6 +204,8 @@ def test_receptive_url_configuration(gl: gitlab.Gitlab, project: Project) -> Non
     )
     # GitLab decodes the base64 parameters; the entity shows every key, null when unset.
     assert with_cert["public_key"] is None and with_cert["client_cert"] == "CERT"
+    # ids come from a database sequence: one deleted is never handed out again
+    assert with_cert["id"] > created["id"]
     assert set(with_cert) == {
         "id", "agent_id", "url", "public_key", "client_cert", "ca_cert", "tls_host"
     }  # fmt: skip

@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 
 def _merge_params(query: bytes, body: bytes, content_type: str) -> dict[str, Any]:
     """Query string and body in one map, the way Grape declares parameters."""
-    params: dict[str, Any] = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    params: dict[str, Any] = {}
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name.endswith("[]"):  # Rack: `refs[]=a&refs[]=b` is the array refs
+            params.setdefault(name[:-2], []).append(value)
+        else:
+            params[name] = value
     if not body:
         return params
     if "json" in content_type:

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS agent_tokens (
     description TEXT, token TEXT UNIQUE NOT NULL, status TEXT NOT NULL,
     created_at TEXT NOT NULL, created_by_user_id INTEGER, last_used_at TEXT);
 CREATE TABLE IF NOT EXISTS agent_url_configurations (
-    id INTEGER PRIMARY KEY, agent_id INTEGER UNIQUE NOT NULL, url TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id INTEGER UNIQUE NOT NULL, url TEXT NOT NULL,
     ca_cert TEXT, tls_host TEXT, client_cert TEXT, client_key TEXT, public_key TEXT,
     private_key TEXT, created_at TEXT NOT NULL, created_by_user_id INTEGER);
 CREATE TABLE IF NOT EXISTS protected_branches (

@@ -9,7 +9,9 @@ lib/api/entities/clusters/agent_url_configuration.rb (GitLab 17.4+):
   ``cluster_receptive_agents`` (Ultimate) and the instance setting
   ``receptive_cluster_agents_enabled`` is on (self-managed only: GitLab.com has it off).
   The emulator's switches: ``backend.receptive_licensed`` and
-  ``backend.receptive_agents_enabled`` (both on by default, so the sandbox offers it).
+  ``backend.receptive_agents_enabled`` (both on by default, so the sandbox offers it);
+  ``kasboot sandbox up --receptive-agents offered|unlicensed|disabled`` sets them
+  (``set_receptive_agents``).
 - List / get / delete need ``admin_cluster`` (Maintainer), create ``create_cluster``
   plus ``admin_pipeline`` (Maintainer); an unknown agent is ``404 Not found``.
 - Create: ``url`` required; ``ca_cert``, ``client_cert``, ``client_key`` arrive
@@ -41,6 +43,16 @@ if TYPE_CHECKING:
     from kasboot.sandbox.gitlab.context import RequestContext
 
 MAINTAINER = 40
+# `sandbox up --receptive-agents`: offered (Ultimate, setting on), unlicensed (a tier
+# without cluster_receptive_agents), disabled (the instance setting off, as on GitLab.com)
+RECEPTIVE_MODES = ("offered", "unlicensed", "disabled")
+
+
+def set_receptive_agents(core: GitLabBackend, mode: str) -> None:
+    if mode not in RECEPTIVE_MODES:
+        raise ValueError(f"receptive agents must be one of {', '.join(RECEPTIVE_MODES)}")
+    core.receptive_licensed = mode != "unlicensed"
+    core.receptive_agents_enabled = mode != "disabled"
 
 
 def _decoded(value: Any, name: str) -> str | None:

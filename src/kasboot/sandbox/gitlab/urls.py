@@ -14,6 +14,7 @@ from starlette.responses import Response
 from kasboot.sandbox.gitlab import deployments, graphql_api, members, url_configurations
 from kasboot.sandbox.gitlab import responses as core
 from kasboot.sandbox.gitlab import responses_archive as archive
+from kasboot.sandbox.gitlab import responses_merge_base as merge_base
 from kasboot.sandbox.gitlab import responses_protected as protected
 from kasboot.sandbox.gitlab import responses_repository as repo
 from kasboot.sandbox.gitlab.context import RequestContext
@@ -78,6 +79,7 @@ URLS: list[tuple[str, str, Handler]] = [
         ("GET", f"{PROJECT}/repository/archive.{suffix}", _with_format(suffix))
         for suffix in archive.ARCHIVE_SUFFIXES
     ),
+    ("GET", f"{PROJECT}/repository/merge_base", merge_base.merge_base),
     ("GET", f"{PROJECT}/repository/commits", repo.list_commits),
     ("POST", f"{PROJECT}/repository/commits", repo.create_commit),
     ("GET", f"{PROJECT}/repository/commits/{{sha}}", repo.get_commit),
