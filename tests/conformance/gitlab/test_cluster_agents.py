@@ -237,3 +237,23 @@ def test_url_configurations_only_where_receptive_agents_are_offered(
     )
     assert created["ca_cert"].startswith("-----BEGIN CERTIFICATE-----")
     assert created["tls_host"] == "agent.internal"
+
+
+def test_ids_are_never_handed_out_again(project: Project) -> None:
+    """GitLab's ids come from PostgreSQL sequences: the id of a deleted agent, token or
+    environment is gone for good, so a record naming one cannot match a newer object."""
+    first = project.cluster_agents.create({"name": "short-lived"})
+    token = project.manager.gitlab.http_post(
+        tokens_path(project, first.id), post_data={"name": "t"}
+    )
+    first.delete()
+    second = project.cluster_agents.create({"name": "short-lived"})
+    assert second.id > first.id
+    again = project.manager.gitlab.http_post(
+        tokens_path(project, second.id), post_data={"name": "t"}
+    )
+    assert again["id"] > token["id"]  # type: ignore[index]
+    environment = project.environments.create({"name": "short-lived"})
+    environment.stop()
+    environment.delete()
+    assert project.environments.create({"name": "short-lived"}).id > environment.id

@@ -1,7 +1,11 @@
 """SQLite persistence for the GitLab emulator (``<state_dir>/gitlab.sqlite3``).
 
 One connection shared by every thread, guarded by a re-entrant lock: the emulator's
-load is tiny, and one writer at a time keeps each API call atomic without retry logic."""
+load is tiny, and one writer at a time keeps each API call atomic without retry logic.
+
+Every id comes from a sequence (AUTOINCREMENT), as GitLab's PostgreSQL tables do: the id
+of a deleted agent, token or environment is never handed out again, so a record that
+names an id (the token Secret's annotation) can never point at a newer object."""
 
 from __future__ import annotations
 
@@ -17,20 +21,20 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
     email TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS personal_access_tokens (
-    id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, name TEXT NOT NULL,
     scopes TEXT NOT NULL, token TEXT UNIQUE NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL, last_used_at TEXT, expires_at TEXT);
 CREATE TABLE IF NOT EXISTS namespaces (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
     full_path TEXT UNIQUE NOT NULL, parent_id INTEGER, owner_id INTEGER);
 CREATE TABLE IF NOT EXISTS namespace_members (
     namespace_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_level INTEGER NOT NULL,
     PRIMARY KEY (namespace_id, user_id));
 CREATE TABLE IF NOT EXISTS projects (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, path TEXT NOT NULL,
     namespace_id INTEGER NOT NULL, description TEXT, visibility TEXT NOT NULL,
     default_branch TEXT NOT NULL, creator_id INTEGER, created_at TEXT NOT NULL,
     UNIQUE (namespace_id, path));
@@ -38,11 +42,11 @@ CREATE TABLE IF NOT EXISTS project_members (
     project_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_level INTEGER NOT NULL,
     PRIMARY KEY (project_id, user_id));
 CREATE TABLE IF NOT EXISTS agents (
-    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id INTEGER NOT NULL, name TEXT NOT NULL,
     created_at TEXT NOT NULL, created_by_user_id INTEGER, is_receptive INTEGER NOT NULL DEFAULT 0,
     UNIQUE (project_id, name));
 CREATE TABLE IF NOT EXISTS agent_tokens (
-    id INTEGER PRIMARY KEY, agent_id INTEGER NOT NULL, name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id INTEGER NOT NULL, name TEXT NOT NULL,
     description TEXT, token TEXT UNIQUE NOT NULL, status TEXT NOT NULL,
     created_at TEXT NOT NULL, created_by_user_id INTEGER, last_used_at TEXT);
 CREATE TABLE IF NOT EXISTS agent_url_configurations (
@@ -50,12 +54,12 @@ CREATE TABLE IF NOT EXISTS agent_url_configurations (
     ca_cert TEXT, tls_host TEXT, client_cert TEXT, client_key TEXT, public_key TEXT,
     private_key TEXT, created_at TEXT NOT NULL, created_by_user_id INTEGER);
 CREATE TABLE IF NOT EXISTS protected_branches (
-    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id INTEGER NOT NULL, name TEXT NOT NULL,
     push_access_level INTEGER NOT NULL, merge_access_level INTEGER NOT NULL,
     allow_force_push INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
     UNIQUE (project_id, name));
 CREATE TABLE IF NOT EXISTS environments (
-    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id INTEGER NOT NULL, name TEXT NOT NULL,
     slug TEXT NOT NULL, external_url TEXT, state TEXT NOT NULL, tier TEXT NOT NULL,
     description TEXT, cluster_agent_id INTEGER, kubernetes_namespace TEXT,
     flux_resource_path TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
