@@ -52,8 +52,14 @@ def test_a_sandbox_without_receptive_agents(tmp_path: Path) -> None:
         first = run_kasboot(world, *args)
         assert first.code == 4, first.stderr  # the agent is new: GitLab refuses at creation
         assert "this GitLab instance does not offer receptive agents" in first.stderr
+        # ... and the agent registered a moment before is gone again
+        assert "registered a moment ago was deleted again, nothing is left" in first.stderr
+        gl = gitlab.Gitlab(world.gitlab_url, private_token=world.token)
+        agents = gl.projects.get(world.project).cluster_agents.list(get_all=True)
+        assert "nope" not in [agent.name for agent in agents]
+        gl.projects.get(world.project).cluster_agents.create({"name": "nope"})
         world.clear_logs()
-        again = run_kasboot(world, *args)  # the agent exists now: pre-flight says it
+        again = run_kasboot(world, *args)  # an existing agent: pre-flight asks GitLab
         assert again.code == 3, again.stderr
         assert "does not offer receptive agents" in again.stderr
         assert kasboot_writes(world.gitlab_requests()) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kasboot.errors import GitLabError
 from kasboot.gitlab_api.receptive import (
     create_url_configuration,
     delete_url_configuration,
@@ -66,7 +67,8 @@ class ReceptiveUrl:
             return []
         wanted = _wanted(ctx)
         self._existing = None
-        if ctx.agent is not None:
+        # An agent registered by this run a moment ago has no URL configuration yet.
+        if ctx.agent is not None and ctx.agent_id not in ctx.gitlab.registered_agent_ids:
             found = url_configurations(
                 ctx.gitlab, ctx.project_path, ctx.agent_id, self._version(ctx)
             )
@@ -89,17 +91,38 @@ class ReceptiveUrl:
                 ctx.gitlab, ctx.project_path, ctx.agent_id, int(self._existing["id"])
             )
         wanted = _wanted(ctx)
-        created = create_url_configuration(
-            ctx.gitlab,
-            ctx.project_path,
-            ctx.agent_id,
-            url=str(wanted["url"]),
-            ca_cert=wanted["ca_cert"],
-            tls_host=wanted["tls_host"],
-            gitlab_version=version,
-        )
+        try:
+            created = create_url_configuration(
+                ctx.gitlab,
+                ctx.project_path,
+                ctx.agent_id,
+                url=str(wanted["url"]),
+                ca_cert=wanted["ca_cert"],
+                tls_host=wanted["tls_host"],
+                gitlab_version=version,
+            )
+        except GitLabError as error:
+            raise self._undo_registration(ctx, error) from None
         ctx.receptive_public_key = str(created.get("public_key") or "") or None
         ctx.receptive_record = _identity(created)
+
+    @staticmethod
+    def _undo_registration(ctx: BootstrapContext, error: GitLabError) -> GitLabError:
+        """An instance that does not offer receptive agents shows it only now for a new
+        agent (pre-flight could ask only about an existing one): the agent this run
+        registered a moment ago — provably its own, with no token yet — goes again, so
+        the refusal leaves nothing behind."""
+        if error.status not in (403, 404) or ctx.agent_id not in ctx.gitlab.registered_agent_ids:
+            return error
+        ctx.gitlab.delete_agent(ctx.project_path, ctx.agent_id)
+        ctx.gitlab.registered_agent_ids.discard(ctx.agent_id)
+        ctx.agent = None
+        return GitLabError(
+            f"{error.message}; the agent {ctx.settings.agent} registered a moment ago was "
+            "deleted again, nothing is left",
+            hint=error.hint,
+            status=error.status,
+        )
 
     def summary(self, ctx: BootstrapContext) -> str:
         if not ctx.settings.receptive:

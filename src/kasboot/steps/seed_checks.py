@@ -7,10 +7,15 @@ warning that the chart's default binds cluster-admin."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from kasboot.errors import ClusterError, GitLabError, PreflightError, UsageError
 from kasboot.gitlab_api.receptive import url_configurations, version_offers_receptive
 from kasboot.seed_options import check_no_proxy_against_kas, rbac_warning, seed_summary
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.gitlab_survey import surveyed_agent
+
+GITLAB_COM_HOSTS = frozenset({"gitlab.com", "www.gitlab.com"})
 
 
 def check_seed_options(ctx: BootstrapContext) -> None:
@@ -61,13 +66,30 @@ def _check_role(ctx: BootstrapContext) -> None:
 
 
 def _check_receptive(ctx: BootstrapContext) -> None:
+    """What can be known before the first write: the release, the edition, GitLab.com
+    (its setting is off), and for an existing agent GitLab's own answer. A new agent's
+    instance may still refuse at creation: steps/receptive.py then removes the agent it
+    registered a moment before."""
     version = str(ctx.metadata.get("version") or "") or None
     if not version_offers_receptive(version):
         raise PreflightError(
             f"GitLab {version} has no receptive agents (they came in GitLab 17.4)",
             hint="upgrade GitLab, or bootstrap without --receptive",
         )
-    agent = ctx.gitlab.find_agent(ctx.project_path, ctx.settings.agent)
+    if ctx.metadata.get("enterprise") is False:
+        raise PreflightError(
+            f"GitLab {version} is the Community Edition: receptive agents are an Ultimate "
+            "feature of the Enterprise Edition",
+            hint="bootstrap without --receptive (agentk connects to KAS)",
+        )
+    if urlsplit(ctx.gitlab.url).hostname in GITLAB_COM_HOSTS:
+        raise PreflightError(
+            "GitLab.com does not offer receptive agents (self-managed instances only)",
+            hint="bootstrap without --receptive (agentk connects to KAS)",
+        )
+    answered, agent = surveyed_agent(ctx)
+    if not answered:
+        agent = ctx.gitlab.find_agent(ctx.project_path, ctx.settings.agent)
     if agent is None:
         return
     try:  # a 404/403 here: not offered, said before anything is written

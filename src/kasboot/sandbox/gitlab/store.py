@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS personal_access_tokens (
     scopes TEXT NOT NULL, token TEXT UNIQUE NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL, last_used_at TEXT, expires_at TEXT);
 CREATE TABLE IF NOT EXISTS namespaces (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
-    full_path TEXT UNIQUE NOT NULL, parent_id INTEGER, owner_id INTEGER);
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, path TEXT NOT NULL,
+    kind TEXT NOT NULL, full_path TEXT UNIQUE NOT NULL, parent_id INTEGER, owner_id INTEGER);
 CREATE TABLE IF NOT EXISTS namespace_members (
     namespace_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_level INTEGER NOT NULL,
     PRIMARY KEY (namespace_id, user_id));
