@@ -67,6 +67,11 @@ class FinishRestart(ReconcileFlux):
         held = ctx.token_id if ctx.token_id is not None else held_token_id(ctx.token_secret)
         if held is None or ctx.agent is None:
             return []
+        if ctx.helm_release_new:
+            # This run's commit added the HelmRelease (after the Secret step): helm-controller
+            # installed agentk since, its pods mount the Secret as it is now, and their
+            # Deployment is younger than its token (nothing to record).
+            return []
         deployments = ctx.cluster.list_deployments(
             ctx.settings.helm_release_target_namespace,
             f"helm.toolkit.fluxcd.io/name={ctx.settings.helm_release_name},"
