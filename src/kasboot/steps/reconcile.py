@@ -96,13 +96,20 @@ class ReconcileFlux:
         source = f"{settings.flux_source_namespace}/{settings.flux_source_name}"
         release_name = "/".join(ctx.helm_release_key)
         changes = [Change("annotate", f"{kind} {source}", "reconcile.fluxcd.io/requestedAt")]
-        changes += [
-            Change(
-                "annotate", f"Kustomization {k['metadata']['namespace']}/{k['metadata']['name']}"
+        # What apply only watches (reconcile_unasked.py) is said as such.
+        moved = "new revision" if ctx.commit_sha and kind == "GitRepository" else None
+        for k in kustomizations_for(ctx, listed=False):
+            ref = f"{k['metadata']['namespace']}/{k['metadata']['name']}"
+            if triggered_by_revision(ctx, ref, moved):
+                changes.append(Change("watch", f"Kustomization {ref}", "follows the new revision"))
+            else:
+                changes.append(Change("annotate", f"Kustomization {ref}"))
+        if ctx.helm_release_new:
+            changes.append(Change("watch", f"HelmRelease {release_name}", "new: until Ready"))
+        else:
+            changes.append(
+                Change("annotate", f"HelmRelease {release_name}", "then wait until Ready")
             )
-            for k in kustomizations_for(ctx, listed=False)
-        ]
-        changes.append(Change("annotate", f"HelmRelease {release_name}", "then wait until Ready"))
         if ctx.held_token_id is not None and ctx.token_id != ctx.held_token_id:
             changes.append(Change("restart", "agentk Deployment(s)", "the Secret's token changed"))
         return changes
