@@ -78,8 +78,8 @@ class BootstrapContext:
     extra_files: dict[str, str] = field(default_factory=dict)  # written by --fix
     commit_sha: str | None = None
     flux_state: str = ""
-    # this run's commit added the HelmRelease's file: Flux installs it now, after the
-    # Secret holds the token (no restart or record of agentk needed)
+    # this run's commit added the HelmRelease's file: Flux installs it now (new objects:
+    # reconcile watches the HelmChart and the HelmRelease without annotating them)
     helm_release_new: bool = False
     token_lease: Any = None  # the Lease this run holds while it stores a token
     receptive_public_key: str | None = None  # the agent's URL configuration's (--receptive)
