@@ -151,14 +151,19 @@ class FluxSeam:
         done: Callable[[dict[str, Any] | None], bool],
         timeout: float,
         since: dict[str, Any] | None = None,
+        initial: bool = False,
     ) -> dict[str, Any] | None:
         """Watch one object until ``done(obj)`` is true (obj is None while it does not
         exist) or ``timeout`` seconds pass; returns the last state seen. ``since``: the
         object as an answer of this run left it (a PATCH): watched from its
         resourceVersion, with no list first. Streams that end or are cut are watched
-        again from the last version seen (cluster_watch.py)."""
+        again from the last version seen (cluster_watch.py). ``initial``: no list first,
+        the watch's own first events say how the object is now (it is not there while
+        they say nothing)."""
         left = self.deadline.remaining()
         if left is not None:  # a wait ends within the run's --timeout, as a wait (exit 6)
             timeout = min(timeout, max(0.0, left - DIAGNOSIS_GRACE))
         with self._errors(f"watching {kind} {namespace}/{name}"):
-            return watch_until(self, flux_path(kind, namespace), name, done, timeout, since)
+            return watch_until(
+                self, flux_path(kind, namespace), name, done, timeout, since, initial
+            )

@@ -11,6 +11,9 @@ AGENT_ANNOTATION = "kasboot/agent"  # "<project path>/<agent name>": whose token
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 STARTED_WITH_TOKEN = "kasboot.dev/token-id"  # pod template: the token agentk started with
+# token Secret: the token a replace took out — agentk's pods that no restart of kasboot's
+# has stamped since may still run on it
+REPLACED_TOKEN = "kasboot.dev/replaced-token-id"
 MERGE_PATCH = "application/merge-patch+json"
 
 

@@ -29,10 +29,14 @@ def watch_until(
     done: Callable[[dict[str, Any] | None], bool],
     timeout: float,
     since: dict[str, Any] | None = None,
+    initial: bool = False,
 ) -> dict[str, Any] | None:
     """Watch ``name`` in the ``collection`` path until ``done(obj)`` or ``timeout``
     seconds; the last state seen (None: absent). ``seam`` is the Cluster (its ``_call``,
-    ``_api`` and ``deadline``)."""
+    ``_api`` and ``deadline``). ``initial`` (no ``since``): no list first — a watch with
+    no resourceVersion, whose first events are the object as it is now ("Get State and
+    Start at Most Recent": one request, where a list and a watch take two); an absent
+    object then says nothing until it is created."""
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
@@ -44,7 +48,7 @@ def watch_until(
         return since
     cuts = 0
     while True:
-        if version is None:  # nothing known to start from: list (it also says "absent")
+        if version is None and not initial:  # nothing to start from: list (says "absent")
             listing = seam._call("GET", collection, query=[selector])
             items = listing.get("items", [])
             last = dict(items[0]) if items else None
@@ -57,12 +61,10 @@ def watch_until(
         server_timeout = max(1, min(int(remaining), WATCH_SECONDS))
         # the read timeout outlasts the server's own end of the watch
         _, read = request_timeout(seam.deadline, read=server_timeout + 10.0)
-        query = [
-            selector,
-            ("resourceVersion", version),
-            ("allowWatchBookmarks", "true"),
-            ("timeoutSeconds", str(server_timeout)),
-        ]
+        query = [selector]
+        if version is not None:
+            query.append(("resourceVersion", version))
+        query += [("allowWatchBookmarks", "true"), ("timeoutSeconds", str(server_timeout))]
         try:
             for event in watch_events(seam._api, collection, query, (CONNECT_TIMEOUT, read)):
                 kind, obj = event.get("type"), event.get("object") or {}

@@ -2,10 +2,14 @@
 log (kasboot's own requests only: its User-Agent), and what it imports.
 
 A fresh bootstrap reads Flux's CRDs once (one labelled list), the Flux source once,
-takes the token lease without looking first, creates the Secret without reading it
-again, and watches every object it annotates from the resourceVersion the PATCH
-answered (no list before the watch); the unchanged re-run makes six reads and no
-write. The typed APIs and models of the kubernetes client are never imported (they
+creates the namespace of the absent Secret before the token lease (no 404 first),
+creates the Secret without reading it again, annotates only the Flux source and
+watches it from the resourceVersion the PATCH answered; the Kustomization (a new
+source revision triggers it), the HelmRepository, HelmChart and HelmRelease (new
+objects of the commit) are each one watch whose first events say how they are (no
+read, no list, no annotation), and agentk's Deployment, installed after the Secret,
+is neither listed nor annotated: 15 requests. The unchanged re-run makes six reads and
+no write. The typed APIs and models of the kubernetes client are never imported (they
 cost a second at start-up and a third of one at exit), checked in the sys.modules of
 the bootstrap process itself: a count of modules, not a time."""
 
@@ -23,10 +27,9 @@ from urllib.parse import parse_qs
 from tests.integration.bootstrap_helpers import WRITE_METHODS, agent_args
 
 KASBOOT = "kasboot/"
-# Fresh: 23 when helm-controller has created the HelmChart by the time kasboot asks for
-# it; up to 4 more when it has not (wait for the HelmRelease, then the HelmChart, watch,
-# ask again). The re-run: exactly six reads.
-FRESH_MOST = 27
+# Fresh: 15 (issue 18's budget), however quickly Flux answers: a watch that opens before
+# its object exists waits for it in the same request. The re-run: exactly six reads.
+FRESH_MOST = 15
 RERUN_MOST = 6
 TYPED = re.compile(r"^kubernetes\.client\.(api|models)\.")
 # Runs kasboot in this process and writes its sys.modules when the interpreter exits.
@@ -76,21 +79,28 @@ def test_fresh_bootstrap_and_rerun_cluster_requests_and_imports(
     assert crds == ["/apis/apiextensions.k8s.io/v1/customresourcedefinitions"], crds
     source = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system"
     assert sent.count(("GET", source)) == 1, sent
-    # The Kustomizations: listed once, by the guard (reconcile annotates the ones it
-    # named); the HelmRelease: read once, by the reconcile step's plan (it also decides
-    # forceAt), never again before its PATCH.
+    # The Kustomizations: listed once, by the guard; the HelmRelease never read on its
+    # own (the commit adds it: its watch says how it is).
     assert sent.count(("GET", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")) == 1, sent
     release = "/apis/helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/kbudget"
-    assert sent.count(("GET", release)) == 1, sent
-    # The HelmChart: annotated without a read first; only a 404 (not created yet) waits.
-    chart = [r for r in fresh if "/helmcharts" in r["path"]]
-    assert chart[0]["method"] == "PATCH", [(r["method"], r["path"]) for r in chart]
-    if chart[0]["status"] != 404:
-        assert [r["method"] for r in chart] == ["PATCH", "GET"], chart
-    # The lease: created at once (404: no namespace yet; the namespace; the lease), the
-    # token it stores, and one DELETE of exactly the version held; never read.
-    leases = [(m, p) for m, p in sent if "/leases" in p]
-    assert [m for m, _ in leases] == ["POST", "POST", "PUT", "DELETE"], leases
+    assert sent.count(("GET", release)) == 0, sent
+    # Only the source is annotated; the Kustomization, HelmRepository, HelmChart and
+    # HelmRelease are one watch each, without a resourceVersion (their first events are
+    # the objects as they are), never a list.
+    patched = [p for m, p in sent if m == "PATCH"]
+    assert patched == [source], patched
+    for plural in ("kustomizations", "helmrepositories", "helmcharts", "helmreleases"):
+        on = [r for r in fresh if r["path"].endswith(f"/namespaces/flux-system/{plural}")]
+        assert len(on) == 1 and _is_watch(on[0]), [(r["method"], r["path"]) for r in on]
+        assert "resourceVersion=" not in on[0]["query"], on[0]
+    # The namespace, then the lease (created at once, no 404 first), the token it
+    # stores, and one DELETE of exactly the version held; never read.
+    namespace_at = sent.index(("POST", "/api/v1/namespaces"))
+    leases = [(i, m) for i, (m, p) in enumerate(sent) if "/leases" in p]
+    assert [m for _, m in leases] == ["POST", "PUT", "DELETE"], leases
+    assert namespace_at < leases[0][0], sent
+    # agentk's Deployment was installed after the Secret held the token: not looked at.
+    assert not [p for _, p in sent if "/deployments" in p], sent
     # The Secret: read by pre-flight (absent), then created; its namespace is new, so
     # nothing reads it again.
     secrets = [(m, p) for m, p in sent if p.startswith("/api/v1/namespaces/kbudget/secrets")]

@@ -82,5 +82,17 @@ def test_bootstrap_waits_for_the_helmchart_and_through_source_not_ready(
     )
     with urllib.request.urlopen(url, timeout=10) as response:
         chart = json.loads(response.read())
-    # kasboot reconciled the HelmChart (it waited for it to exist)
-    assert "reconcile.fluxcd.io/requestedAt" in chart["metadata"].get("annotations", {})
+    # kasboot waited for the HelmChart (new with the release: watched, not annotated —
+    # source-controller reconciles a new object by itself) until it was Ready
+    assert "reconcile.fluxcd.io/requestedAt" not in chart["metadata"].get("annotations", {})
+    ready = [c for c in chart["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "True", chart["status"]
+    watched = [
+        r
+        for r in receiver_sandbox.kube_requests()
+        if r["user_agent"].startswith("kasboot/")
+        and r["path"].endswith("/helmcharts")
+        and "flux-system-slow-helm-agent" in r.get("query", "")
+        and "watch=true" in r.get("query", "")
+    ]
+    assert watched

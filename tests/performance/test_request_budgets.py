@@ -5,8 +5,8 @@ the growth from 1 to 1,000 agents / environments, 2,000 repository files and 500
 manifests under the Flux path. No timing here: bench measures wall time, the floor,
 Ready -> exit and start-up.
 
-Budgets not met yet are expected failures (strict=False) whose reason says what bench
-measured; when a change meets one, the xfail turns into an XPASS and the mark goes."""
+Every count budget is met (bench, 2026-12-01: GitLab 10 / 4, cluster 15 / 6, growth +0
+each): a count over its budget fails the suite."""
 
 from __future__ import annotations
 
@@ -19,29 +19,21 @@ from bench.figures import Figure
 pytestmark = pytest.mark.sandbox
 
 
-def _not_yet(measured: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=False, reason=f"budget not met yet: bench measured {measured}")
-
-
 BASE = [
-    pytest.param("gitlab_fresh", marks=_not_yet("25 GitLab requests")),
-    pytest.param("gitlab_rerun", marks=_not_yet("17 GitLab requests")),
+    "gitlab_fresh",
+    "gitlab_rerun",
     "gitlab_rerun_writes",
     "gitlab_rerun_commits",
-    pytest.param("cluster_fresh", marks=_not_yet("23-27 cluster requests")),
+    "cluster_fresh",
     "cluster_rerun",
     "cluster_rerun_writes",
     "unattributed",  # a kasboot request without kasboot's user agent would go uncounted
 ]
 GROWTH = [
-    pytest.param("agents", marks=[pytest.mark.slow, _not_yet("+18 (one page per 100 agents)")]),
+    pytest.param("agents", marks=pytest.mark.slow),
     pytest.param("environments", marks=pytest.mark.slow),
-    pytest.param(
-        "repository_files", marks=[pytest.mark.slow, _not_yet("+18 to +21 (recursive tree pages)")]
-    ),
-    pytest.param(
-        "flux_manifests", marks=[pytest.mark.slow, _not_yet("+504 to +506 (one GET per manifest)")]
-    ),
+    pytest.param("repository_files", marks=pytest.mark.slow),
+    pytest.param("flux_manifests", marks=pytest.mark.slow),
 ]
 
 

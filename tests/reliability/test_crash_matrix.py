@@ -98,7 +98,8 @@ BOUNDARIES = [
         "GET",
         rf"/files/clusters/sandbox/{A}/gitlab-helm-repository\.yaml$",
     ),
-    KillPoint("commit|reconcile", "kube", "GET", rf"/helmreleases/{A}$"),
+    # The reconcile step reads nothing first: its first request is the source's annotation.
+    KillPoint("commit|reconcile", "kube", "PATCH", r"/gitrepositories/flux-system$"),
     KillPoint("reconcile|restart-check", "gitlab", "GET", r"/cluster_agents/\d+/tokens/\d+$"),
     KillPoint(
         "restart-check|confirm",
@@ -119,12 +120,11 @@ WRITES = [
     ("create namespace", "kube", "POST", r"/api/v1/namespaces$", 1),
     ("create Secret", "kube", "POST", rf"/namespaces/{A}/secrets$", 1),
     ("commit", "gitlab", "POST", r"/repository/commits$", 1),
+    # The only annotation of a fresh bootstrap: the Kustomization follows the source's
+    # new revision by itself, and the HelmRepository, HelmChart and HelmRelease are new
+    # (watched, not annotated); agentk's Deployment is installed after the Secret.
     ("annotate GitRepository", "kube", "PATCH", r"/gitrepositories/flux-system$", 1),
-    ("annotate Kustomization", "kube", "PATCH", r"/kustomizations/flux-system$", 1),
-    ("annotate HelmRepository", "kube", "PATCH", rf"/helmrepositories/gitlab-{A}$", 1),
-    ("annotate HelmChart", "kube", "PATCH", rf"/helmcharts/flux-system-{A}$", 1),
-    ("annotate HelmRelease", "kube", "PATCH", rf"/helmreleases/{A}$", 1),
-    ("restart agentk", "kube", "PATCH", rf"/namespaces/{A}/deployments/[^/]+$", 1),
+    ("release token lease", "kube", "DELETE", rf"/namespaces/{A}/leases/kasboot-token-[^/]+$", 1),
 ]
 WRITE_POINTS = [
     KillPoint(f"{name} ({mode})", server, method, path, nth, mode)
@@ -138,8 +138,8 @@ FAST = {
     "register agent (applied)",
     "mint token (held)",
     "create Secret (applied)",
-    # held by kasboot's User-Agent on a route helm-controller patches too
-    "annotate HelmRelease (applied)",
+    # held by kasboot's User-Agent on a route source-controller patches too
+    "annotate GitRepository (applied)",
 }
 
 
@@ -386,8 +386,8 @@ SIGNAL_POINTS = [
     (signal.SIGINT, 130, "SIGINT", "token|secret"),
     (signal.SIGINT, 130, "SIGINT", "mint token (applied)"),
     (signal.SIGTERM, 143, "SIGTERM", "create Secret (held)"),
-    (signal.SIGINT, 130, "SIGINT", "annotate HelmRelease (held)"),
-    (signal.SIGTERM, 143, "SIGTERM", "restart agentk (held)"),
+    (signal.SIGINT, 130, "SIGINT", "annotate GitRepository (held)"),
+    (signal.SIGTERM, 143, "SIGTERM", "release token lease (held)"),
 ]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kasboot.cluster import RESTARTED_AT, STARTED_WITH_TOKEN
+from kasboot.cluster import REPLACED_TOKEN, RESTARTED_AT, STARTED_WITH_TOKEN
 from kasboot.doctor.context import parse_gitlab_time as parse_time
 from kasboot.errors import FluxError
 from kasboot.pipeline import Change
@@ -30,8 +30,12 @@ from kasboot.steps.token import held_token_id
 CLOCK_SLACK_SECONDS = 5.0  # GitLab's and the API server's clocks may differ a little
 
 
-def started_with(deployment: dict[str, Any], token: dict[str, Any]) -> bool | None:
-    """Do the pods run with ``token``? None when nothing records it."""
+def started_with(
+    deployment: dict[str, Any], token: dict[str, Any], secret: dict[str, Any] | None = None
+) -> bool | None:
+    """Do the pods run with ``token``? None when nothing records it. ``secret``: the
+    token Secret as read; one whose token a replace took out (REPLACED_TOKEN) leaves
+    pods no restart has stamped since on that older token."""
     template = (deployment.get("spec") or {}).get("template") or {}
     annotations = (template.get("metadata") or {}).get("annotations") or {}
     stamped = annotations.get(STARTED_WITH_TOKEN) or (
@@ -39,6 +43,9 @@ def started_with(deployment: dict[str, Any], token: dict[str, Any]) -> bool | No
     )
     if stamped:
         return bool(str(stamped) == str(token.get("id")))
+    secret_notes = ((secret or {}).get("metadata") or {}).get("annotations") or {}
+    if secret_notes.get(REPLACED_TOKEN):
+        return False
     created = (deployment.get("metadata") or {}).get("creationTimestamp")
     started = parse_time(annotations.get(RESTARTED_AT)) or parse_time(created)
     minted = parse_time(token.get("created_at"))
@@ -67,6 +74,11 @@ class FinishRestart(ReconcileFlux):
         held = ctx.token_id if ctx.token_id is not None else held_token_id(ctx.token_secret)
         if held is None or ctx.agent is None:
             return []
+        if ctx.helm_release_new:
+            # This run's commit added the HelmRelease (after the Secret step): helm-controller
+            # installed agentk since, its pods mount the Secret's token. A later replace of
+            # that token marks the Secret (REPLACED_TOKEN): no record on the Deployment.
+            return []
         deployments = ctx.cluster.list_deployments(
             ctx.settings.helm_release_target_namespace,
             f"helm.toolkit.fluxcd.io/name={ctx.settings.helm_release_name},"
@@ -80,7 +92,7 @@ class FinishRestart(ReconcileFlux):
         for deployment in deployments:
             meta = deployment["metadata"]
             ref = (str(meta["namespace"]), str(meta["name"]))
-            verdict = started_with(deployment, token)
+            verdict = started_with(deployment, token, ctx.token_secret)
             if verdict is False:
                 self._pending.append(ref)
             elif verdict is None and ctx.token is not None and ctx.held_token_id is None:

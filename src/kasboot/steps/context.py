@@ -61,6 +61,9 @@ class BootstrapContext:
     # the namespace Kustomizations are listed in when the user may not list them
     # cluster-wide (403); None = all namespaces. Set by the guard, read by reconcile.
     kustomization_scope: str | None = None
+    # "namespace/name" of the Kustomizations pre-flight listed in the cluster (None: not
+    # listed): reconcile watches those a new source revision triggers, with no request
+    listed_kustomizations: frozenset[str] | None = None
     guard_partial: str = ""  # why the guard could see only part of Flux ("" = all of it)
     gitlab_survey: Any = None  # pre-flight's one-request GitLab survey (steps/gitlab_survey.py)
     # decided by the steps
@@ -75,6 +78,9 @@ class BootstrapContext:
     extra_files: dict[str, str] = field(default_factory=dict)  # written by --fix
     commit_sha: str | None = None
     flux_state: str = ""
+    # this run's commit added the HelmRelease's file: Flux installs it now (new objects:
+    # reconcile watches the HelmChart and the HelmRelease without annotating them)
+    helm_release_new: bool = False
     token_lease: Any = None  # the Lease this run holds while it stores a token
     receptive_public_key: str | None = None  # the agent's URL configuration's (--receptive)
     receptive_record: dict[str, Any] | None = None  # the URL configuration kasboot made

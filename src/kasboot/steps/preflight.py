@@ -96,6 +96,8 @@ class Preflight:
         verdict = run_guard(ctx, planned, cluster.source(ctx), cluster.kustomizations)
         if verdict is not None:
             ctx.reconciled_by = [k.ref for k in verdict.manifest_reconciled_by]
+        if cluster.kustomizations is not None:
+            ctx.listed_kustomizations = frozenset(k.ref for k in cluster.kustomizations)
         if verdict is None:
             self._guard_summary = "topology guard: no Flux source to check"
         elif ctx.extra_files:

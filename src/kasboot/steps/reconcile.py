@@ -18,6 +18,7 @@ from kasboot.flux.paths import is_within, normalize_repo_path
 from kasboot.flux.revision import ExpectedRevision
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
+from kasboot.steps.reconcile_unasked import added_by_commit, triggered_by_revision, wait_unasked
 
 TRANSIENT_RETRIES = 3  # new requests after a failure caused by the API server's trouble
 RESET_AT = "reconcile.fluxcd.io/resetAt"  # HelmRelease: reset the failure counters
@@ -94,21 +95,32 @@ class ReconcileFlux:
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
         written = bool(ctx.staged) or ctx.token is not None or ctx.secret_changed
-        release = self._helm_release(ctx)
-        if not written and release is not None and assess(release).phase is Phase.READY:
-            ctx.flux_state = "HelmRelease Ready"
-            return []
+        if not written:
+            release = self._helm_release(ctx)
+            if release is not None and assess(release).phase is Phase.READY:
+                ctx.flux_state = "HelmRelease Ready"
+                return []
+        # The commit adds the HelmRelease's file: the release is this run's, installed by
+        # helm-controller once Flux applies it — after the Secret holds the token.
+        ctx.helm_release_new = added_by_commit(ctx, settings.helm_release_path)
         kind = SOURCE_KINDS[settings.flux_source_type]
         source = f"{settings.flux_source_namespace}/{settings.flux_source_name}"
         release_name = "/".join(ctx.helm_release_key)
         changes = [Change("annotate", f"{kind} {source}", "reconcile.fluxcd.io/requestedAt")]
-        changes += [
-            Change(
-                "annotate", f"Kustomization {k['metadata']['namespace']}/{k['metadata']['name']}"
+        # What apply only watches (reconcile_unasked.py) is said as such.
+        moved = "new revision" if ctx.commit_sha and kind == "GitRepository" else None
+        for k in kustomizations_for(ctx, listed=False):
+            ref = f"{k['metadata']['namespace']}/{k['metadata']['name']}"
+            if triggered_by_revision(ctx, ref, moved):
+                changes.append(Change("watch", f"Kustomization {ref}", "follows the new revision"))
+            else:
+                changes.append(Change("annotate", f"Kustomization {ref}"))
+        if ctx.helm_release_new:
+            changes.append(Change("watch", f"HelmRelease {release_name}", "new: until Ready"))
+        else:
+            changes.append(
+                Change("annotate", f"HelmRelease {release_name}", "then wait until Ready")
             )
-            for k in kustomizations_for(ctx, listed=False)
-        ]
-        changes.append(Change("annotate", f"HelmRelease {release_name}", "then wait until Ready"))
         if ctx.held_token_id is not None and ctx.token_id != ctx.held_token_id:
             changes.append(Change("restart", "agentk Deployment(s)", "the Secret's token changed"))
         return changes
@@ -129,6 +141,9 @@ class ReconcileFlux:
         self._reconcile(ctx, kind, *source, token, revision, deadline)
         # The guard's names need no list: the annotation of one not in the cluster (yet:
         # a --fix Kustomization its parent will create) answers 404 and is passed over.
+        # One pre-flight listed, fed by this source, needs no annotation when the source
+        # moves to a new revision: kustomize-controller watches its sources and reconciles
+        # on every new revision by itself — only watched until it applied that revision.
         return [
             item
             for item in kustomizations_for(ctx, listed=not ctx.reconciled_by)
@@ -141,6 +156,9 @@ class ReconcileFlux:
                 revision,
                 deadline,
                 absent_ok=True,
+                ask=not triggered_by_revision(
+                    ctx, f"{item['metadata']['namespace']}/{item['metadata']['name']}", revision
+                ),
             )
         ]
 
@@ -171,6 +189,11 @@ class ReconcileFlux:
                 deadline,
             )
         )
+        # Objects this run's commit created are reconciled by their controllers as they
+        # appear (a new object is a new generation): watched, not annotated. The
+        # HelmRepository, when the commit added its file; the HelmChart and the
+        # HelmRelease, when it added the HelmRelease's (helm-controller creates the chart).
+        new_repository = added_by_commit(ctx, settings.helm_repository_path)
         if not static:
             self._reconcile(
                 ctx,
@@ -180,13 +203,21 @@ class ReconcileFlux:
                 token,
                 None,
                 deadline,
+                ask=not new_repository,
             )
         # helm-controller creates the HelmChart on its second pass over a new release
         # (the first only adds its finalizer): the annotation that finds none (404) waits
         # for the HelmRelease, then for the HelmChart, rather than skip it.
         chart = "-".join(ctx.helm_release_key)
         self._reconcile(
-            ctx, "HelmChart", settings.helm_repository_namespace, chart, token, None, deadline
+            ctx,
+            "HelmChart",
+            settings.helm_repository_namespace,
+            chart,
+            token,
+            None,
+            deadline,
+            ask=not ctx.helm_release_new,
         )
         self._reconcile(
             ctx,
@@ -195,6 +226,7 @@ class ReconcileFlux:
             token,
             None,
             deadline,
+            ask=not ctx.helm_release_new,
         )
         if ctx.token is not None and ctx.held_token_id is not None:
             # The Secret now holds a new token: agentk reads its token file only at start.
@@ -266,16 +298,25 @@ class ReconcileFlux:
         revision: str | None,
         deadline: float,
         absent_ok: bool = False,
+        ask: bool = True,
     ) -> bool:
         """Ask and wait until Ready (True), or raise what went wrong; ``absent_ok``: an
-        object not in the cluster is passed over (False)."""
+        object not in the cluster is passed over (False). ``ask=False``: the controller
+        reconciles it by itself (new, or a new source revision): only watched — a retry
+        after the API server's passing trouble asks."""
         for attempt in range(TRANSIENT_RETRIES + 1):
             try:
-                last, result = self._request_and_wait(
-                    ctx, kind, namespace, name, token, revision, deadline, absent_ok
-                )
+                if ask:
+                    last, result = self._request_and_wait(
+                        ctx, kind, namespace, name, token, revision, deadline, absent_ok
+                    )
+                else:
+                    last, result = wait_unasked(ctx, kind, namespace, name, revision, deadline)
+                    if kind == "HelmRelease":
+                        self._release_seen, self._release_known = last, True
             except _Absent:
                 return False
+            ask = True
             # The controller's own writes met the API server's passing trouble (a 5xx): ask
             # again, as one would re-run `flux reconcile`, rather than fail the run.
             if not transient_api_failure(result) or time.monotonic() >= deadline:

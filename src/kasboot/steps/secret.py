@@ -13,7 +13,12 @@ import base64
 import contextlib
 from typing import Any
 
-from kasboot.cluster import AGENT_ANNOTATION, MANAGED_BY_LABEL, TOKEN_ID_ANNOTATION
+from kasboot.cluster import (
+    AGENT_ANNOTATION,
+    MANAGED_BY_LABEL,
+    REPLACED_TOKEN,
+    TOKEN_ID_ANNOTATION,
+)
 from kasboot.ownership import RECORD_ANNOTATION, record_annotation
 from kasboot.pipeline import Change
 from kasboot.steps.context import BootstrapContext
@@ -120,6 +125,13 @@ class StoreTokenSecret:
             },
             "data": data,
         }
+        replaced = (existing_meta.get("annotations") or {}).get(TOKEN_ID_ANNOTATION)
+        if ctx.token is not None and replaced and replaced != str(ctx.token_id):
+            # Pods started before this write run on that token until they are restarted
+            # (agent_restart.py reads it when no restart has stamped them since).
+            metadata = body["metadata"]
+            assert isinstance(metadata, dict)
+            metadata["annotations"][REPLACED_TOKEN] = str(replaced)
         if existing.get("immutable"):
             body["immutable"] = True
         try:

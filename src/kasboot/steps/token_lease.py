@@ -142,6 +142,19 @@ class TokenLease:
         free = False  # … and free to take over, as last read
         namespace_tried = False
         contended = False
+        if self.ctx.token_secret_read and self.ctx.token_secret is None:
+            # No Secret yet (a first bootstrap, as a rule): its namespace is likely missing
+            # too — create it first (an existing one answers 409) rather than learn that
+            # from the lease's 404: two requests instead of three. A user who may not
+            # create namespaces (403) works in one made for it: the lease tells.
+            try:
+                self.created_namespace = self.ctx.cluster.create_namespace(
+                    self.namespace, self.ctx.agent_identity
+                )
+                namespace_tried = True
+            except ClusterError as error:
+                if error.status != 403:
+                    raise
         while True:
             try:
                 if not exists:

@@ -49,6 +49,16 @@ class SourceFailure(Exception):
         self.condition = condition
 
 
+class SourceWaiting(SourceFailure):
+    """Not a failure: the HelmChart's source has no artifact yet. source-controller marks
+    FetchFailed=True NoSourceArtifact and returns ResultRequeue with no error, so the
+    object stays Reconciling=True with Ready=Unknown (Progressing) and its generation
+    unobserved; the source's new artifact re-queues it (helmchart_controller.go)."""
+
+
+WAITING_REQUEUE_SECONDS = 1.0
+
+
 @dataclass
 class Credentials:
     username: str | None = None
@@ -98,6 +108,24 @@ class SourceReconciler:
                 outcome = self._helm_chart(obj)
             else:
                 outcome = self._git_like(kind, obj)
+        except SourceWaiting as waiting:
+            conditions = set_condition(
+                list(status.get("conditions") or []),
+                waiting.condition,
+                "True",
+                waiting.reason,
+                waiting.message,
+                generation,
+            )
+            message = f"building artifact: {waiting.message}"
+            conditions = set_condition(
+                conditions, "Reconciling", "True", "Progressing", message, generation
+            )
+            status["conditions"] = set_condition(
+                conditions, "Ready", "Unknown", "Progressing", message, generation
+            )
+            finish_status(self.api, kind, obj, status, succeeded=False)
+            return WAITING_REQUEUE_SECONDS
         except SourceFailure as failure:
             conditions = set_condition(
                 list(status.get("conditions") or []),
@@ -275,7 +303,7 @@ class SourceReconciler:
         oci = (source.get("spec") or {}).get("type") == "oci"  # charts pulled from the registry
         source_artifact = (source.get("status") or {}).get("artifact") or {}
         if not source_artifact and not oci:
-            raise SourceFailure(
+            raise SourceWaiting(
                 "NoSourceArtifact",
                 f"no artifact available for HelmRepository source '{source_name}'",
             )
