@@ -110,3 +110,15 @@ def test_a_kustomization_failing_on_a_later_revision_holding_the_commit_failed()
     assert assess(kustomization(f"main@sha1:{OLDER}"), expected_revision=expected).phase is (
         Phase.PROGRESSING
     )
+
+
+def test_the_head_it_was_committed_on_is_not_reached_without_a_question() -> None:
+    asked: list[str] = []
+
+    def contains(later: str) -> bool:
+        asked.append(later)
+        return False
+
+    expected = ExpectedRevision("main", OURS, contains, frozenset({LATER}))
+    assert not expected.contained_in(f"main@sha1:{LATER}")
+    assert asked == []

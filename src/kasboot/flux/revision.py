@@ -33,10 +33,19 @@ class ExpectedRevision(str):
     prefix: str
     sha: str
     _contains: Callable[[str], bool]
+    # commits known to come before ``sha`` (the branch head it was committed on): Flux
+    # reporting one of them has not reached it, and no question needs asking
+    _older: frozenset[str]
 
-    def __new__(cls, prefix: str, sha: str, contains: Callable[[str], bool]) -> ExpectedRevision:
+    def __new__(
+        cls,
+        prefix: str,
+        sha: str,
+        contains: Callable[[str], bool],
+        older: frozenset[str] = frozenset(),
+    ) -> ExpectedRevision:
         made = super().__new__(cls, f"{prefix}@sha1:{sha}")
-        made.prefix, made.sha, made._contains = prefix, sha, contains
+        made.prefix, made.sha, made._contains, made._older = prefix, sha, contains, older
         return made
 
     def contained_in(self, observed: str | None) -> bool:
@@ -49,7 +58,7 @@ class ExpectedRevision(str):
         if at and ref != self.prefix:
             return False
         later = digest.rpartition(":")[2]
-        if not _SHA1.fullmatch(later):
+        if not _SHA1.fullmatch(later) or later in self._older:
             return False
         try:
             return self._contains(later)

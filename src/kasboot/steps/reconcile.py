@@ -68,6 +68,8 @@ def expected_revision(ctx: BootstrapContext, sha: str) -> ExpectedRevision:
         ctx.flux_revision_prefix or ctx.branch,
         sha,
         lambda later: ctx.gitlab.commit_contains(ctx.project_path, later, sha),
+        # the head it was committed on: Flux still showing it is the wait's usual start
+        frozenset({ctx.branch_head}) if ctx.branch_head else frozenset(),
     )
 
 
