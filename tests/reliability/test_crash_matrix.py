@@ -8,13 +8,16 @@ patch the HelmRelease and read the token Secret too, are never held), the test w
 until the rule's hit count shows the request arrived, and then kills kasboot — SIGKILL,
 or SIGTERM / SIGINT for the clean-interrupt cases. A hold lasts until the test releases
 it (PUT /-/sandbox/faults with ``"release": true``), so however busy the machine, kasboot
-is still inside the request when the signal comes. Two ways to hold a write:
+is still inside the request when the signal comes. Three ways to hold a write:
 
 - ``held``: latency before the emulator handles it — kasboot dies with its request in
   flight, before the emulator has acted on it (released after the kill, the emulator
   handles it before the re-run starts);
 - ``applied``: the emulator handles it at once and withholds the answer — kasboot dies
-  not knowing its write landed.
+  not knowing its write landed;
+- ``refused``: latency, then a 503 instead of handling it — for a step boundary that has
+  no request of its own (the step's first request is a write): kasboot dies after the
+  earlier steps' effects and before any of the next step's, and the write never lands.
 
 A proof that the kill landed while the request was held: no request of kasboot's was
 received after the held one. Then the same command runs again, and it must leave one agent,
@@ -64,11 +67,11 @@ class KillPoint:
     method: str
     path: str  # regex; A stands for the agent name
     nth: int = 1  # which request of the run matching method and path
-    mode: str = "held"  # held (latency before it is handled) or applied (answer withheld)
-    # (server, method, path): count `nth` from after kasboot's first request matching it —
-    # a kill point known by what precedes it rather than by how many reads of its route
-    # came before (the token Secret is read in pre-flight, under the lease, …).
-    after: tuple[str, str, str] | None = None
+    # held: latency before it is handled (released after the kill, it is handled);
+    # applied: handled at once, its answer withheld;
+    # refused: latency, then refused (503) — never handled, so a kill there falls after
+    # the earlier steps' effects and before any of the next step's.
+    mode: str = "held"
 
     def rule(self, agent: str) -> dict[str, Any]:
         base = {
@@ -79,34 +82,43 @@ class KillPoint:
         }
         if self.mode == "applied":
             return {**base, "mode": "applied_timeout", "hold_ms": HOLD_MS}
+        if self.mode == "refused":
+            return {**base, "latency_ms": HOLD_MS, "status": 503}
         return {**base, "latency_ms": HOLD_MS}
 
 
-# Step boundaries: the first request of the step named after the bar.
+# Step boundaries: the first request of the step named after the bar (the order of a
+# fresh bootstrap's requests is in docs/reliability.md). Pre-flight reads GitLab in one
+# GraphQL survey, so the agent, environment and manifest steps read nothing of their
+# own: their boundary is the next step's first write, held and then refused, so that
+# the kill falls between the two steps' effects (the same write "held" lands after the
+# kill, "applied" before it: the write points below).
 BOUNDARIES = [
-    KillPoint("preflight|register", "gitlab", "GET", r"/cluster_agents$", nth=2),
-    KillPoint("register|environment", "gitlab", "GET", r"/environments$", nth=1),
-    KillPoint("environment|flux-environment", "gitlab", "GET", r"/environments$", nth=2),
-    KillPoint("flux-environment|token", "gitlab", "GET", r"/cluster_agents/\d+/tokens$"),
+    KillPoint("preflight|register", "gitlab", "POST", r"/cluster_agents$", mode="refused"),
+    KillPoint("register|environment", "gitlab", "POST", r"/environments$", mode="refused"),
+    KillPoint("environment|flux-environment", "gitlab", "POST", r"/environments$", 2, "refused"),
+    # The token step's first request: the lease's create (refused: no lease, no namespace).
+    KillPoint(
+        "flux-environment|token", "kube", "POST", rf"/namespaces/{A}/leases$", mode="refused"
+    ),
     # The Secret step reads nothing (pre-flight and the lease did) and its first request
     # is the Secret's create (a write point below): the boundary is the token step's last
     # request, the lease write naming the token about to be stored.
     KillPoint("token|secret", "kube", "PUT", rf"/namespaces/{A}/leases/[^/]+$"),
-    KillPoint(
-        "secret|manifests",
-        "gitlab",
-        "GET",
-        rf"/files/clusters/sandbox/{A}/gitlab-helm-repository\.yaml$",
-    ),
+    # The manifests are compared with the survey's blob ids (no read): the next request
+    # after the Secret's create is the commit.
+    KillPoint("secret|manifests", "gitlab", "POST", r"/repository/commits$", mode="refused"),
     KillPoint("commit|reconcile", "kube", "GET", rf"/helmreleases/{A}$"),
-    KillPoint("reconcile|restart-check", "gitlab", "GET", r"/cluster_agents/\d+/tokens/\d+$"),
+    # The restart check's first request: the agent's Deployments listed.
+    KillPoint("reconcile|restart-check", "kube", "GET", rf"/namespaces/{A}/deployments$"),
+    # A run that held the token lease throughout reads no Secret: the confirm step's
+    # first request is the lease's release (refused: the lease stays until it expires).
     KillPoint(
         "restart-check|confirm",
         "kube",
-        "GET",
-        rf"/namespaces/{A}/secrets/gitlab-agent-token$",
-        # The first read of the Secret after the restart check's Deployment patch.
-        after=("kube", "PATCH", rf"/namespaces/{A}/deployments/[^/]+$"),
+        "DELETE",
+        rf"/namespaces/{A}/leases/kasboot-token-[^/]+$",
+        mode="refused",
     ),
 ]
 # Writes, in the order a fresh bootstrap makes them ("manifests|commit" is the commit
@@ -223,12 +235,7 @@ def _arm(sandbox: Any, server: str, rules: list[dict[str, Any]]) -> None:
 def _anchors(point: KillPoint, agent: str) -> list[tuple[str, dict[str, Any]]]:
     """The requests held, one after the other, before the kill point's rule is armed."""
     pattern = point.path.replace(A, agent)
-    anchors = []
-    if point.after is not None:
-        server, method, path = point.after
-        anchors.append((server, _hold(path.replace(A, agent), method)))
-    anchors += [(point.server, _hold(pattern, point.method))] * (point.nth - 1)
-    return anchors
+    return [(point.server, _hold(pattern, point.method))] * (point.nth - 1)
 
 
 def _began(record: dict[str, Any]) -> float:
@@ -280,7 +287,7 @@ def _kill_at(sandbox: Any, point: KillPoint, agent: str, sig: int) -> Killed:
             for r in _kasboot_records(sandbox)
             if r["method"] == point.method
             and re.search(pattern, r["path"])
-            and r.get("fault") in ("latency", "applied_timeout")
+            and r.get("fault") in ("latency", "applied_timeout", "reject")
         ]
 
     # The anchors held on the same route come first; the kill point's request is the
