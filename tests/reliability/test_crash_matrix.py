@@ -300,6 +300,9 @@ def _kill_at(sandbox: Any, point: KillPoint, agent: str, sig: int) -> Killed:
             f"the held request at {point}",
         )
         missed = process.poll() is not None and _hits(sandbox, point.server) == 0
+        # The rules go, the hold stays: an alternative still armed must not catch what an
+        # interrupted run sends on its way out (giving the lease back).
+        set_faults(_url(sandbox, point.server), [])
         if not missed:
             process.send_signal(sig)
         _, stderr = process.communicate(timeout=WAIT_S)
