@@ -83,7 +83,7 @@ def test_slow(extra: list[str]) -> None:
     in one process. Their sandboxes are their own (free ports), so xdist's loadfile would
     be as safe as in `test`, but two workers on two cores would put the fault cases'
     2 s GitLab read timeout and the races' natural timing under load they were not
-    measured under, for a few minutes saved: serially the pass takes about 19 minutes,
+    measured under, for a few minutes saved: serially the pass takes about 18 minutes,
     well inside CI's 90 with `test` (about 8)."""
     env = {**os.environ, "KASBOOT_SLOW_TESTS": "1"}
     _run(BIN / "python", "-m", "pytest", "-q", "-m", "slow", *extra, env=env)
