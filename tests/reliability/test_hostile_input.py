@@ -49,7 +49,6 @@ class Case:
     files: dict[str, str | bytes] = field(default_factory=dict)  # written under {tmp}
     in_tmp: bool = False  # run in {tmp} (where a .kasboot.yaml is found)
     reads: bool = False  # requests (reads only) may come before the refusal
-    slow: bool = False
 
 
 CASES: tuple[Case, ...] = (
@@ -151,13 +150,13 @@ CASES: tuple[Case, ...] = (
          env={"GITLAB_HOST": "{gitlab}/not/gitlab"}, code=4, needle="404", reads=True),
     Case("host-unreachable", "GITLAB_HOST `http://127.0.0.1:9` (nothing listens)",
          env={"GITLAB_HOST": "http://127.0.0.1:9"}, code=4, needle="cannot reach GitLab",
-         reads=True, slow=True),
+         reads=True),
     Case("host-no-scheme", "GITLAB_HOST without scheme (https assumed; the server is http)",
          env={"GITLAB_HOST": "127.0.0.1:{port}"}, code=4, needle="cannot reach GitLab",
-         reads=True, slow=True),
+         reads=True),
     Case("host-tls", "GITLAB_HOST `https://` to a plain-HTTP server (TLS fails)",
          env={"GITLAB_HOST": "https://127.0.0.1:{port}"}, code=4,
-         needle="cannot reach GitLab", reads=True, slow=True),
+         needle="cannot reach GitLab", reads=True),
     Case("token-none", "no token anywhere (GITLAB_TOKEN unset, no glab config)",
          env={"HOME": "{tmp}"}, unset=("GITLAB_TOKEN", "XDG_CONFIG_HOME", "GLAB_CONFIG_DIR"),
          needle="no GitLab token found"),
@@ -290,7 +289,7 @@ def run_case(case: Case, sandbox: Any, tmp: Path, tokens: dict[str, str]) -> Any
         env=env,
         unset=case.unset,
         cwd=tmp if case.in_tmp else None,
-        timeout=400 if case.slow else 120,
+        timeout=120,
     )
 
 
@@ -305,10 +304,7 @@ def error_line(stderr: str) -> str:
 
 
 def _params() -> list[Any]:
-    return [
-        pytest.param(case, id=case.id, marks=[pytest.mark.slow] if case.slow else [])
-        for case in CASES
-    ]
+    return [pytest.param(case, id=case.id) for case in CASES]
 
 
 def test_there_are_at_least_40_cases() -> None:
