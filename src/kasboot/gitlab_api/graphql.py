@@ -1,8 +1,8 @@
-"""GitLab's GraphQL API through python-gitlab's client (``gitlab.GraphQL``, gql over httpx).
-
-The client's HTTP goes through the seam's own requests session (``RequestsTransport``),
-so a GraphQL request has what every GitLab request of a run has: one retry policy and
-the run's --timeout (retrying.py), the user agent, the CA to trust, the request log.
+"""GitLab's GraphQL API over the seam's own requests session: a GraphQL request has what
+every GitLab request of a run has — one retry policy and the run's --timeout
+(retrying.py), the user agent, the CA to trust, the request log. GraphQL over HTTP is one
+JSON document each way, so no GraphQL client library is loaded (python-gitlab's
+``gitlab.GraphQL`` would bring gql and httpx to every start-up).
 
 - A query is sent as ``GET /api/graphql?query=…&variables=…`` (GitLab serves queries
   over GET): a read, repeated like any GET when its answer is unclear.
@@ -16,21 +16,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from kasboot.errors import GitLabError
 from kasboot.gitlab_api.reads import Reads
 
-if TYPE_CHECKING:
-    import gitlab
-    import httpx
-
 GRAPHQL_PATH = "/api/graphql"
 UNSUPPORTED_CODES = frozenset({"undefinedField", "argumentNotAccepted", "undefinedType"})
 _MUTATION = re.compile(r"\A\s*mutation\b")
-# Headers requests has already acted on: the content is decoded, its length changed.
-_CONSUMED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class GraphQLUnsupported(Exception):
@@ -39,54 +33,6 @@ class GraphQLUnsupported(Exception):
 
 class GraphQLRefused(GitLabError):
     """GitLab's GraphQL API answered with errors (exit 4 unless the caller falls back)."""
-
-
-class GraphQLHTTPError(Exception):
-    """An HTTP error status from /api/graphql, with GitLab's message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _transport_class() -> Any:
-    import httpx
-
-    class RequestsTransport(httpx.BaseTransport):
-        """httpx → the seam's requests session (retry policy, deadline, request log)."""
-
-        def __init__(self, session: Any, headers: dict[str, str]) -> None:
-            self._session = session
-            self._headers = headers
-
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            payload = json.loads(request.read() or b"{}")
-            query = str(payload.get("query") or "")
-            url = str(request.url)
-            headers = {**self._headers, "Accept": "application/json"}
-            if _MUTATION.match(query):
-                headers["Content-Type"] = "application/json"
-                answer = self._session.request(
-                    "POST", url, data=json.dumps(payload).encode(), headers=headers
-                )
-            else:
-                params = {"query": query}
-                if payload.get("variables"):
-                    params["variables"] = json.dumps(payload["variables"])
-                if payload.get("operationName"):
-                    params["operationName"] = str(payload["operationName"])
-                answer = self._session.request("GET", f"{url}?{urlencode(params)}", headers=headers)
-            if answer.status_code >= 400:
-                raise GraphQLHTTPError(
-                    answer.status_code, f"{answer.status_code} {_message(answer)}"
-                )
-            kept = [(k, v) for k, v in answer.headers.items() if k.lower() not in _CONSUMED_HEADERS]
-            return httpx.Response(
-                answer.status_code, headers=kept, content=answer.content, request=request
-            )
-
-    return RequestsTransport
 
 
 def _message(answer: Any) -> str:
@@ -103,43 +49,52 @@ def _message(answer: Any) -> str:
 class GraphQLReads(Reads):
     """The seam's GraphQL requests (queries and mutations) on the run's session."""
 
-    _graphql_client: gitlab.GraphQL | None = None
-
-    def _graphql(self) -> gitlab.GraphQL:
-        if self._graphql_client is None:
-            import gitlab
-            import httpx
-
-            transport = _transport_class()(self._session, self._auth_headers)
-            client = httpx.Client(transport=transport)
-            self._graphql_client = gitlab.GraphQL(self.url, client=client)
-        return self._graphql_client
+    def _post_or_get(self, query: str, variables: dict[str, Any]) -> Any:
+        """One HTTP request to /api/graphql: a query as GET (a read), a mutation as
+        POST (sent once)."""
+        url = f"{self.url}{GRAPHQL_PATH}"
+        headers = {**self._auth_headers, "Accept": "application/json"}
+        if _MUTATION.match(query):
+            headers["Content-Type"] = "application/json"
+            body = json.dumps({"query": query, "variables": variables}).encode()
+            return self._session.request("POST", url, data=body, headers=headers)
+        params = {"query": query}
+        if variables:
+            params["variables"] = json.dumps(variables)
+        return self._session.request("GET", f"{url}?{urlencode(params)}", headers=headers)
 
     def graphql(self, query: str, variables: dict[str, Any], doing: str) -> dict[str, Any]:
         """The ``data`` of one query or mutation. GitLab's GraphQL errors become a
         GitLabError (exit 4), a field this release lacks ``GraphQLUnsupported``."""
         import gitlab
-        from gql.transport.exceptions import TransportConnectionFailed, TransportQueryError
 
         with self._errors(doing):
+            answer = self._post_or_get(query, variables)
+            if answer.status_code >= 400:
+                kind = (
+                    gitlab.exceptions.GitlabAuthenticationError
+                    if answer.status_code == 401
+                    else gitlab.exceptions.GitlabHttpError
+                )
+                raise kind(
+                    error_message=f"{answer.status_code} {_message(answer)}",
+                    response_code=answer.status_code,
+                )
             try:
-                return dict(self._graphql().execute(query, variable_values=variables))
-            except TransportConnectionFailed as error:
-                cause = error.__cause__
-                if isinstance(cause, GraphQLHTTPError):
-                    kind = (
-                        gitlab.exceptions.GitlabAuthenticationError
-                        if cause.status == 401
-                        else gitlab.exceptions.GitlabHttpError
-                    )
-                    raise kind(error_message=cause.message, response_code=cause.status) from None
-                if cause is not None:
-                    raise cause from None
-                raise
-            except TransportQueryError as error:
-                errors = [e for e in (error.errors or []) if isinstance(e, dict)]
+                body = answer.json()
+            except ValueError:
+                raise GraphQLRefused(
+                    f"GitLab's GraphQL API answered {doing} with no JSON document"
+                ) from None
+            if not isinstance(body, dict):
+                raise GraphQLRefused(f"GitLab's GraphQL API answered {doing} with {body!r}")
+            # GitLab answers errors with 200; any of them (even beside partial data) means
+            # the answer cannot be trusted whole, as GraphQL clients treat it
+            errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
+            if errors:
                 codes = {str((e.get("extensions") or {}).get("code", "")) for e in errors}
-                text = "; ".join(str(e.get("message", "")) for e in errors) or str(error)
+                text = "; ".join(str(e.get("message", "")) for e in errors)
                 if codes & UNSUPPORTED_CODES:
-                    raise GraphQLUnsupported(text) from None
-                raise GraphQLRefused(f"GitLab's GraphQL API refused {doing}: {text}") from None
+                    raise GraphQLUnsupported(text)
+                raise GraphQLRefused(f"GitLab's GraphQL API refused {doing}: {text}")
+            return dict(body.get("data") or {})
