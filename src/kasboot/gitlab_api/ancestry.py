@@ -4,7 +4,11 @@ in a run — the answer never changes, so it is kept."""
 
 from __future__ import annotations
 
+import threading
+
 from kasboot.gitlab_api.base import Client
+
+_ASKING = threading.Lock()
 
 
 class Ancestry(Client):
@@ -18,6 +22,12 @@ class Ancestry(Client):
         if not hasattr(self, "_ancestry"):
             self._ancestry = {}
         key = (project, later, commit)
+        # The wait watches the source and its Kustomizations in threads that may ask
+        # at once: one asks, the other reads its answer.
+        with _ASKING:
+            return self._asked(project, later, commit, key)
+
+    def _asked(self, project: str, later: str, commit: str, key: tuple[str, str, str]) -> bool:
         if key not in self._ancestry:
             import gitlab
 

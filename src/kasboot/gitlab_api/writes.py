@@ -252,7 +252,16 @@ class Writes(RepositoryReads):
                     if head is not None and head != expected_head:
                         if self._holds(project, head, actions):
                             return head
-                        raise
+                        if unclear:
+                            raise
+                        raise GitLabError(
+                            f"the branch {branch} moved on while this run prepared its "
+                            f"commit (now at {head[:12]}: another run or a push changed "
+                            f"these files meanwhile; GitLab: {message_of(error)}); nothing "
+                            "of this commit was written",
+                            hint="run the same command again: it plans on the new head",
+                            status=409,
+                        ) from error
                     if not unclear:
                         raise
                     if attempt == WRITE_ATTEMPTS:
