@@ -8,7 +8,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kasboot.sandbox.gitlab import GitLabEmulator
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 KASBOOT_AGENT = "kasboot/"
@@ -73,3 +76,12 @@ def kasboot_writes(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
         for r in records
         if r["method"] in WRITE_METHODS and r.get("user_agent", "").startswith(KASBOOT_AGENT)
     ]
+
+
+def seeded(emulator: GitLabEmulator, project: str = "demo/fleet") -> str:
+    """An in-process GitLab emulator with root, one project it owns, and root's api
+    token (returned)."""
+    backend = emulator.backend
+    backend.ensure_user("root", "Administrator", "admin@example.com")
+    backend.ensure_project(project, owner="root")
+    return str(backend.create_personal_access_token("root", "owner", ["api"]))

@@ -14,6 +14,7 @@ from kasboot.errors import GitLabError
 from kasboot.gitlab_api import GitLabAPI
 from kasboot.gitlab_api.model import CommitAction
 from kasboot.sandbox.gitlab import GitLabEmulator
+from tests.integration.bootstrap_helpers import seeded
 
 PROJECT = "group/fleet"
 
@@ -22,10 +23,7 @@ PROJECT = "group/fleet"
 def world(tmp_path: Path) -> Iterator[tuple[GitLabAPI, gitlab.Gitlab]]:
     emulator = GitLabEmulator(tmp_path).start()
     try:
-        backend = emulator.backend
-        backend.ensure_user("root", "Administrator", "admin@example.com")
-        token = backend.create_personal_access_token("root", "t", ["api"])
-        backend.ensure_project(PROJECT, owner="root")
+        token = seeded(emulator, PROJECT)
         yield GitLabAPI(emulator.url, token), gitlab.Gitlab(emulator.url, private_token=token)
     finally:
         emulator.stop()

@@ -24,6 +24,7 @@ import pytest
 from kasboot.gitlab_api import GitLabAPI
 from kasboot.sandbox.common import free_port
 from kasboot.sandbox.gitlab import GitLabEmulator
+from tests.integration.bootstrap_helpers import seeded
 from tests.integration.tls_helpers import make_ca
 
 pytestmark = pytest.mark.sandbox
@@ -33,13 +34,6 @@ DEAD_KUBECONFIG = (
     "users: [{name: u, user: {token: t}}]\n"
     "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
 )
-
-
-def seeded(emulator: GitLabEmulator) -> str:
-    backend = emulator.backend
-    backend.ensure_user("root", "Administrator", "admin@example.com")
-    backend.ensure_project("demo/fleet", owner="root")
-    return backend.create_personal_access_token("root", "owner", ["api"])
 
 
 def kasboot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ import gitlab
 import pytest
 from ruamel.yaml import YAML
 
-from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot
+from tests.integration.bootstrap_helpers import agent_args, kasboot_writes, run_kasboot, seeded
 from tests.integration.conftest import Sandbox, sandbox_down, sandbox_up
 from tests.integration.test_bootstrap import kubectl_json
 from tests.integration.test_bootstrap_flags import ensure_namespace
@@ -118,9 +118,7 @@ def test_an_instance_without_receptive_agents_is_one_clear_line(tmp_path: Path) 
     emulator = GitLabEmulator(tmp_path).start()
     try:
         backend = emulator.backend
-        backend.ensure_user("root", "Administrator", "admin@example.com")
-        token = backend.create_personal_access_token("root", "t", ["api"])
-        backend.ensure_project("group/fleet", owner="root")
+        token = seeded(emulator, "group/fleet")
         api = GitLabAPI(emulator.url, token)
         agent = api.register_agent("group/fleet", "a")
         backend.receptive_agents_enabled = False

@@ -22,7 +22,7 @@ import gitlab
 import pytest
 
 from kasboot.gitlab_api import CommitAction
-from tests.integration.bootstrap_helpers import agent_args
+from tests.integration.bootstrap_helpers import agent_args, seeded
 from tests.integration.conftest import Sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -136,10 +136,7 @@ def test_the_seam_asks_gitlab_once_per_pair_of_commits(tmp_path: Any) -> None:
 
     emulator = GitLabEmulator(tmp_path).start()
     try:
-        backend = emulator.backend
-        backend.ensure_user("root", "Administrator", "admin@example.com")
-        token = backend.create_personal_access_token("root", "t", ["api"])
-        backend.ensure_project("group/fleet", owner="root")
+        token = seeded(emulator, "group/fleet")
         sent: list[str] = []
         api = GitLabAPI(
             emulator.url, token, request_logger=lambda method, url, *_: sent.append(url)
