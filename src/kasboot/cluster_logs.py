@@ -4,6 +4,7 @@ deploy/NAME` shows, read so that doctor can name why agentk does not connect."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,8 +76,6 @@ class LogSeam:
 
 
 def _status_message(text: str) -> str | None:
-    import json
-
     try:
         found = json.loads(text)
     except ValueError:

@@ -11,7 +11,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from kasboot.sandbox.flux.agentk_logs import attempt_error, request_for
+from kasboot.sandbox.flux.agentk_logs import attempt_error
 from kasboot.sandbox.flux.chart_rbac import object_path, rendered_rbac
 
 AGENTK_IMAGE = "registry.gitlab.com/gitlab-org/cluster-integration/gitlab-agent/agentk"
@@ -314,7 +314,10 @@ def connect_to_kas(
     system CAs, or only ``config.kasCaCert`` when it is set."""
     if not kas_address:
         return "kas address is empty: set config.kasAddress"
-    request = request_for(agent_info_url(kas_address), token, agent_version)
+    request = urllib.request.Request(
+        agent_info_url(kas_address),
+        headers={"Authorization": f"Bearer {token}", "User-Agent": f"gitlab-agent/{agent_version}"},
+    )
     context = None
     if request.full_url.startswith("https://"):
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
@@ -81,10 +80,3 @@ def log_line(message: str, error: str | None = None, module: str = "reverse_tunn
     if error:
         record["error"] = error
     return json.dumps(record, separators=(",", ":"))
-
-
-def request_for(agent_info: str, token: str, agent_version: str) -> urllib.request.Request:
-    return urllib.request.Request(
-        agent_info,
-        headers={"Authorization": f"Bearer {token}", "User-Agent": f"gitlab-agent/{agent_version}"},
-    )

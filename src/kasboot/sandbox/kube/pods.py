@@ -131,8 +131,8 @@ def sync_pods(backend: Any, deployment: Obj) -> None:
     present = {pod["metadata"]["name"]: pod for pod in existing}
     for pod_name, pod in wanted.items():
         old = present.get(pod_name)
-        if old is None:
-            backend.create(pod_type, "v1", namespace, {k: v for k, v in pod.items()})
+        if old is None:  # created without status (the API server drops it), then set
+            old = backend.create(pod_type, "v1", namespace, pod)
         elif old.get("status") == pod["status"]:
             continue
         backend.replace(
@@ -140,7 +140,7 @@ def sync_pods(backend: Any, deployment: Obj) -> None:
             "v1",
             namespace,
             pod_name,
-            {**(old or backend.get(pod_type, "v1", namespace, pod_name)), "status": pod["status"]},
+            {**old, "status": pod["status"]},
             subresource="status",
         )
 
