@@ -3,7 +3,8 @@
 One connection shared by every thread, guarded by a re-entrant lock: the emulator's
 load is tiny, and one writer at a time keeps each API call atomic without retry logic.
 
-Every id comes from a sequence (AUTOINCREMENT), as GitLab's PostgreSQL tables do: the id
+Every id comes from a sequence (AUTOINCREMENT), as GitLab's PostgreSQL tables do
+(gitlabhq db/structure.sql: ``cluster_agents_id_seq``, ``environments_id_seq``, …): the id
 of a deleted agent, token or environment is never handed out again, so a record that
 names an id (the token Secret's annotation) can never point at a newer object."""
 
