@@ -68,9 +68,20 @@ def expected_revision(ctx: BootstrapContext, sha: str) -> ExpectedRevision:
         ctx.flux_revision_prefix or ctx.branch,
         sha,
         lambda later: ctx.gitlab.commit_contains(ctx.project_path, later, sha),
-        # the head it was committed on: Flux still showing it is the wait's usual start
-        frozenset({ctx.branch_head}) if ctx.branch_head else frozenset(),
+        _older_than_the_commit(ctx),
     )
+
+
+def _older_than_the_commit(ctx: BootstrapContext) -> frozenset[str]:
+    """Commits that cannot hold kasboot's, known without asking: the head it was
+    committed on, and the revision Flux's source had when pre-flight read it (Flux may
+    lag behind the branch; its Kustomizations start the wait at that revision)."""
+    known = {ctx.branch_head} if ctx.branch_head else set()
+    source = ctx.flux_source or {}
+    artifact = str(((source.get("status") or {}).get("artifact") or {}).get("revision") or "")
+    if artifact:
+        known.add(artifact.rpartition(":")[2])
+    return frozenset(known)
 
 
 class _Absent(Exception):
