@@ -12,7 +12,6 @@ from kasboot.errors import KasbootError
 from kasboot.gitlab_api import RequestLogger
 from kasboot.pipeline import Listener, Runner, StepReport
 from kasboot.settings import Settings
-from kasboot.steps import bootstrap_steps
 from kasboot.steps.context import BootstrapContext
 
 
@@ -56,8 +55,13 @@ def open_context(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     request_logger: RequestLogger | None = None,
+    start_reads: bool = False,
 ) -> BootstrapContext:
-    """Resolve the project and credentials and open the seams (no request is made yet)."""
+    """Resolve the project and credentials and open the seams. With ``start_reads``,
+    pre-flight's reads are on their way when it returns (steps/preflight_reads.py):
+    GitLab's are sent before the kubernetes client is imported, the cluster's once it
+    is, so that neither import waits for the other's round trips; else no request is
+    made yet."""
     from kasboot.cluster import Cluster
     from kasboot.credentials import gitlab_credentials
     from kasboot.gitlab_api import GitLabAPI
@@ -69,16 +73,22 @@ def open_context(
     gitlab = GitLabAPI.for_credentials(
         credentials, request_logger=request_logger, ca_file=settings.ca_file
     )
-    cluster = Cluster(settings.kubeconfig, settings.context)
+    # The kubeconfig is checked here, before any request (exit 2 for a mistake).
+    cluster = Cluster(settings.kubeconfig, settings.context, connect=not start_reads)
     cluster.bound_run(settings.timeout)  # --timeout bounds the cluster side of the run
     gitlab.bound_run(cluster.deadline, settings.timeout)  # and GitLab's
-    return BootstrapContext(
+    ctx = BootstrapContext(
         settings=settings,
         gitlab=gitlab,
         cluster=cluster,
         project_path=project_path,
         dry_run=settings.dry_run,
     )
+    if start_reads:
+        from kasboot.steps.preflight_reads import StartedReads
+
+        ctx.started_reads = StartedReads(ctx, connect=cluster.connect)
+    return ctx
 
 
 def run_bootstrap(
@@ -94,13 +104,22 @@ def run_bootstrap(
 
     run = BootstrapRun()
     environ = os.environ if env is None else env
+    try:
+        run.context = open_context(
+            settings, cwd=cwd, env=env, request_logger=request_logger, start_reads=True
+        )
+    except KasbootError as error:
+        run.error = error
+        return run
+    # The steps load while pre-flight's reads travel (steps/__init__.py).
+    from kasboot.steps import bootstrap_steps
+
     steps = serialised_commits(bootstrap_steps(), environ)
     plugins = discover([step.name for step in steps], environ)
     runner: Runner[BootstrapContext] = Runner(
         with_plugins(steps, plugins), listener, dry_run=settings.dry_run
     )
     try:
-        run.context = open_context(settings, cwd=cwd, env=env, request_logger=request_logger)
         runner.run(run.context)
     except KasbootError as error:
         run.error = error

@@ -65,16 +65,33 @@ __all__ = [
 
 
 class Cluster(RestSeam, FluxSeam, SecretSeam, WorkloadSeam, LeaseSeam, CleanupSeam, LogSeam):
-    def __init__(self, kubeconfig: Path | None = None, context: str | None = None) -> None:
+    def __init__(
+        self, kubeconfig: Path | None = None, context: str | None = None, *, connect: bool = True
+    ) -> None:
+        """Check the kubeconfig (exit 2 for a mistake, no request) and, unless ``connect``
+        is False, load it into the client: bootstrap connects once GitLab's first reads
+        are on their way, so the client's import overlaps their round trips."""
         from kasboot.kubeconfig_checks import check_kube_config
 
         check_kube_config(kubeconfig, context)  # exit 2 for a kubeconfig mistake, no request
+        self._kubeconfig, self._context_name = kubeconfig, context
+        self.timeout: float | None = None  # the run's --timeout, once bound_run() set it
+        self.deadline = Deadline(None)
+        self._known_namespaces: set[str] = set()
+        self._labelled_crds: dict[str, dict[str, Any] | None] | str | None = None
+        self._discovered: dict[str, list[str] | None] = {}
+        if connect:
+            self.connect()
+
+    def connect(self) -> None:
+        """Load the kubeconfig (or the in-cluster configuration) into an ApiClient."""
         # The client's package modules, not its generated APIs: kubernetes.client imports
         # those lazily (v36+), and kasboot never touches them (kube_http.py).
         from kubernetes import config
         from kubernetes.client.api_client import ApiClient
         from kubernetes.client.configuration import Configuration
 
+        kubeconfig, context = self._kubeconfig, self._context_name
         configuration = Configuration()
         try:
             if kubeconfig is None and not os.environ.get("KUBECONFIG") and _in_cluster():
@@ -92,15 +109,10 @@ class Cluster(RestSeam, FluxSeam, SecretSeam, WorkloadSeam, LeaseSeam, CleanupSe
                 f"cannot load the Kubernetes configuration: {error}",
                 hint="set KUBECONFIG or pass --kubeconfig/--context",
             ) from error
-        self.timeout: float | None = None  # the run's --timeout, once bound_run() set it
-        self.deadline = Deadline(None)
         configuration.retries = retry_policy(self.deadline)
         self.server = str(configuration.host)
         self._api: ApiClient = ApiClient(configuration)
         self._api.user_agent = USER_AGENT
-        self._known_namespaces: set[str] = set()
-        self._labelled_crds: dict[str, dict[str, Any] | None] | str | None = None
-        self._discovered: dict[str, list[str] | None] = {}
 
     def bound_run(self, seconds: float) -> None:
         """Bound the cluster side of the whole run by --timeout: no request is sent

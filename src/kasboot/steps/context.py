@@ -66,6 +66,9 @@ class BootstrapContext:
     listed_kustomizations: frozenset[str] | None = None
     guard_partial: str = ""  # why the guard could see only part of Flux ("" = all of it)
     gitlab_survey: Any = None  # pre-flight's one-request GitLab survey (steps/gitlab_survey.py)
+    # pre-flight's reads, started when the seams opened (steps/preflight_reads.py
+    # StartedReads); pre-flight takes them, or starts them itself when None
+    started_reads: Any = None
     # decided by the steps
     agent: dict[str, Any] | None = None
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kasboot.cluster import SOURCE_KINDS
-from kasboot.errors import ClusterError, PreflightError
+from kasboot.errors import PreflightError
 from kasboot.flux.clash_advice import own_names_fix
 from kasboot.flux.gitsource import FluxSource, following
 from kasboot.flux.manifests import DecodeError, decode_manifests
@@ -23,41 +23,28 @@ from kasboot.flux.topology import (
 from kasboot.settings import Settings
 from kasboot.steps.context import BootstrapContext
 from kasboot.steps.guard_files import guard_files
+from kasboot.steps.kustomization_reads import kustomization_objects
 
 FIX_ADD_KUSTOMIZATION = "add-kustomization"
 FIX_SOURCEIGNORE = "sourceignore"
 
 
-def source_kustomizations(ctx: BootstrapContext) -> list[FluxKustomization]:
+def source_kustomizations(
+    ctx: BootstrapContext, listed: list[dict[str, Any]] | None = None
+) -> list[FluxKustomization]:
+    """The Kustomizations building from the Flux source, of ``listed`` (what pre-flight
+    listed) or of a list made now."""
     settings = ctx.settings
     kind = SOURCE_KINDS[settings.flux_source_type]
     source = (kind, settings.flux_source_namespace, settings.flux_source_name)
     found = []
-    for item in _kustomizations(ctx):
+    for item in kustomization_objects(ctx) if listed is None else listed:
         meta, spec = item["metadata"], item.get("spec") or {}
         ref = spec.get("sourceRef") or {}
         namespace = ref.get("namespace") or meta["namespace"]
         if (ref.get("kind"), namespace, ref.get("name")) == source:
             found.append(FluxKustomization.from_object(item, source))
     return found
-
-
-def _kustomizations(ctx: BootstrapContext) -> list[dict[str, Any]]:
-    """Every Kustomization; a user who may not list them cluster-wide (403, a
-    namespace-scoped operator) gets those of the Flux source's namespace, and the guard
-    says it is partial instead of failing."""
-    try:
-        return ctx.cluster.list_objects("Kustomization")
-    except ClusterError as error:
-        if error.status != 403:
-            raise
-    namespace = ctx.settings.flux_source_namespace
-    ctx.kustomization_scope = namespace
-    ctx.guard_partial = (
-        f"partial: may not list Kustomizations cluster-wide (403), checked those in "
-        f"namespace {namespace} only"
-    )
-    return ctx.cluster.list_objects("Kustomization", namespace)
 
 
 def _trap_fixes(ctx: BootstrapContext, kustomization: FluxKustomization) -> list[str]:

@@ -31,9 +31,13 @@ def run_together(*reads: Callable[[], Any]) -> list[Any]:
     if reads:
         run(0)
     for thread in threads:
-        while thread.is_alive():
-            thread.join(0.1)  # short joins: a signal handler still runs in this thread
+        wait_for(thread)
     for error in errors:
         if error is not None:
             raise error
     return results
+
+
+def wait_for(thread: threading.Thread) -> None:
+    while thread.is_alive():
+        thread.join(0.1)  # short joins: a signal handler still runs in this thread

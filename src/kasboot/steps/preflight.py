@@ -4,24 +4,16 @@ here leaves the world untouched."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from kasboot.advice import FLUX_MISSING_HINT
 from kasboot.cluster import SOURCE_KINDS
-from kasboot.errors import GitLabError, PreflightError
-from kasboot.gitlab_api import BranchInfo
+from kasboot.errors import PreflightError
 from kasboot.input_targets import check_local_commit, check_role, check_values_from
 from kasboot.pipeline import Change
-from kasboot.project_lookup import project_not_found, read_project
 from kasboot.steps.agent_config import planned_agent_config
 from kasboot.steps.context import BootstrapContext
-from kasboot.steps.gitlab_checks import check_branch, read_metadata
-from kasboot.steps.gitlab_survey import run_survey
-from kasboot.steps.guard import run_guard
+from kasboot.steps.guard import run_guard, source_kustomizations
 from kasboot.steps.manifests import kas_address, rendered_manifests
-from kasboot.steps.parallel import run_together
-from kasboot.steps.preflight_reads import ClusterReads, token_scope_problem
+from kasboot.steps.preflight_reads import ClusterReads, StartedReads
 from kasboot.steps.seed_checks import check_seed_options, seed_notes
 from kasboot.steps.token import check_token_room
 
@@ -40,10 +32,16 @@ class Preflight:
 
     def plan(self, ctx: BootstrapContext) -> list[Change]:
         settings = ctx.settings
-        # GitLab's reads and the cluster's go at once (steps/parallel.py); a refusal of
-        # GitLab's part comes first, as when they ran one after the other.
-        self._cluster = cluster = ClusterReads()
-        run_together(lambda: self._gitlab_reads(ctx), lambda: cluster.read(ctx))
+        # GitLab's reads and the cluster's go at once, started when the seams opened
+        # (steps/preflight_reads.py); a refusal of GitLab's part comes first, as when
+        # they ran one after the other.
+        reads, ctx.started_reads = ctx.started_reads or StartedReads(ctx), None
+        self._cluster = reads.cluster
+        scope = reads.gitlab()
+        kas_address(ctx)  # refuses when KAS is disabled
+        if scope is not None:
+            raise scope  # the token lacks the api scope
+        reads.cluster_outcome()
         check_role(ctx)  # below Maintainer, proven by GitLab: refused before any write
         self._check_secret_owner(ctx)
         check_local_commit(ctx)  # the clone (--commit-via local)
@@ -55,34 +53,6 @@ class Preflight:
         self._guard(ctx)
         return []
 
-    def _gitlab_reads(self, ctx: BootstrapContext) -> None:
-        settings = ctx.settings
-        branch = settings.manifest_branch
-        scope: list[Any] = []
-        early: list[Callable[[], Any]] = [lambda: scope.append(token_scope_problem(ctx))]
-        read: list[BranchInfo | None] = []
-        if branch:  # known without the survey: read it at once too
-            early.append(lambda: read.append(ctx.gitlab.branch(ctx.project_path, branch)))
-        try:
-            survey, *_ = run_together(lambda: run_survey(ctx), *early)
-        except GitLabError as error:
-            if error.status != 404:
-                raise
-            user = ctx.gitlab.current_user()  # only to say whose token cannot see it
-            raise project_not_found(ctx.project_path, ctx.gitlab.url, user) from None
-        if survey is not None:  # one request: version, KAS, user, project, agent, …
-            ctx.user, ctx.project = survey.user, survey.project
-        else:
-            ctx.user = ctx.gitlab.current_user()
-            ctx.project = read_project(ctx.gitlab, ctx.project_path, ctx.user)  # 404: whose
-        ctx.project_path = ctx.project.path  # canonical spelling, as GitLab has it
-        ctx.branch = branch or ctx.project.default_branch
-        check_branch(ctx, read)  # exists, and the token may push to it
-        read_metadata(ctx)  # refuses a GitLab older than 15.2
-        kas_address(ctx)  # refuses when KAS is disabled
-        if scope and scope[0] is not None:
-            raise scope[0]  # the token lacks the api scope
-
     def _guard(self, ctx: BootstrapContext) -> None:
         if ctx.settings.skip_preflight:
             self._guard_summary = (
@@ -92,12 +62,13 @@ class Preflight:
             return
         planned = {ctx.settings.agent_config_path: planned_agent_config(ctx)[2]}
         planned.update(rendered_manifests(ctx))
-        cluster = self._cluster
-        verdict = run_guard(ctx, planned, cluster.source(ctx), cluster.kustomizations)
+        listed = self._cluster.kustomization_objects
+        kustomizations = None if listed is None else source_kustomizations(ctx, listed)
+        verdict = run_guard(ctx, planned, self._cluster.source(ctx), kustomizations)
         if verdict is not None:
             ctx.reconciled_by = [k.ref for k in verdict.manifest_reconciled_by]
-        if cluster.kustomizations is not None:
-            ctx.listed_kustomizations = frozenset(k.ref for k in cluster.kustomizations)
+        if kustomizations is not None:
+            ctx.listed_kustomizations = frozenset(k.ref for k in kustomizations)
         if verdict is None:
             self._guard_summary = "topology guard: no Flux source to check"
         elif ctx.extra_files:

@@ -45,17 +45,29 @@ class SecretTarget:
         return f"{self.namespace}/{self.name}"
 
 
+def _token_secret_target(ctx: BootstrapContext) -> SecretTarget:
+    settings = ctx.settings
+    return SecretTarget(
+        settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
+    )
+
+
+def read_token_secret(ctx: BootstrapContext) -> None:
+    """The token Secret as the cluster has it, into ``ctx.token_secret`` (None: absent)."""
+    target = _token_secret_target(ctx)
+    ctx.token_secret = ctx.cluster.get_secret(target.namespace, target.name)
+    ctx.token_secret_read = True
+
+
 def check_secret_owner(ctx: BootstrapContext) -> None:
     """Read the token Secret into ``ctx.token_secret`` and refuse unless it is absent or
     this agent's: labelled managed-by kasboot and annotated kasboot/agent=<this agent>,
     or (the Secret glab's bootstrap writes) annotated with the id of a token GitLab
     lists for this agent."""
-    settings = ctx.settings
-    target = SecretTarget(
-        settings.helm_release_target_namespace, settings.gitlab_agent_token_secret_name
-    )
-    secret = ctx.token_secret = ctx.cluster.get_secret(target.namespace, target.name)
-    ctx.token_secret_read = True
+    target = _token_secret_target(ctx)
+    if not ctx.token_secret_read:  # pre-flight's cluster reads may have read it
+        read_token_secret(ctx)
+    secret = ctx.token_secret
     if secret is None:
         return
     metadata = secret.get("metadata") or {}
