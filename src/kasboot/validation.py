@@ -276,6 +276,9 @@ def check_values_files_hold_no_token(
 ) -> None:
     """A token in a values file would be committed in plain text, readable by everyone
     who can read the repository: refuse it, naming the key (never the value)."""
+    files = tuple(files)
+    if not files:
+        return  # no values file: nothing to load (the YAML loader's import is not free)
     from kasboot.flux.values import load_values_file  # late: keeps settings import light
     from kasboot.secret_scan import token_keys
 

@@ -56,13 +56,27 @@ class ConsoleReporter:
         verbose: bool = False,
         changes_on_stdout: bool = False,
     ) -> None:
-        self.console = console or make_console()
+        self._console = console
         self.verbose = verbose
         # A plan prints its changes on stdout (ui/plan.py); the step list stays progress.
         self.changes_on_stdout = changes_on_stdout
-        # A spinner only for a person at a terminal: never in CI, in a pipe, or with NO_COLOR.
-        self.spinner = self.console.is_terminal and not os.environ.get("NO_COLOR")
+        self._spinner: bool | None = None
         self._status: Status | None = None
+
+    @property
+    def console(self) -> Console:
+        # Made on first output, not with the reporter: bootstrap's first reads are on
+        # their way by then, so rich's import overlaps their round trips.
+        if self._console is None:
+            self._console = make_console()
+        return self._console
+
+    @property
+    def spinner(self) -> bool:
+        # A spinner only for a person at a terminal: never in CI, in a pipe, or with NO_COLOR.
+        if self._spinner is None:
+            self._spinner = self.console.is_terminal and not os.environ.get("NO_COLOR")
+        return self._spinner
 
     def step_started(self, name: str, title: str) -> None:
         if self.spinner:

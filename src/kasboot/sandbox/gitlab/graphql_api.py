@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
@@ -31,6 +32,8 @@ from kasboot.sandbox.gitlab.graphql_schema import graphql_dashboard_since, schem
 from kasboot.sandbox.gitlab.graphql_types import gid, project_node
 
 if TYPE_CHECKING:
+    from graphql import DocumentNode, GraphQLError, GraphQLSchema
+
     from kasboot.sandbox.gitlab.backend import Principal
 
 MAX_PAGE_SIZE = 100
@@ -119,8 +122,19 @@ def _principal(ctx: RequestContext) -> Principal | None:
         raise err.GitLabApiError(401, {"errors": [{"message": "Invalid token"}]}) from None
 
 
+@lru_cache(maxsize=64)
+def _checked(schema: GraphQLSchema, query: str) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
+    """The query parsed and validated against the schema, once per (schema, text): a
+    client sends the same few documents again and again, and parsing and validating
+    them cost more than executing them."""
+    from graphql import parse, validate
+
+    document = parse(query)
+    return document, tuple(validate(schema, document))
+
+
 def execute(ctx: RequestContext) -> Response:
-    from graphql import OperationType, execute_sync, get_operation_ast, parse, validate
+    from graphql import OperationType, execute_sync, get_operation_ast
     from graphql.error import GraphQLError
 
     query, variables, operation_name = _request_of(ctx)
@@ -130,10 +144,9 @@ def execute(ctx: RequestContext) -> Response:
     release = ctx.backend.release
     schema = schema_for(release)
     try:
-        document = parse(query)
+        document, problems = _checked(schema, query)
     except GraphQLError as error:
         return JSONResponse({"errors": [gitlab_error(error)]})
-    problems = validate(schema, document)
     if problems:
         return JSONResponse({"errors": [gitlab_error(problem) for problem in problems]})
     operation = get_operation_ast(document, operation_name)
