@@ -112,10 +112,12 @@ def run_bootstrap(
         run.error = error
         return run
     # The steps load while pre-flight's reads travel (steps/__init__.py).
+    from kasboot.startup_gc import resume
     from kasboot.steps import bootstrap_steps
 
     steps = serialised_commits(bootstrap_steps(), environ)
     plugins = discover([step.name for step in steps], environ)
+    resume()  # start-up is over: the collector runs again (startup_gc.py)
     runner: Runner[BootstrapContext] = Runner(
         with_plugins(steps, plugins), listener, dry_run=settings.dry_run
     )

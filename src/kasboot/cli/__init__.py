@@ -117,7 +117,12 @@ class LazyGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         # The canonical name, so that usage lines, default_map and completion agree.
-        return ALIASES.get(name or "", name), command, rest
+        name = ALIASES.get(name or "", name)
+        from kasboot.startup_gc import RESUMED_LATER, resume
+
+        if name not in RESUMED_LATER:
+            resume()  # the command's modules are loaded (startup_gc.py)
+        return name, command, rest
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """`kasboot <TAB>`: the names from the static table (click's own completion would
@@ -244,10 +249,14 @@ def _json_error(args: list[str], message: str, hint: str | None, code: int) -> N
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps kasboot's errors to their exit codes and one clear line
     (after the traceback with --debug: debugging never changes an exit code)."""
+    if argv is None:  # the process's own entry point (console script, -m kasboot)
+        from kasboot.startup_gc import pause
+
+        pause()  # until the command's modules are loaded (startup_gc.py)
     try:
         _main(argv)
     finally:
-        if argv is None:  # the process's own entry point (console script, -m kasboot)
+        if argv is None:
             _before_shutdown()
 
 
