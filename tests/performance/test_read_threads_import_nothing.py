@@ -4,7 +4,9 @@ threads importing at once can deadlock on CPython's module locks (``_DeadlockErr
 when their imports meet, so the read threads must import nothing: every module they
 run is imported before they start (steps/preflight_reads.py). Checked in a child
 interpreter with an import hook that records each module found off the main thread,
-on a real bootstrap of a sandbox world — the imports, never the time."""
+on a real bootstrap of a sandbox world — the imports, never the time. The same run
+shows that the garbage collector, paused while the command starts (startup_gc.py),
+runs again before the end."""
 
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ pytestmark = pytest.mark.sandbox
 # Records (thread name, module) for every module a thread other than the main one
 # imports for the first time; reports them at exit.
 _PROBE = """
-import atexit, sys, threading
+import atexit, gc, sys, threading
 
 found = []
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "start" else None)
 
 
 class Recorder:
@@ -37,8 +41,10 @@ class Recorder:
 
 sys.meta_path.insert(0, Recorder)
 atexit.register(lambda: sys.stderr.write(f"off-main-imports {found!r}\\n"))
+atexit.register(lambda: sys.stderr.write(f"collections {len(collections)}\\n"))
 sys.argv = ["kasboot", *sys.argv[1:]]
 from kasboot.cli import main
+collections.clear()  # from here on: what the entry point paused, and resumed
 main()
 """
 # The threads that run while the main thread imports the steps (steps/preflight_reads.py
@@ -65,3 +71,5 @@ def test_preflight_read_threads_import_no_module() -> None:
     imported = ast.literal_eval(line.removeprefix("off-main-imports "))
     by_reads = [(thread, module) for thread, module in imported if thread.startswith(_READ_THREADS)]
     assert by_reads == [], f"pre-flight's read threads imported modules: {by_reads}"
+    collected = next(line for line in done.stderr.splitlines() if line.startswith("collections "))
+    assert int(collected.split()[1]) > 0, "the collector never ran again after start-up"
