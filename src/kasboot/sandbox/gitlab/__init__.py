@@ -58,6 +58,9 @@ class GitLabEmulator:
         self._server: ServerThread | None = None
 
     def start(self) -> GitLabEmulator:
+        from kasboot.sandbox.gitlab.graphql_api import warm
+
+        warm(self.backend.release)  # before the first request, as a booted GitLab is
         self._server = ServerThread(self.app, port=self.port).start()
         return self
 
