@@ -1,0 +1,143 @@
+"""One parse of each YAML document, shared by the decoder (manifests.py) and the
+repeated-key check (duplicates.py).
+
+Both used to compose every document of every manifest themselves, so Flux's own
+gotk-components.yaml (~200 KB) went through the composer twice. Here a document is
+composed once (libyaml's composer when PyYAML has it), its repeated-key complaints
+are read off the node graph at once — before anything is constructed: construction
+merges ``<<`` keys into the nodes in place — and its value is constructed on first
+use. Results are memoized by the document's text, so the several builds of one
+guard run (today's tree, the tree after bootstrap, the re-check of a fix) parse
+each document once.
+
+The scalar resolver is memoized by (value, implicit flags): PyYAML's resolver is a
+pure function of those while no path resolvers are registered, and it runs in Python
+for every scalar the C composer meets.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from yaml.nodes import ScalarNode
+
+# libyaml's parser and composer when PyYAML has them; the pure-Python ones otherwise.
+HAS_LIBYAML: bool = hasattr(yaml, "CSafeLoader")
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolve = _Base.resolve
+_descend = _Base.descend_resolver
+_ascend = _Base.ascend_resolver
+_resolved: dict[tuple[str, Any], Any] = {}
+
+
+class _Loader(_Base):
+    """PyYAML's safe loader, with the per-scalar resolver calls made cheap."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode or self.yaml_path_resolvers:
+            return _resolve(self, kind, value, implicit)
+        key = (value, implicit)
+        tag = _resolved.get(key)
+        if tag is None:
+            tag = _resolve(self, kind, value, implicit)
+            if len(_resolved) < 65536:
+                _resolved[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        if self.yaml_path_resolvers:  # the base class does nothing without them
+            _descend(self, current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        if self.yaml_path_resolvers:
+            _ascend(self)
+
+
+def _go_quoted(value: str) -> str:
+    """Go's %#v of a string, which JSON matches for the keys manifests use."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def repeated_keys(node: yaml.Node, found: list[str]) -> None:
+    """yaml.v3's uniqueKeys complaints under ``node``: a mapping's keys are checked
+    before its values, and a mapping with repeated keys is not descended into."""
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            repeated_keys(item, found)
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+    keys = [key for key, _ in node.value]
+    before = len(found)
+    for i, first in enumerate(keys):
+        for later in keys[i + 1 :]:
+            if (
+                isinstance(first, yaml.ScalarNode)
+                and isinstance(later, yaml.ScalarNode)
+                and first.value == later.value
+            ):
+                found.append(
+                    f"line {later.start_mark.line + 1}: mapping key {_go_quoted(later.value)} "
+                    f"already defined at line {first.start_mark.line + 1}"
+                )
+    if len(found) > before:
+        return
+    for _, value in node.value:
+        repeated_keys(value, found)
+
+
+class Document:
+    """One composed YAML document: its repeated-key complaints, and its value."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self._node = node
+        found: list[str] = []
+        self._endless = False
+        if node is not None:
+            try:
+                repeated_keys(node, found)
+            except RecursionError:  # an alias inside itself: only the key check fails
+                self._endless = True
+        self._complaints = tuple(found)
+        self._constructed = False
+        self._value: Any = None
+
+    @property
+    def complaints(self) -> tuple[str, ...]:
+        """yaml.v3's repeated-key complaints, in document order."""
+        if self._endless:
+            raise RecursionError("maximum recursion depth exceeded")
+        return self._complaints
+
+    @property
+    def empty(self) -> bool:
+        """True for a stream without a document (only comments, or nothing)."""
+        return self._node is None and not self._constructed
+
+    def value(self) -> Any:
+        """The document as PyYAML's safe loader constructs it; raises yaml.YAMLError
+        where construction fails (nothing is remembered then)."""
+        if not self._constructed and self._node is not None:
+            loader = _Loader("")
+            try:
+                self._value = loader.construct_document(self._node)
+            finally:
+                loader.dispose()
+            self._constructed = True
+            self._node = None  # the value is all that is needed from now on
+        return self._value
+
+
+@lru_cache(maxsize=4096)
+def compose(document: str) -> Document:
+    """``document`` composed as exactly one YAML document (yaml.compose); raises
+    yaml.YAMLError otherwise (malformed, or more than one document)."""
+    loader = _Loader(document)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return Document(node)
