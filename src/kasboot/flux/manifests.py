@@ -23,6 +23,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from kasboot.flux.yaml_documents import HAS_LIBYAML, compose
 
 MISSING_METADATA = "missing Resource metadata"
+# The top-level fields this module reads of a document (the rest is never constructed
+# when PyYAML can leave it out unchanged: yaml_documents.Document.value).
+_READ_KEYS = frozenset({"apiVersion", "kind", "metadata", "items", "functionConfig"})
 
 _SEPARATOR = re.compile(r"\n---.*\n")
 
@@ -156,7 +159,7 @@ def _fast_first_document(text: str) -> tuple[bool, Any] | None:
         if document.empty:
             return False, None
         try:
-            return True, document.value()
+            return True, document.value(_READ_KEYS)
         except yaml.YAMLError:
             return None
     try:

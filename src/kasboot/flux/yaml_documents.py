@@ -89,6 +89,58 @@ def repeated_keys(node: yaml.Node, found: list[str]) -> None:
         repeated_keys(value, found)
 
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_NULL = "tag:yaml.org,2002:null"
+_ALWAYS_CONSTRUCTED = (_NULL, "tag:yaml.org,2002:bool")  # what the resolver matched
+_TRIED = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")  # `0b_` matches, fails
+
+
+def _constructs_plainly(root: yaml.Node) -> bool:
+    """True when PyYAML's safe constructor cannot fail anywhere under ``root`` and
+    nothing in it is shared: every node a plain str, map or seq, or a scalar whose tag
+    is the one the resolver gives its text (int and float tried); no alias, merge key,
+    timestamp, binary or custom tag, and only scalar keys. Then leaving out a part
+    changes nothing in the rest."""
+    loader = _Loader("")
+    seen: set[int] = set()
+    todo = [root]
+    try:
+        while todo:
+            node = todo.pop()
+            if id(node) in seen:
+                return False  # an alias: constructed once, shared
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                if node.tag == _STR:
+                    continue
+                implicit = loader.resolve(ScalarNode, node.value, (True, False))
+                if node.tag != implicit or node.tag not in _ALWAYS_CONSTRUCTED + _TRIED:
+                    return False
+                if node.tag in _TRIED:
+                    try:
+                        loader.construct_object(node)
+                    except Exception:  # the full construction raises it: judged there
+                        return False
+            elif isinstance(node, yaml.SequenceNode):
+                if node.tag != _SEQ:
+                    return False
+                todo.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                if node.tag != _MAP:
+                    return False
+                for key, value in node.value:
+                    if not isinstance(key, yaml.ScalarNode):
+                        return False  # a list or map as key: unhashable
+                    todo += (key, value)
+            else:
+                return False
+        return True
+    finally:
+        loader.dispose()
+
+
 class Document:
     """One composed YAML document: its repeated-key complaints, and its value."""
 
@@ -102,8 +154,10 @@ class Document:
             except RecursionError:  # an alias inside itself: only the key check fails
                 self._endless = True
         self._complaints = tuple(found)
-        self._constructed = False
-        self._value: Any = None
+        # Judged before anything is constructed (construction rewrites merge keys).
+        self._plain = isinstance(node, yaml.MappingNode) and _constructs_plainly(node)
+        self._built: dict[frozenset[str] | None, Any] = {}
+        self._failed: Exception | None = None
 
     @property
     def complaints(self) -> tuple[str, ...]:
@@ -115,20 +169,40 @@ class Document:
     @property
     def empty(self) -> bool:
         """True for a stream without a document (only comments, or nothing)."""
-        return self._node is None and not self._constructed
+        return self._node is None
 
-    def value(self) -> Any:
-        """The document as PyYAML's safe loader constructs it; raises yaml.YAMLError
-        where construction fails (nothing is remembered then)."""
-        if not self._constructed and self._node is not None:
+    def value(self, keys: frozenset[str] | None = None) -> Any:
+        """The document as PyYAML's safe loader constructs it; raises what construction
+        raises (yaml.YAMLError, or ValueError for an int like `0b_`), each time.
+
+        With ``keys``, a top-level mapping that constructs plainly gets only the values
+        of those keys constructed (the others are None, every key still there): Flux's
+        CRDs are mostly `spec`, which the decoder never reads."""
+        if self._node is None:
+            return None
+        wanted = keys if self._plain else None
+        if self._failed is not None:
+            raise self._failed
+        if wanted not in self._built:
+            node = self._node
+            if wanted is not None and isinstance(node, yaml.MappingNode):
+                placeholder = yaml.ScalarNode(_NULL, "")
+                pairs = [
+                    (key, value if key.tag == _STR and key.value in wanted else placeholder)
+                    for key, value in node.value
+                ]
+                node = yaml.MappingNode(_MAP, pairs, node.start_mark, node.end_mark)
             loader = _Loader("")
             try:
-                self._value = loader.construct_document(self._node)
+                self._built[wanted] = loader.construct_document(node)
+            except Exception as error:
+                # Construction may have rewritten merge keys in the nodes before it
+                # failed: a second try would not fail alike, so this answer stays.
+                self._failed = error
+                raise
             finally:
                 loader.dispose()
-            self._constructed = True
-            self._node = None  # the value is all that is needed from now on
-        return self._value
+        return self._built[wanted]
 
 
 @lru_cache(maxsize=4096)
