@@ -100,45 +100,55 @@ _TRIED = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")  # `0b_` matches, 
 def _constructs_plainly(root: yaml.Node) -> bool:
     """True when PyYAML's safe constructor cannot fail anywhere under ``root`` and
     nothing in it is shared: every node a plain str, map or seq, or a scalar whose tag
-    is the one the resolver gives its text (int and float tried); no alias, merge key,
-    timestamp, binary or custom tag, and only scalar keys. Then leaving out a part
-    changes nothing in the rest."""
+    is the one the resolver gives its text (int and float tried); no alias of a map or
+    list, no merge key, timestamp, binary or custom tag, and only scalar keys. Then
+    leaving out a part changes nothing in the rest."""
     loader = _Loader("")
     seen: set[int] = set()
     todo = [root]
     try:
         while todo:
             node = todo.pop()
+            if isinstance(node, ScalarNode):
+                if node.tag != _STR and not _builds(loader, node):
+                    return False
+                continue
             if id(node) in seen:
                 return False  # an alias: constructed once, shared
             seen.add(id(node))
-            if isinstance(node, yaml.ScalarNode):
-                if node.tag == _STR:
-                    continue
-                implicit = loader.resolve(ScalarNode, node.value, (True, False))
-                if node.tag != implicit or node.tag not in _ALWAYS_CONSTRUCTED + _TRIED:
+            if isinstance(node, yaml.MappingNode):
+                if node.tag != _MAP:
                     return False
-                if node.tag in _TRIED:
-                    try:
-                        loader.construct_object(node)
-                    except Exception:  # the full construction raises it: judged there
+                for key, value in node.value:
+                    if not isinstance(key, ScalarNode):
+                        return False  # a list or map as key: unhashable
+                    if key.tag != _STR and not _builds(loader, key):
                         return False
+                    todo.append(value)
             elif isinstance(node, yaml.SequenceNode):
                 if node.tag != _SEQ:
                     return False
                 todo.extend(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                if node.tag != _MAP:
-                    return False
-                for key, value in node.value:
-                    if not isinstance(key, yaml.ScalarNode):
-                        return False  # a list or map as key: unhashable
-                    todo += (key, value)
             else:
                 return False
         return True
     finally:
         loader.dispose()
+
+
+def _builds(loader: _Loader, node: ScalarNode) -> bool:
+    """A scalar tagged as its text resolves, which the safe constructor builds."""
+    if node.tag != loader.resolve(ScalarNode, node.value, (True, False)):
+        return False
+    if node.tag in _ALWAYS_CONSTRUCTED:
+        return True
+    if node.tag not in _TRIED:
+        return False
+    try:
+        loader.construct_object(node)
+    except Exception:  # the full construction raises it: judged there
+        return False
+    return True
 
 
 class Document:
