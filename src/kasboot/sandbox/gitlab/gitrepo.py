@@ -202,6 +202,11 @@ class BareRepository:
     def commit_info(self, sha: str) -> CommitInfo | None:
         if self.resolve(sha) is None:
             return None
+        return self.tip_info(sha)
+
+    def tip_info(self, sha: str) -> CommitInfo:
+        """commit_info of a sha known to be a commit (a branch tip: git refuses any other
+        object under refs/heads/), without asking rev-parse first."""
         return self.log(sha, max_count=1, no_walk=True)[0]
 
     def log(
