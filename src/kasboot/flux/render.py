@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -55,9 +56,16 @@ def _fill(node: Any, fields: Mapping[str, str]) -> Any:
     return node
 
 
+@cache
+def _parsed_template(name: str) -> Any:
+    """A template read once per process: _fill copies every map and list it fills, so
+    this tree is never changed (a bootstrap renders the manifests in pre-flight and
+    again for the commit)."""
+    return YAML(typ="safe", pure=True).load(flux_template(name))
+
+
 def _template(name: str, fields: Mapping[str, str]) -> dict[str, Any]:
-    loaded = YAML(typ="safe", pure=True).load(flux_template(name))
-    filled = _fill(loaded, fields)
+    filled = _fill(_parsed_template(name), fields)
     assert isinstance(filled, dict)
     return filled
 
