@@ -6,9 +6,11 @@ gotk-components.yaml (~200 KB) went through the composer twice. Here a document 
 composed once (libyaml's composer when PyYAML has it), its repeated-key complaints
 are read off the node graph at once — before anything is constructed: construction
 merges ``<<`` keys into the nodes in place — and its value is constructed on first
-use. Results are memoized by the document's text, so the several builds of one
-guard run (today's tree, the tree after bootstrap, the re-check of a fix) parse
-each document once.
+use: only the top-level fields the decoder reads, when nothing left out could have
+made the construction fail (Flux's CRDs are mostly an OpenAPI schema under `spec`).
+Results are memoized by the document's text, so the several builds of one guard run
+(today's tree, the tree after bootstrap, the re-check of a fix) parse each document
+once.
 
 The scalar resolver is memoized by (value, implicit flags): PyYAML's resolver is a
 pure function of those while no path resolvers are registered, and it runs in Python
