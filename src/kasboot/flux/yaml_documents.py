@@ -20,6 +20,7 @@ for every scalar the C composer meets.
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,7 @@ _resolve = _Base.resolve
 _descend = _Base.descend_resolver
 _ascend = _Base.ascend_resolver
 _resolved: dict[tuple[str, Any], Any] = {}
+_constructing = threading.Lock()
 
 
 class _Loader(_Base):
@@ -193,6 +195,10 @@ class Document:
         if self._node is None:
             return None
         wanted = keys if self._plain else None
+        with _constructing:  # a construction may rewrite merge keys in the shared nodes
+            return self._value(wanted)
+
+    def _value(self, wanted: frozenset[str] | None) -> Any:
         if self._failed is not None:
             raise self._failed
         if wanted not in self._built:
