@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from kasboot.sandbox.gitlab import exceptions as err
 from kasboot.sandbox.gitlab.context import RequestContext
-from kasboot.sandbox.gitlab.gitrepo import BareRepository
+from kasboot.sandbox.gitlab.gitrepo import BareRepository, GitCommandError
 
 FORMATS = {
     "tar.gz": ("tar", "application/x-gzip"),
@@ -42,6 +42,7 @@ FORMATS = {
 }
 ARCHIVE_SUFFIXES = sorted(FORMATS)
 _GZIP_LEVEL = 6  # gzip's default, as `gzip -c -n`
+_MAGIC = re.compile(r"[*?\[\\]|^:")  # what git reads as more than a literal path
 _KEPT = 32  # archives kept, the least recently asked dropped first
 _kept: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
 _kept_lock = threading.Lock()
@@ -76,8 +77,6 @@ def archive(ctx: RequestContext) -> Response:
         if data is not None:
             _kept.move_to_end(key)
     if data is None:
-        if path and repo.entry(commit, path) is None:
-            raise err.not_found("File")
         data = _made(repo, commit, path, prefix, kind, content_type)
         with _kept_lock:
             _kept[key] = data
@@ -97,10 +96,20 @@ def archive(ctx: RequestContext) -> Response:
 def _made(
     repo: BareRepository, commit: str, path: str, prefix: str, kind: str, content_type: str
 ) -> bytes:
+    """The archive; 404 when ``path`` is no entry of the commit's tree. A plain path is
+    looked up only when git archive refused it (it matches exactly that entry and what
+    is under it); a pathspec with glob magic is looked up first, as it could match more."""
+    if path and _MAGIC.search(path) and repo.entry(commit, path) is None:
+        raise err.not_found("File")
     args = ["archive", f"--format={kind}", f"--prefix={prefix}/", commit]
     if path:
         args += ["--", path]
-    data = repo.git(*args)
+    try:
+        data = repo.git(*args)
+    except GitCommandError:
+        if path and repo.entry(commit, path) is None:
+            raise err.not_found("File") from None
+        raise
     if content_type == "application/x-gzip":
         return gzip.compress(data, compresslevel=_GZIP_LEVEL, mtime=0)
     if content_type == "application/x-bzip2":
