@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from ruamel.yaml import YAML
 
 from kasboot.errors import UsageError
@@ -17,9 +18,11 @@ from kasboot.flux.render import (
     render_manifests,
 )
 from kasboot.goyaml import go_float, go_sorted_keys, marshal
+from kasboot.resources import templates_dir
 from kasboot.settings import build_settings
 
 CRDS = Path(__file__).parent / "data" / "flux-crds"
+TEMPLATES = templates_dir()
 
 # flux-details §4: `flux create source helm gitlab --export -n=flux-system
 # --url=https://charts.gitlab.io`
@@ -341,3 +344,20 @@ def test_rendered_objects_satisfy_the_crd_schemas(tmp_path: Path) -> None:
     release["spec"]["interval"] = "soon"
     release["spec"]["valuesFrom"][0]["kind"] = "Deployment"
     assert len(_validate(release, release_schema)) == 2
+
+
+def _shape(value: Any) -> Any:
+    """A parsed tree with key order and scalar types made comparable."""
+    if isinstance(value, dict):
+        return [("map", [(_shape(k), _shape(v)) for k, v in value.items()])]
+    if isinstance(value, list):
+        return ["seq", [_shape(item) for item in value]]
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (TEMPLATES / "flux").glob("*.yaml")))
+def test_a_template_reads_the_same_with_libyaml_as_with_ruamel(name: str) -> None:
+    """render.py reads its templates with PyYAML's C loader where there is one."""
+    text = (TEMPLATES / "flux" / name).read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert _shape(yaml.load(text, Loader=loader)) == _shape(YAML(typ="safe", pure=True).load(text))

@@ -14,47 +14,12 @@ repeated keys; every complaint of the one resource is listed.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import yaml
 
 from kasboot.flux.manifests import _split_documents
+from kasboot.flux.yaml_documents import compose
 
-# libyaml's composer when PyYAML has it: Flux's own gotk-components.yaml is large.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PREFIX = "map[string]interface {}(nil): yaml: unmarshal errors:"
-
-
-def _go_quoted(value: str) -> str:
-    """Go's %#v of a string, which JSON matches for the keys manifests use."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _complaints(node: yaml.Node, found: list[str]) -> None:
-    if isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _complaints(item, found)
-        return
-    if not isinstance(node, yaml.MappingNode):
-        return
-    keys = [key for key, _ in node.value]
-    before = len(found)
-    for i, first in enumerate(keys):
-        for later in keys[i + 1 :]:
-            if (
-                isinstance(first, yaml.ScalarNode)
-                and isinstance(later, yaml.ScalarNode)
-                and first.value == later.value
-            ):
-                found.append(
-                    f"line {later.start_mark.line + 1}: mapping key {_go_quoted(later.value)} "
-                    f"already defined at line {first.start_mark.line + 1}"
-                )
-    if len(found) > before:
-        return
-    for _, value in node.value:
-        _complaints(value, found)
 
 
 def duplicate_key_error(data: bytes) -> str | None:
@@ -65,12 +30,9 @@ def duplicate_key_error(data: bytes) -> str | None:
         return None  # the decoder has already refused this file
     for document in _split_documents(text):
         try:
-            root = yaml.compose(document, Loader=_Loader)
+            found = compose(document).complaints  # composed once with the decoder's read
         except yaml.YAMLError:
             return None  # malformed: the decoder reports it
-        found: list[str] = []
-        if root is not None:
-            _complaints(root, found)
         if found:
             return "\n  ".join([_PREFIX, *found])
     return None

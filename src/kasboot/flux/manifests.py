@@ -16,10 +16,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from kasboot.flux.yaml_documents import HAS_LIBYAML, compose
+
 MISSING_METADATA = "missing Resource metadata"
+# The top-level fields this module reads of a document (the rest is never constructed
+# when PyYAML can leave it out unchanged: yaml_documents.Document.value).
+_READ_KEYS = frozenset({"apiVersion", "kind", "metadata", "items", "functionConfig"})
 
 _SEPARATOR = re.compile(r"\n---.*\n")
 
@@ -139,16 +145,25 @@ def _split_documents(text: str) -> list[str]:
 def _fast_first_document(text: str) -> tuple[bool, Any] | None:
     """The same through libyaml (PyYAML's C loader) when it is there and the text parses:
     big files (Flux's own gotk-components.yaml is ~1 MB) then cost milliseconds, not
-    seconds. Anything it cannot parse goes the exact way below, for kustomize's messages."""
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - PyYAML comes with the kubernetes client
-        return None
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is None:
+    seconds. Anything it cannot parse goes the exact way below, for kustomize's messages.
+
+    A text that is one well-formed document is composed once for this and for the
+    repeated-key check (yaml_documents.py); any other goes through yaml.load_all."""
+    if not HAS_LIBYAML:
         return None
     try:
-        for value in yaml.load_all(text, Loader=loader):
+        document = compose(text)
+    except yaml.YAMLError:
+        document = None  # malformed, or several documents: the first one counts
+    if document is not None:
+        if document.empty:
+            return False, None
+        try:
+            return True, document.value(_READ_KEYS)
+        except yaml.YAMLError:
+            return None
+    try:
+        for value in yaml.load_all(text, Loader=yaml.CSafeLoader):
             return True, value
     except yaml.YAMLError:
         return None

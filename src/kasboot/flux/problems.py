@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
@@ -102,24 +103,37 @@ def _source_refs(
     read from the manifests kasboot renders."""
     refs: dict[tuple[str, str], tuple[str, str]] = {}
     for path in paths:
-        if path not in added:
-            continue
-        try:
-            documents = list(YAML(typ="safe", pure=True).load_all(added[path].decode()))
-        except YAMLError:
-            continue
-        for doc in documents:
-            if not isinstance(doc, dict) or doc.get("kind") != "HelmRelease":
-                continue
-            meta = doc.get("metadata") or {}
-            chart: Any = ((doc.get("spec") or {}).get("chart") or {}).get("spec") or {}
-            ref = chart.get("sourceRef") or {}
-            namespace = str(meta.get("namespace") or "")
-            refs[(namespace, str(meta.get("name") or ""))] = (
-                str(ref.get("namespace") or namespace),
-                str(ref.get("name") or ""),
-            )
+        if path in added:
+            refs.update(_release_refs(added[path].decode()))
     return refs
+
+
+@lru_cache(maxsize=64)
+def _release_refs(text: str) -> tuple[tuple[tuple[str, str], tuple[str, str]], ...]:
+    """_source_refs of one file, in document order (a later document wins)."""
+    if "HelmRelease" not in text and "\\" not in text:
+        # Only an escape in a double-quoted scalar makes text that is not in the file,
+        # so no document here says kind: HelmRelease; the YAML read is left out.
+        return ()
+    try:
+        documents = list(YAML(typ="safe", pure=True).load_all(text))
+    except YAMLError:
+        return ()
+    found = []
+    for doc in documents:
+        if not isinstance(doc, dict) or doc.get("kind") != "HelmRelease":
+            continue
+        meta = doc.get("metadata") or {}
+        chart: Any = ((doc.get("spec") or {}).get("chart") or {}).get("spec") or {}
+        ref = chart.get("sourceRef") or {}
+        namespace = str(meta.get("namespace") or "")
+        found.append(
+            (
+                (namespace, str(meta.get("name") or "")),
+                (str(ref.get("namespace") or namespace), str(ref.get("name") or "")),
+            )
+        )
+    return tuple(found)
 
 
 def placement_problems(

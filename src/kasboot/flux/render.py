@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 
 from kasboot.flux.values import load_values_file
@@ -55,9 +57,22 @@ def _fill(node: Any, fields: Mapping[str, str]) -> Any:
     return node
 
 
+@cache
+def _parsed_template(name: str) -> Any:
+    """A template read once per process: _fill copies every map and list it fills, so
+    this tree is never changed (a bootstrap renders the manifests in pre-flight and
+    again for the commit). Read with libyaml when PyYAML has it — the templates are
+    kasboot's own, and tests/unit/test_render.py holds that it gives the tree ruamel
+    gives, key order and types included."""
+    text = flux_template(name)
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        return yaml.load(text, Loader=loader)
+    return YAML(typ="safe", pure=True).load(text)
+
+
 def _template(name: str, fields: Mapping[str, str]) -> dict[str, Any]:
-    loaded = YAML(typ="safe", pure=True).load(flux_template(name))
-    filled = _fill(loaded, fields)
+    filled = _fill(_parsed_template(name), fields)
     assert isinstance(filled, dict)
     return filled
 

@@ -139,11 +139,12 @@ def _plan_changes(
     repo: BareRepository, parent: str | None, request: CommitRequest
 ) -> list[IndexChange]:
     """The index changes for every action, checked in order against the evolving tree."""
-    files: dict[str, tuple[str, str]] = {}  # path → (mode, blob id) in the parent tree
+    # path → (mode, blob id) in the parent tree; a new content's blob is written with
+    # the commit (gitrepo.commit_changes), so it is held as (mode, None, content).
+    files: dict[str, tuple[str, str | None, bytes | None]] = {}
     if parent is not None:
-        for entry in repo.tree_entries(parent, "", recursive=True) or []:
-            if entry.type == "blob":
-                files[entry.path] = (entry.mode, entry.id)
+        for entry in repo.blob_entries(parent):
+            files[entry.path] = (entry.mode, entry.id, None)
     changes: list[IndexChange] = []
     for index, action in enumerate(request.actions):
         kind = action["action"]
@@ -163,33 +164,39 @@ def _plan_changes(
             if path in files:
                 raise err.api_error(FILE_EXISTS, 400)
             mode = "100755" if action.get("execute_filemode") else "100644"
-            blob = repo.write_blob(content or b"")
-            files[path] = (mode, blob)
-            changes.append(IndexChange(path=path, mode=mode, blob_id=blob))
+            files[path] = (mode, None, content or b"")
+            changes.append(IndexChange(path=path, content=content or b"", mode=mode))
         elif kind in ("update", "chmod", "delete"):
             if path not in files:
                 raise err.api_error(FILE_MISSING, 400)
-            mode, blob = files[path]
+            mode, blob, data = files[path]
             if kind == "delete":
                 del files[path]
                 changes.append(IndexChange(path=path))
                 continue
             if kind == "update":
-                blob = repo.write_blob(content or b"")
+                blob, data = None, content or b""
             if action.get("execute_filemode") is not None:
                 mode = "100755" if action["execute_filemode"] else "100644"
-            files[path] = (mode, blob)
-            changes.append(IndexChange(path=path, mode=mode, blob_id=blob))
+            files[path] = (mode, blob, data)
+            changes.append(_staged(path, mode, blob, data))
         else:  # move
             previous = _clean_path(str(action["previous_path"]))
             if previous not in files:
                 raise err.api_error(FILE_MISSING, 400)
             if path in files and path != previous:
                 raise err.api_error(FILE_EXISTS, 400)
-            mode, blob = files.pop(previous)
+            mode, blob, data = files.pop(previous)
             if content is not None:
-                blob = repo.write_blob(content)
-            files[path] = (mode, blob)
+                blob, data = None, content
+            files[path] = (mode, blob, data)
             changes.append(IndexChange(path=previous))
-            changes.append(IndexChange(path=path, mode=mode, blob_id=blob))
+            changes.append(_staged(path, mode, blob, data))
     return changes
+
+
+def _staged(path: str, mode: str, blob: str | None, data: bytes | None) -> IndexChange:
+    """A path set to an existing blob, or to a content written with the commit."""
+    if blob is not None:
+        return IndexChange(path=path, mode=mode, blob_id=blob)
+    return IndexChange(path=path, content=data or b"", mode=mode)

@@ -9,6 +9,7 @@ being silently overwritten."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ZERO_SHA = "0" * 40
+_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _COMMIT_FIELDS = ["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"]
 _COMMIT_FORMAT = "%x1f".join(_COMMIT_FIELDS) + "%x1e"
 
@@ -123,6 +125,26 @@ class BareRepository:
         pairs = (line.split(" ", 1) for line in out.decode().splitlines() if line)
         return {name: sha for name, sha in pairs}
 
+    def refs(self) -> dict[str, str]:
+        """Every ref by full name (refs/heads/main, refs/tags/v1, ...) -> object id."""
+        out = self.git("for-each-ref", "--format=%(refname) %(objectname)")
+        pairs = (line.split(" ", 1) for line in out.decode().splitlines() if line)
+        return {name: sha for name, sha in pairs}
+
+    def branch_tip(self, ref: str, refs: Mapping[str, str]) -> str | None:
+        """The commit ``ref`` names when it is plainly a branch of ``refs`` (as ``resolve``
+        answers, without a process); None when rev-parse must decide: a 40-hex name (an
+        object id comes first), or a name that git's ref rules (`<name>`, `refs/<name>`,
+        `refs/tags/<name>` before `refs/heads/<name>`) or a file in the git dir also match."""
+        tip = refs.get(f"refs/heads/{ref}")
+        if tip is None or ref.startswith("-") or _FULL_SHA.fullmatch(ref):
+            return None
+        if any(name in refs for name in (ref, f"refs/{ref}", f"refs/tags/{ref}")):
+            return None
+        if (self.path / ref).exists():
+            return None
+        return tip
+
     def is_empty(self) -> bool:
         return not self.branches()
 
@@ -148,6 +170,18 @@ class BareRepository:
             entries.append(TreeEntry(mode=mode, type=kind_, id=sha, path=entry_path))
         return entries
 
+    def blob_entries(self, commit: str) -> list[TreeEntry]:
+        """Every blob of ``commit``'s tree (one ``ls-tree -r``: the commit has a tree)."""
+        entries = []
+        for record in self.git("ls-tree", "-z", "-r", "--full-tree", commit).decode().split("\0"):
+            if not record:
+                continue
+            meta, entry_path = record.split("\t", 1)
+            mode, kind, sha = meta.split(" ")
+            if kind == "blob":
+                entries.append(TreeEntry(mode=mode, type=kind, id=sha, path=entry_path))
+        return entries
+
     def entry(self, commit: str, path: str) -> TreeEntry | None:
         out = self.git("ls-tree", "-z", "--full-tree", commit, "--", path, check=False)
         for record in out.decode().split("\0"):
@@ -168,6 +202,11 @@ class BareRepository:
     def commit_info(self, sha: str) -> CommitInfo | None:
         if self.resolve(sha) is None:
             return None
+        return self.tip_info(sha)
+
+    def tip_info(self, sha: str) -> CommitInfo:
+        """commit_info of a sha known to be a commit (a branch tip: git refuses any other
+        object under refs/heads/), without asking rev-parse first."""
         return self.log(sha, max_count=1, no_walk=True)[0]
 
     def log(
@@ -192,24 +231,20 @@ class BareRepository:
         commits = []
         for record in self.git(*args).decode(errors="replace").split("\x1e"):
             record = record.strip("\n")
-            if not record:
-                continue
-            sha, parents, an, ae, ad, cn, ce, cd, body = record.split("\x1f", 8)
-            commits.append(
-                CommitInfo(sha, parents.split() if parents else [], an, ae, ad, cn, ce, cd, body)
-            )
+            if record:
+                commits.append(_commit_record(record))
         return commits
 
     def diff_stats(self, sha: str) -> tuple[int, int]:
         """(additions, deletions) of a commit against its first parent."""
-        out = self.git("show", "--numstat", "--format=", sha).decode()
-        additions = deletions = 0
-        for line in out.splitlines():
-            parts = line.split("\t")
-            if len(parts) == 3 and parts[0].isdigit():
-                additions += int(parts[0])
-                deletions += int(parts[1])
-        return additions, deletions
+        return _numstat_totals(self.git("show", "--numstat", "--format=", sha).decode())
+
+    def commit_with_stats(self, sha: str) -> tuple[CommitInfo, tuple[int, int]]:
+        """commit_info and diff_stats of an existing commit with one parent at most (what
+        the commits API writes), in one ``git show``."""
+        out = self.git("show", "--numstat", f"--format={_COMMIT_FORMAT}", sha)
+        record, _, numstat = out.decode(errors="replace").partition("\x1e")
+        return _commit_record(record.strip("\n")), _numstat_totals(numstat)
 
     # -- writing -----------------------------------------------------------
     def write_blob(self, content: bytes) -> str:
@@ -235,6 +270,13 @@ class BareRepository:
                 self.git("read-tree", parent, env=index_env)
             else:
                 self.git("read-tree", "--empty", env=index_env)
+            # Every new blob in one hash-object call, not one process per file.
+            pending = [
+                change
+                for change in changes
+                if change.blob_id is None and change.content is not None
+            ]
+            written = iter(self._write_blobs(pending, Path(scratch)))
             # --index-info works without a work tree (a bare repository has none);
             # mode 0 with the zero id removes a path.
             records = []
@@ -242,7 +284,7 @@ class BareRepository:
                 if change.content is None and change.blob_id is None:
                     records.append(f"0 {ZERO_SHA}\t{change.path}")
                     continue
-                blob_id = change.blob_id or self.write_blob(change.content or b"")
+                blob_id = change.blob_id or next(written)
                 records.append(f"{change.mode} {blob_id}\t{change.path}")
             if records:
                 payload = "".join(record + "\0" for record in records).encode()
@@ -263,9 +305,43 @@ class BareRepository:
         self.git("update-ref", f"refs/heads/{branch}", sha, expected_old or ZERO_SHA)
         return sha
 
+    def _write_blobs(self, changes: list[IndexChange], scratch: Path) -> list[str]:
+        """The blobs of ``changes``' contents, written by one ``hash-object --stdin-paths``
+        (as is: ``--no-filters``, which ``hash-object --stdin`` implies); their ids in order."""
+        if not changes:
+            return []
+        paths = []
+        for number, change in enumerate(changes):
+            path = scratch / f"blob-{number}"
+            path.write_bytes(change.content or b"")
+            paths.append(str(path))
+        payload = "".join(path + "\n" for path in paths).encode()
+        out = self.git("hash-object", "-w", "--no-filters", "--stdin-paths", input_bytes=payload)
+        ids = out.decode().split()
+        if len(ids) != len(changes):
+            raise GitCommandError(["hash-object", "--stdin-paths"], "not one id per blob")
+        return ids
+
     def create_branch(self, branch: str, sha: str) -> None:
         self.git("update-ref", f"refs/heads/{branch}", sha, ZERO_SHA)
 
     def valid_branch_name(self, branch: str) -> bool:
         done = self.git("check-ref-format", "--branch", branch, check=False)
         return bool(done.strip()) and not branch.startswith("-")
+
+
+def _commit_record(record: str) -> CommitInfo:
+    """One commit as _COMMIT_FORMAT prints it (without the record separator)."""
+    sha, parents, an, ae, ad, cn, ce, cd, body = record.split("\x1f", 8)
+    return CommitInfo(sha, parents.split() if parents else [], an, ae, ad, cn, ce, cd, body)
+
+
+def _numstat_totals(out: str) -> tuple[int, int]:
+    """(additions, deletions) summed over ``--numstat`` lines (binary files count 0)."""
+    additions = deletions = 0
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0].isdigit():
+            additions += int(parts[0])
+            deletions += int(parts[1])
+    return additions, deletions

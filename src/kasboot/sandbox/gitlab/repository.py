@@ -174,18 +174,15 @@ class RepositoryBackend:
         for name, sha in sorted(repo.branches().items()):
             if search and search.lower() not in name.lower():
                 continue
-            info = repo.commit_info(sha)
-            assert info is not None
-            found.append((name, info))
+            found.append((name, repo.tip_info(sha)))
         return found
 
     def branch(self, project: Row, principal: Principal, name: str) -> tuple[str, CommitInfo]:
         repo = self._readable(project, principal)
         sha = repo.branches().get(name)
-        info = repo.commit_info(sha) if sha else None
-        if info is None:
+        if not sha:
             raise err.not_found("Branch")
-        return name, info
+        return name, repo.tip_info(sha)
 
     def delete_branch(self, project: Row, principal: Principal, name: str) -> None:
         """``DELETE …/repository/branches/:branch`` (lib/api/branches.rb, then

@@ -96,9 +96,8 @@ def tree(ctx: RequestContext) -> Response:
 def create_commit(ctx: RequestContext) -> Response:
     project, principal = ctx.project()
     repo, sha = ctx.backend.repository.create_commit(project, principal, ctx.params)
-    info = repo.commit_info(sha)
-    assert info is not None
-    return json_response(ctx.entities.commit_detail(info, project, repo.diff_stats(sha)), 201)
+    info, stats = repo.commit_with_stats(sha)  # the commit just written: one git show
+    return json_response(ctx.entities.commit_detail(info, project, stats), 201)
 
 
 def list_commits(ctx: RequestContext) -> Response:
