@@ -83,6 +83,9 @@ class Store:
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL sync (as the Kubernetes emulator's store): a commit survives
+        # the process dying, and no write request waits for an fsync of its own.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
         self._add_missing_columns()
         self._depth = 0
