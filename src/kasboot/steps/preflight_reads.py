@@ -18,7 +18,6 @@ from __future__ import annotations
 # requests imports netrc at a session's first request (requests.utils.get_netrc_auth):
 # imported here, before the read threads start, never by one of them.
 import netrc  # noqa: F401
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,7 @@ from kasboot.steps import flux_checks
 from kasboot.steps.gitlab_checks import check_branch, read_metadata
 from kasboot.steps.gitlab_survey import run_survey
 from kasboot.steps.kustomization_reads import kustomization_objects
-from kasboot.steps.parallel import run_together, wait_for
+from kasboot.steps.parallel import InThread, run_together
 from kasboot.steps.secret_checks import read_token_secret
 
 if TYPE_CHECKING:
@@ -57,13 +56,12 @@ class ClusterReads:
         if ctx.flux_version is None:
             return
         kind = SOURCE_KINDS[ctx.settings.flux_source_type]
-        listed: list[list[dict[str, Any]] | None] = [None]
         reads: list[Callable[[], Any]] = [lambda: _quietly(self._read_source, ctx)]
         if kind != "HelmRepository":  # a HelmRepository feeds no Kustomization
-            reads.append(lambda: listed.__setitem__(0, _quietly(kustomization_objects, ctx)))
-        run_together(*reads)
+            reads.append(lambda: _quietly(kustomization_objects, ctx))
+        _, *listed = run_together(*reads)
         # As when they were read one after the other: no Kustomizations without the source.
-        if self._source_read and self._source is not None:
+        if listed and self._source_read and self._source is not None:
             self.kustomization_objects = listed[0]
 
     def _read_source(self, ctx: BootstrapContext) -> None:
@@ -126,45 +124,20 @@ class StartedReads:
 
     def __init__(self, ctx: BootstrapContext, connect: Callable[[], None] | None = None) -> None:
         self.cluster = ClusterReads()
-        self._gitlab = _Read(lambda: gitlab_reads(ctx), "preflight-gitlab")
+        self._gitlab = InThread(lambda: gitlab_reads(ctx), "preflight-gitlab")
         if connect is not None:
             connect()
-        self._cluster = _Read(lambda: self.cluster.read(ctx), "preflight-cluster")
+        self._cluster = InThread(lambda: self.cluster.read(ctx), "preflight-cluster")
 
     def gitlab(self) -> GitLabError | None:
         """Wait for every read; raise GitLab's refusal, else return the scope problem."""
-        self._cluster.wait()
+        self._cluster.settled()
         problem: GitLabError | None = self._gitlab.outcome()
         return problem
 
     def cluster_outcome(self) -> None:
         """Raise the cluster reads' refusal (an older Flux), if any."""
         self._cluster.outcome()
-
-
-class _Read:
-    """One read in a daemon thread (an interrupt never waits for it)."""
-
-    def __init__(self, read: Callable[[], Any], name: str) -> None:
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(read,), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, read: Callable[[], Any]) -> None:
-        try:
-            self._result = read()
-        except BaseException as error:  # re-raised in the caller's thread
-            self._error = error
-
-    def wait(self) -> None:
-        wait_for(self._thread)
-
-    def outcome(self) -> Any:
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 def token_scope_problem(ctx: BootstrapContext) -> GitLabError | None:
