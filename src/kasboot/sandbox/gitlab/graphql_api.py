@@ -125,9 +125,10 @@ def _principal(ctx: RequestContext) -> Principal | None:
 
 def warm(release: Release) -> None:
     """Build the schema and load the GraphQL engine now, as GitLab's workers load theirs
-    when they boot: else the first query of a sandbox's life pays for the import of
-    graphql-core's executor and the schema's build (a tenth of a second), which no
-    running GitLab does."""
+    when they boot (gitlabhq config/environments/production.rb: `config.eager_load =
+    true`, so GitlabSchema is loaded before the first request): else the first query
+    of a sandbox's life pays for the import of graphql-core's executor and the schema's
+    build (a tenth of a second), which no running GitLab does."""
     from graphql import execute_sync  # noqa: F401
 
     schema_for(release)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kasboot.sandbox.gitlab import exceptions as err
-from kasboot.sandbox.gitlab.gitrepo import TreeEntry
 
 if TYPE_CHECKING:
     from kasboot.sandbox.gitlab.backend import Principal
@@ -199,7 +198,7 @@ def repository_node(
 
     def blobs(info: Any, paths: list[str], ref: str | None = None, **args: Any) -> Any:
         commit = commit_of(ref)
-        entries = _entries(repo, commit, [path.strip("/") for path in paths]) if commit else {}
+        entries = repo.entries_at(commit, [path.strip("/") for path in paths]) if commit else {}
         found: list[dict[str, Any]] = []
         for path in paths if commit else []:
             entry = entries.get(path.strip("/"))
@@ -215,23 +214,6 @@ def repository_node(
         "tree": tree,
         "blobs": blobs,
     }
-
-
-def _entries(repo: Any, commit: str, paths: list[str]) -> dict[str, TreeEntry]:
-    """The tree entries at exactly ``paths`` in ``commit``, by path: one ls-tree for
-    them all (a process per path made the survey's blobs the slowest part of it)."""
-    wanted = {path for path in paths if path}
-    if not wanted:
-        return {}
-    out = repo.git("ls-tree", "-z", "--full-tree", commit, "--", *sorted(wanted), check=False)
-    found: dict[str, TreeEntry] = {}
-    for record in out.decode().split("\0"):
-        if record:
-            meta, entry_path = record.split("\t", 1)
-            mode, kind, sha = meta.split(" ")
-            if entry_path in wanted:
-                found[entry_path] = TreeEntry(mode=mode, type=kind, id=sha, path=entry_path)
-    return found
 
 
 def _entry(entry: Any) -> dict[str, Any]:
